@@ -1,0 +1,54 @@
+/* config: the INI configuration, its key table, defaults and ranges. */
+#ifndef FRONTDESK_CONFIG_H
+#define FRONTDESK_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/frontdesk/frontdesk.conf"
+#define CONFIG_STR 256  /* libinih's lines are < 200 bytes: a value fits */
+
+enum config_tls { CONFIG_TLS_REQUIRED, CONFIG_TLS_OFF };
+enum config_details { CONFIG_DETAILS_FULL, CONFIG_DETAILS_MINIMAL };
+
+struct config {
+	char path[CONFIG_STR * 4];
+
+	char db_conninfo[CONFIG_STR];
+
+	char fcgi_listen[CONFIG_STR];     /* empty: inherited socket */
+	long fcgi_socket_mode;
+	long fcgi_threads;
+	long fcgi_max_body;
+
+	char http_prefix[CONFIG_STR];     /* no trailing slash; may be "" */
+	char http_thank_you_url[CONFIG_STR];
+	char http_trusted_proxies[CONFIG_STR];
+
+	char smtp_url[CONFIG_STR];
+	long smtp_tls;
+	char smtp_ca_file[CONFIG_STR];
+	char smtp_username[CONFIG_STR];
+	char smtp_password_file[CONFIG_STR];
+	char smtp_from[CONFIG_STR];
+	long smtp_timeout;
+
+	char mail_default_to[CONFIG_STR];
+	long mail_details;
+	long mail_retry_min;
+	long mail_retry_max;
+	long mail_give_up_after;
+
+	long limits_per_ip_per_hour;
+
+	char spool_dir[CONFIG_STR];
+};
+
+/* Fills *c with the defaults, then reads `path`. Returns 0, or -1 with one
+ * line in err naming the file, the line and the key. */
+int config_load(struct config *c, const char *path, char *err, size_t errsize);
+/* Same, from a string (for the unit tests); `name` stands for the file. */
+int config_load_string(struct config *c, const char *name, const char *text,
+    char *err, size_t errsize);
+void config_defaults(struct config *c);
+
+#endif

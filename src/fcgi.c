@@ -1,0 +1,376 @@
+/* fcgi: the listening socket, the thread pool, routing and shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fcgi.h"
+#include "log.h"
+#include "submit.h"
+
+#define LISTEN_BACKLOG 1024
+
+/* The read end of this pipe becomes readable once, for good, at shutdown:
+ * every thread polls it beside the listening socket, so one write wakes
+ * them all, whichever thread the signal went to. */
+static int wake_pipe[2] = { -1, -1 };
+static atomic_bool stopping;
+
+struct worker {
+	pthread_t tid;
+	int listen_fd;
+	const struct config *cfg;
+	struct store store;
+};
+
+static int
+listen_unix(const struct config *cfg, char *err, size_t errsize)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = cfg->fcgi_listen;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errsize, "[fastcgi] listen: path too long");
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		goto fail;
+	/* A socket file left by a previous run would make bind fail. */
+	if (unlink(path) == -1 && errno != ENOENT)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, (mode_t)cfg->fcgi_socket_mode) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errsize, "%s: %s", path, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+static int
+listen_tcp(const struct config *cfg, char *err, size_t errsize)
+{
+	char host[CONFIG_STR];
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
+	struct addrinfo *res = NULL;
+	const char *port;
+	char *colon;
+	int fd = -1, one = 1, r;
+
+	snprintf(host, sizeof(host), "%s", cfg->fcgi_listen);
+	if ((colon = strrchr(host, ':')) == NULL) {
+		snprintf(err, errsize, "[fastcgi] listen: \"%s\" is neither a "
+		    "path nor host:port", cfg->fcgi_listen);
+		return -1;
+	}
+	*colon = '\0';
+	port = colon + 1;
+	if (host[0] == '[' && colon[-1] == ']') {  /* [::1]:9000 */
+		colon[-1] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(err, errsize, "[fastcgi] listen: %s", gai_strerror(r));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1) {
+		snprintf(err, errsize, "%s: %s", cfg->fcgi_listen,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* systemd's LISTEN_FDS (fd 3), else fd 0 as spawn-fcgi leaves it. */
+static int
+listen_inherited(char *err, size_t errsize)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int fd = 0, accepting = 0;
+	socklen_t len = sizeof(accepting);
+
+	if (pid != NULL && fds != NULL && atol(pid) == (long)getpid() &&
+	    atoi(fds) >= 1)
+		fd = 3;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == -1 ||
+	    !accepting) {
+		snprintf(err, errsize, "no [fastcgi] listen set and fd %d is not "
+		    "a listening socket (spawn-fcgi or systemd socket activation "
+		    "pass one)", fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+fcgi_listen(const struct config *cfg, char *err, size_t errsize)
+{
+	int fd;
+
+	if (cfg->fcgi_listen[0] == '\0')
+		fd = listen_inherited(err, errsize);
+	else if (cfg->fcgi_listen[0] == '/')
+		fd = listen_unix(cfg, err, errsize);
+	else
+		fd = listen_tcp(cfg, err, errsize);
+	/* Non-blocking, so that a thread that lost the race for a connection
+	 * comes back to poll instead of sleeping in accept. */
+	if (fd != -1 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+		snprintf(err, errsize, "fcntl: %s", strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+const char *
+fcgi_param(struct fcgi_ctx *c, const char *name)
+{
+	return FCGX_GetParam(name, c->req->envp);
+}
+
+static void
+handle_locations(struct fcgi_ctx *c)
+{
+	struct buf json = { 0 };
+
+	if (store_locations_json(c->store, &json) != STORE_OK) {
+		http_header(&c->ans, "Retry-After", "30");
+		c->ans.json = true;
+		http_error(&c->ans, 503, "the database is unavailable");
+	} else {
+		c->ans.status = 200;
+		c->ans.content_type = "application/json";
+		buf_add(&c->ans.body, json.p, json.len);
+		if (json.failed)
+			c->ans.body.failed = true;
+	}
+	buf_free(&json);
+}
+
+static void
+handle_healthz(struct fcgi_ctx *c)
+{
+	if (store_healthy(c->store))
+		http_text(&c->ans, 200, "ok\n");
+	else {
+		http_header(&c->ans, "Retry-After", "30");
+		http_text(&c->ans, 503, "database unavailable\n");
+	}
+}
+
+static const struct route {
+	const char *path;
+	const char *method;   /* GET routes answer HEAD too */
+	void (*handle)(struct fcgi_ctx *);
+} routes[] = {
+	{ "/appointments", "POST", submit_handle },
+	{ "/locations", "GET", handle_locations },
+	{ "/healthz", "GET", handle_healthz },
+};
+
+/* The path below [http] prefix, or NULL when outside it. */
+static const char *
+route_path(struct fcgi_ctx *c, char *buf, size_t size)
+{
+	const char *uri = fcgi_param(c, "REQUEST_URI");
+	size_t plen = strlen(c->cfg->http_prefix), n;
+
+	if (uri == NULL)
+		uri = fcgi_param(c, "DOCUMENT_URI");
+	if (uri == NULL)
+		uri = fcgi_param(c, "SCRIPT_NAME");
+	if (uri == NULL)
+		return NULL;
+	n = strcspn(uri, "?#");
+	if (n >= size)
+		return NULL;
+	memcpy(buf, uri, n);
+	buf[n] = '\0';
+	if (strncmp(buf, c->cfg->http_prefix, plen) != 0)
+		return NULL;
+	return buf + plen;
+}
+
+static void
+dispatch(struct fcgi_ctx *c)
+{
+	const char *method = fcgi_param(c, "REQUEST_METHOD"), *path;
+	char pathbuf[512];
+
+	c->ans.json = http_wants_json(fcgi_param(c, "HTTP_ACCEPT"));
+	path = route_path(c, pathbuf, sizeof(pathbuf));
+	for (size_t i = 0; path != NULL && i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route *r = &routes[i];
+		bool get = strcmp(r->method, "GET") == 0;
+
+		if (strcmp(path, r->path) != 0)
+			continue;
+		if (method != NULL && (strcmp(method, r->method) == 0 ||
+		    (get && strcmp(method, "HEAD") == 0))) {
+			r->handle(c);
+			return;
+		}
+		http_header(&c->ans, "Allow", get ? "GET, HEAD" : "POST");
+		http_error(&c->ans, 405, "method not allowed");
+		return;
+	}
+	http_error(&c->ans, 404, "not found");
+}
+
+static double
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void
+serve_one(struct worker *w, FCGX_Request *req)
+{
+	struct fcgi_ctx c = { .req = req, .cfg = w->cfg, .store = &w->store };
+	const char *method = fcgi_param(&c, "REQUEST_METHOD");
+	struct buf out = { 0 };
+	struct timespec t0;
+	char q[600];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dispatch(&c);
+	http_serialize(&c.ans, &out);
+	/* A HEAD answer is the GET answer's header block alone. */
+	if (method != NULL && strcmp(method, "HEAD") == 0 && out.p != NULL) {
+		char *end = strstr(out.p, "\r\n\r\n");
+
+		if (end != NULL)
+			out.len = (size_t)(end + 4 - out.p);
+	}
+	if (out.p != NULL)
+		FCGX_PutStr(out.p, (int)out.len, req->out);
+	FCGX_FFlush(req->out);
+	log_info("request", "method=%s path=%s status=%d ms=%.2f%s%s",
+	    method ? method : "-", log_quote(q, sizeof(q),
+	    fcgi_param(&c, "REQUEST_URI")), c.ans.status, elapsed_ms(&t0),
+	    c.reference ? " reference=" : "", c.reference ? c.reference : "");
+	buf_free(&out);
+	http_answer_free(&c.ans);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	FCGX_Request req;
+	struct pollfd pfd[2] = {
+		{ .fd = w->listen_fd, .events = POLLIN },
+		{ .fd = wake_pipe[0], .events = POLLIN },
+	};
+
+	FCGX_InitRequest(&req, w->listen_fd, 0);
+	/* Connect early so that the first request does not pay for it; a
+	 * database that is down now is retried per request. */
+	(void)store_open(&w->store);
+	while (!atomic_load(&stopping)) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll_failed", "error=%d", errno);
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		/* Another thread may have taken the connection: EAGAIN. */
+		if (FCGX_Accept_r(&req) < 0)
+			continue;
+		serve_one(w, &req);
+		FCGX_Finish_r(&req);
+	}
+	FCGX_Free(&req, 0);
+	store_close(&w->store);
+	return NULL;
+}
+
+int
+fcgi_run(const struct config *cfg, int listen_fd)
+{
+	struct worker *workers;
+	sigset_t set;
+	long n = cfg->fcgi_threads, started = 0;
+	int sig = 0;
+
+	if (FCGX_Init() != 0)
+		fatal("fcgi_init_failed", NULL);
+	if (pipe2(wake_pipe, O_CLOEXEC) == -1)
+		fatal("pipe_failed", "error=%d", errno);
+	/* libfcgi installs its own SIGTERM handler in FCGX_Init. Block the
+	 * signals in every thread and take them here with sigwait instead. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((workers = calloc((size_t)n, sizeof(*workers))) == NULL)
+		fatal("out_of_memory", NULL);
+	for (long i = 0; i < n; i++) {
+		workers[i].listen_fd = listen_fd;
+		workers[i].cfg = cfg;
+		workers[i].store.conninfo = cfg->db_conninfo;
+		workers[i].store.app_name = "frontdesk";
+		if (pthread_create(&workers[i].tid, NULL, worker_main,
+		    &workers[i]) != 0) {
+			log_error("thread_create_failed", "thread=%ld", i);
+			break;
+		}
+		started++;
+	}
+	log_info("started", "threads=%ld listen=%s", started,
+	    cfg->fcgi_listen[0] ? cfg->fcgi_listen : "inherited");
+	while (started > 0) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		log_info("signal_ignored", "signal=%d", sig);
+	}
+	log_info("stopping", "signal=%d", sig);
+	atomic_store(&stopping, true);
+	(void)!write(wake_pipe[1], "x", 1);
+	for (long i = 0; i < started; i++)
+		pthread_join(workers[i].tid, NULL);
+	free(workers);
+	log_info("stopped", NULL);
+	return started > 0 ? 0 : 1;
+}

@@ -1,0 +1,30 @@
+/* fcgi: the listening socket, the thread pool, routing and shutdown. */
+#ifndef FRONTDESK_FCGI_H
+#define FRONTDESK_FCGI_H
+
+#include <fcgiapp.h>
+
+#include "config.h"
+#include "http.h"
+#include "store.h"
+
+/* What one request's handler has at hand. */
+struct fcgi_ctx {
+	FCGX_Request *req;
+	const struct config *cfg;
+	struct store *store;
+	struct http_answer ans;
+	const char *reference;   /* for the access log line, if any */
+	char refbuf[16];
+};
+
+/* The listening socket per [fastcgi] listen, or the inherited one;
+ * returns the fd or -1 with err filled. */
+int fcgi_listen(const struct config *cfg, char *err, size_t errsize);
+/* Serves until SIGTERM or SIGINT, then drains and returns 0. */
+int fcgi_run(const struct config *cfg, int listen_fd);
+
+/* A CGI parameter of the request, or NULL. */
+const char *fcgi_param(struct fcgi_ctx *c, const char *name);
+
+#endif

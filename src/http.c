@@ -1,0 +1,208 @@
+/* http: answers (status lines, JSON and HTML bodies, escaping). */
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "http.h"
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 303: return "See Other";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+bool
+http_wants_json(const char *accept)
+{
+	return accept != NULL && strcasestr(accept, "application/json") != NULL;
+}
+
+void
+http_html_escape(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&': buf_adds(b, "&amp;"); break;
+		case '<': buf_adds(b, "&lt;"); break;
+		case '>': buf_adds(b, "&gt;"); break;
+		case '"': buf_adds(b, "&quot;"); break;
+		case '\'': buf_adds(b, "&#39;"); break;
+		default: buf_addc(b, *s);
+		}
+	}
+}
+
+/* Serialises a JSON value into the body and frees it. */
+static void
+answer_json(struct http_answer *a, int status, json_t *v)
+{
+	char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
+
+	a->status = status;
+	a->content_type = "application/json";
+	if (s == NULL)
+		a->body.failed = true;
+	else
+		buf_adds(&a->body, s);
+	free(s);
+	json_decref(v);
+}
+
+static void
+html_open(struct http_answer *a, int status, const char *title)
+{
+	a->status = status;
+	a->content_type = "text/html; charset=utf-8";
+	buf_adds(&a->body, "<!doctype html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+	    "content=\"width=device-width, initial-scale=1\"><title>");
+	http_html_escape(&a->body, title);
+	buf_adds(&a->body, "</title></head><body><main><h1>");
+	http_html_escape(&a->body, title);
+	buf_adds(&a->body, "</h1>\n");
+}
+
+static void
+html_close(struct http_answer *a)
+{
+	buf_adds(&a->body, "<p><a href=\"javascript:history.back()\">Go back"
+	    "</a></p></main></body></html>\n");
+}
+
+void
+http_error(struct http_answer *a, int status, const char *why)
+{
+	if (a->json) {
+		answer_json(a, status, json_pack("{s:s}", "error", why));
+		return;
+	}
+	html_open(a, status, http_reason(status));
+	buf_adds(&a->body, "<p>");
+	http_html_escape(&a->body, why);
+	buf_adds(&a->body, "</p>\n");
+	html_close(a);
+}
+
+void
+http_invalid(struct http_answer *a, const struct validate_errors *e)
+{
+	if (a->json) {
+		json_t *errs = json_object();
+
+		for (size_t i = 0; i < e->n; i++)
+			json_object_set_new(errs, e->e[i].field,
+			    json_string(e->e[i].why));
+		answer_json(a, 422, json_pack("{s:o}", "errors", errs));
+		return;
+	}
+	html_open(a, 422, "Please check your request");
+	buf_adds(&a->body, "<p>Your request was not sent. Please go back and "
+	    "correct the following:</p>\n<ul>\n");
+	for (size_t i = 0; i < e->n; i++) {
+		buf_adds(&a->body, "<li><strong>");
+		http_html_escape(&a->body, e->e[i].field);
+		buf_adds(&a->body, "</strong> ");
+		http_html_escape(&a->body, e->e[i].why);
+		buf_adds(&a->body, "</li>\n");
+	}
+	buf_adds(&a->body, "</ul>\n");
+	html_close(a);
+}
+
+void
+http_thank_you_url(struct buf *b, const char *url, const char *ref)
+{
+	const char *hash = strchr(url, '#');
+	size_t base = hash ? (size_t)(hash - url) : strlen(url);
+
+	buf_add(b, url, base);
+	buf_adds(b, memchr(url, '?', base) ? "&ref=" : "?ref=");
+	buf_adds(b, ref);
+	if (hash)
+		buf_adds(b, hash);
+}
+
+void
+http_accepted(struct http_answer *a, const char *reference,
+    const char *thank_you_url)
+{
+	struct buf loc = { 0 };
+
+	if (a->json) {
+		answer_json(a, 201, json_pack("{s:s,s:s}", "reference", reference,
+		    "status", "received"));
+		return;
+	}
+	http_thank_you_url(&loc, thank_you_url, reference);
+	if (buf_str(&loc) == NULL) {
+		a->body.failed = true;
+		return;
+	}
+	http_header(a, "Location", buf_str(&loc));
+	html_open(a, 303, "Request received");
+	buf_adds(&a->body, "<p>Thank you. Your reference is ");
+	http_html_escape(&a->body, reference);
+	buf_adds(&a->body, ".</p><p><a href=\"");
+	http_html_escape(&a->body, buf_str(&loc));
+	buf_adds(&a->body, "\">Continue</a></p></main></body></html>\n");
+	buf_free(&loc);
+}
+
+void
+http_text(struct http_answer *a, int status, const char *text)
+{
+	a->status = status;
+	a->content_type = "text/plain; charset=utf-8";
+	buf_adds(&a->body, text);
+}
+
+void
+http_header(struct http_answer *a, const char *name, const char *value)
+{
+	buf_printf(&a->headers, "%s: %s\r\n", name, value);
+}
+
+void
+http_serialize(struct http_answer *a, struct buf *out)
+{
+	if (a->headers.failed || a->body.failed) {
+		buf_adds(out, "Status: 500 Internal Server Error\r\n"
+		    "Content-Type: text/plain\r\n\r\nout of memory\n");
+		return;
+	}
+	buf_printf(out, "Status: %d %s\r\n", a->status, http_reason(a->status));
+	if (a->content_type != NULL)
+		buf_printf(out, "Content-Type: %s\r\n", a->content_type);
+	buf_printf(out, "Content-Length: %zu\r\n", a->body.len);
+	buf_adds(out, "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n");
+	if (a->headers.len)
+		buf_add(out, a->headers.p, a->headers.len);
+	buf_adds(out, "\r\n");
+	if (a->body.len)
+		buf_add(out, a->body.p, a->body.len);
+}
+
+void
+http_answer_free(struct http_answer *a)
+{
+	buf_free(&a->headers);
+	buf_free(&a->body);
+}

@@ -1,0 +1,256 @@
+/* store: frontdesk's PostgreSQL statements (one connection per thread). */
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+
+#define IDEMPOTENCY_WINDOW "interval '24 hours'"
+
+/* One prepared statement per question frontdesk asks. */
+static const struct {
+	const char *name;
+	const char *sql;
+	int nparams;
+} statements[] = {
+	{ "locations",
+	    "SELECT coalesce(json_agg(json_build_object('slug', slug, 'name', "
+	    "name) ORDER BY id), '[]')::text FROM locations WHERE active", 0 },
+	{ "location_active",
+	    "SELECT 1 FROM locations WHERE slug = $1 AND active", 1 },
+	{ "precheck",
+	    "SELECT l.active, k.reference, k.fingerprint = sha256($3::bytea),"
+	    " kl.thank_you_url"
+	    " FROM (SELECT 1) AS one"
+	    " LEFT JOIN locations l ON l.slug = $1"
+	    " LEFT JOIN idempotency_keys k ON k.key = $2"
+	    "  AND k.created_at >= now() - " IDEMPOTENCY_WINDOW
+	    " LEFT JOIN appointment_requests r ON r.reference = k.reference"
+	    " LEFT JOIN locations kl ON kl.id = r.location_id", 3 },
+	/* The request, its key and its outbox row in one round trip and one
+	 * transaction. A key held by another post (committed, or being
+	 * committed: ON CONFLICT waits for it) inserts nothing at all. */
+	{ "submit",
+	    "WITH loc AS ("
+	    "  SELECT id, thank_you_url FROM locations WHERE slug = $2 AND active"
+	    "), idem AS ("
+	    "  INSERT INTO idempotency_keys AS k (key, fingerprint, reference)"
+	    "  SELECT $12, sha256($13::bytea), $1"
+	    "  WHERE $12::text IS NOT NULL AND EXISTS (SELECT 1 FROM loc)"
+	    "  ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
+	    "   reference = EXCLUDED.reference, created_at = now()"
+	    "  WHERE k.created_at < now() - " IDEMPOTENCY_WINDOW
+	    "  RETURNING 1"
+	    "), req AS ("
+	    "  INSERT INTO appointment_requests (reference, location_id, status,"
+	    "   first_name, last_name, email, phone, service, preferred_time,"
+	    "   message, consent, submission_id)"
+	    "  SELECT $1, loc.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
+	    "  FROM loc WHERE $12::text IS NULL OR EXISTS (SELECT 1 FROM idem)"
+	    "  RETURNING id"
+	    "), ob AS ("
+	    "  INSERT INTO outbox (request_id, message_id)"
+	    "  SELECT id, '<' || $1 || '.' || gen_random_uuid() || '@' || $14 || '>'"
+	    "  FROM req WHERE $3 = 'received'"
+	    "  RETURNING id"
+	    ")"
+	    " SELECT (SELECT count(*) FROM req), EXISTS (SELECT 1 FROM loc),"
+	    "  (SELECT thank_you_url FROM loc), (SELECT count(*) FROM ob)", 14 },
+	{ "health", "SELECT 1", 0 },
+};
+
+static int
+store_prepare(struct store *s)
+{
+	for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
+		PGresult *r = PQprepare(s->conn, statements[i].name,
+		    statements[i].sql, statements[i].nparams, NULL);
+		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		char q[256];
+
+		if (!ok)
+			log_error("db_prepare_failed", "statement=%s error=%s",
+			    statements[i].name, log_quote(q, sizeof(q),
+			    PQresultErrorMessage(r)));
+		PQclear(r);
+		if (!ok)
+			return -1;
+	}
+	s->prepared = true;
+	return 0;
+}
+
+int
+store_open(struct store *s)
+{
+	/* Our defaults come first so that the conninfo can override them. */
+	const char *keys[] = { "application_name", "connect_timeout", "dbname",
+	    NULL };
+	const char *vals[] = { s->app_name ? s->app_name : "frontdesk", "5",
+	    s->conninfo, NULL };
+	char q[256];
+
+	if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK &&
+	    s->prepared)
+		return 0;
+	if (s->conn != NULL)
+		PQfinish(s->conn);
+	s->prepared = false;
+	s->conn = PQconnectdbParams(keys, vals, 1);
+	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
+		log_warn("db_connect_failed", "error=%s", log_quote(q, sizeof(q),
+		    s->conn ? PQerrorMessage(s->conn) : "out of memory"));
+		return STORE_DOWN;
+	}
+	if (store_prepare(s) == -1) {
+		PQfinish(s->conn);
+		s->conn = NULL;
+		return STORE_DOWN;
+	}
+	return 0;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s->conn != NULL)
+		PQfinish(s->conn);
+	s->conn = NULL;
+	s->prepared = false;
+}
+
+/* Runs a prepared statement; reconnects and retries once when the
+ * connection turns out to be dead (the server restarted since). */
+static PGresult *
+store_exec(struct store *s, const char *name, int n, const char *const *vals,
+    const int *lens, const int *formats, int *err)
+{
+	char q[256];
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PGresult *r;
+
+		if (store_open(s) != 0) {
+			*err = STORE_DOWN;
+			return NULL;
+		}
+		r = PQexecPrepared(s->conn, name, n, vals, lens, formats, 0);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK)
+			return r;
+		if (PQstatus(s->conn) == CONNECTION_BAD) {
+			PQclear(r);
+			store_close(s);
+			continue;
+		}
+		log_error("db_query_failed", "statement=%s error=%s", name,
+		    log_quote(q, sizeof(q), PQresultErrorMessage(r)));
+		*err = (r != NULL && PQresultErrorField(r, PG_DIAG_SQLSTATE) &&
+		    strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505") == 0)
+		    ? 23505 : STORE_ERROR;
+		PQclear(r);
+		return NULL;
+	}
+	*err = STORE_DOWN;
+	return NULL;
+}
+
+bool
+store_healthy(struct store *s)
+{
+	int err;
+	PGresult *r = store_exec(s, "health", 0, NULL, NULL, NULL, &err);
+
+	PQclear(r);
+	return r != NULL;
+}
+
+int
+store_locations_json(struct store *s, struct buf *out)
+{
+	int err;
+	PGresult *r = store_exec(s, "locations", 0, NULL, NULL, NULL, &err);
+
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	buf_adds(out, PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return STORE_OK;
+}
+
+int
+store_location_active(struct store *s, const char *slug, bool *active)
+{
+	const char *vals[] = { slug };
+	int err;
+	PGresult *r = store_exec(s, "location_active", 1, vals, NULL, NULL,
+	    &err);
+
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	*active = PQntuples(r) == 1;
+	PQclear(r);
+	return STORE_OK;
+}
+
+int
+store_precheck(struct store *s, const char *slug, const char *key,
+    const void *fp, size_t fplen, struct store_precheck *out)
+{
+	const char *vals[] = { slug, key, key ? fp : NULL };
+	const int lens[] = { 0, 0, (int)fplen };
+	const int formats[] = { 0, 0, 1 };
+	int err;
+	PGresult *r = store_exec(s, "precheck", 3, vals, lens, formats, &err);
+
+	memset(out, 0, sizeof(*out));
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	out->location = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	if (!PQgetisnull(r, 0, 1)) {
+		out->key = strcmp(PQgetvalue(r, 0, 2), "t") == 0 ? 1 : 2;
+		snprintf(out->reference, sizeof(out->reference), "%s",
+		    PQgetvalue(r, 0, 1));
+		snprintf(out->thank_you_url, sizeof(out->thank_you_url), "%s",
+		    PQgetvalue(r, 0, 3));
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+int
+store_submit(struct store *s, const struct appointment *a, bool spam,
+    const char *key, const void *fp, size_t fplen, const char *msgid_domain,
+    char ref[REFERENCE_LEN + 1], struct buf *thank_you)
+{
+	/* A new reference that collides with an old one is drawn again. */
+	for (int tries = 0; tries < 5; tries++) {
+		const char *vals[14] = { ref, a->location,
+		    spam ? "spam" : "received", a->first_name, a->last_name,
+		    a->email, a->phone, a->service, a->preferred_time,
+		    a->message, a->consent ? "t" : "f", key, key ? fp : NULL,
+		    msgid_domain };
+		int lens[14] = { 0 }, formats[14] = { 0 };
+		PGresult *r;
+		int err, result;
+
+		lens[12] = (int)fplen;
+		formats[12] = 1;
+		if (reference_new(ref) == -1)
+			return STORE_ERROR;
+		r = store_exec(s, "submit", 14, vals, lens, formats, &err);
+		if (r == NULL && err == 23505)
+			continue;
+		if (r == NULL)
+			return err;
+		if (strcmp(PQgetvalue(r, 0, 0), "1") == 0) {
+			if (!PQgetisnull(r, 0, 2))
+				buf_adds(thank_you, PQgetvalue(r, 0, 2));
+			result = STORE_OK;
+		} else if (strcmp(PQgetvalue(r, 0, 1), "t") != 0)
+			result = STORE_LOCATION_GONE;
+		else
+			result = STORE_KEY_TAKEN;
+		PQclear(r);
+		return result;
+	}
+	return STORE_ERROR;
+}

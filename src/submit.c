@@ -1,0 +1,341 @@
+/* submit: POST /appointments, from the body to the stored request. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "form.h"
+#include "log.h"
+#include "reference.h"
+#include "submit.h"
+#include "validate.h"
+
+/* Known fields, in the fingerprint's order; submission_id is the key. */
+static const char *const fingerprint_fields[] = { "first_name", "last_name",
+    "email", "phone", "location", "service", "preferred_time", "message",
+    "consent", "website" };
+
+struct location_check {
+	struct store *store;
+	const char *slug;   /* the slug the precheck asked about */
+	bool active;
+	int err;            /* a database failure while checking */
+};
+
+static bool
+location_ok(const char *slug, void *arg)
+{
+	struct location_check *lc = arg;
+	bool active = false;
+	int r;
+
+	if (lc->slug != NULL && strcmp(slug, lc->slug) == 0)
+		return lc->active;
+	if ((r = store_location_active(lc->store, slug, &active)) != STORE_OK)
+		lc->err = r;
+	return active;
+}
+
+/* Is the media type one of the two form encodings? */
+static bool
+content_type_ok(const char *ct)
+{
+	static const char *const types[] = {
+	    "application/x-www-form-urlencoded", "multipart/form-data" };
+	size_t n;
+
+	if (ct == NULL)
+		return false;
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, "; \t");
+	for (size_t i = 0; i < 2; i++)
+		if (n == strlen(types[i]) && strncasecmp(ct, types[i], n) == 0)
+			return true;
+	return false;
+}
+
+static void
+answer_unavailable(struct fcgi_ctx *c)
+{
+	http_header(&c->ans, "Retry-After", "30");
+	http_error(&c->ans, 503, "the service is temporarily unavailable, "
+	    "please try again shortly");
+}
+
+/* Reads the whole body, or drops one over max_body: -1 (413 already set),
+ * -2 (400 set) or 0 with *body owned by the caller. */
+static int
+read_body(struct fcgi_ctx *c, char **body, size_t *len)
+{
+	const char *cl = fcgi_param(c, "CONTENT_LENGTH");
+	unsigned long long want = 0;
+	char *end, sink[16384];
+	int got;
+
+	*body = NULL;
+	*len = 0;
+	if (cl != NULL && *cl != '\0') {
+		want = strtoull(cl, &end, 10);
+		if (*end != '\0' || *cl == '-') {
+			http_error(&c->ans, 400, "bad Content-Length");
+			return -2;
+		}
+	}
+	if (want > (unsigned long long)c->cfg->fcgi_max_body) {
+		/* Read it to its end, so the web server can deliver the 413. */
+		while ((got = FCGX_GetStr(sink, sizeof(sink), c->req->in)) > 0)
+			;
+		http_error(&c->ans, 413, "the request is too large");
+		return -1;
+	}
+	if ((*body = malloc(want + 1)) == NULL) {
+		http_error(&c->ans, 500, "out of memory");
+		return -2;
+	}
+	got = want ? FCGX_GetStr(*body, (int)want, c->req->in) : 0;
+	if (got < 0 || (unsigned long long)got != want) {
+		http_error(&c->ans, 400, "the request body was cut short");
+		return -2;
+	}
+	(*body)[want] = '\0';
+	*len = (size_t)want;
+	return 0;
+}
+
+static void
+fingerprint(const struct form *f, struct buf *fp)
+{
+	for (size_t i = 0; i < sizeof(fingerprint_fields) / sizeof(*fingerprint_fields); i++) {
+		const char *name = fingerprint_fields[i];
+
+		buf_printf(fp, "%s:%zu", name, form_count(f, name));
+		for (size_t j = 0; j < f->nfields; j++)
+			if (strcmp(f->fields[j].name, name) == 0) {
+				buf_printf(fp, ":%zu:", f->fields[j].value_len);
+				buf_add(fp, f->fields[j].value, f->fields[j].value_len);
+			}
+		buf_addc(fp, '\n');
+	}
+}
+
+/* The idempotency key: the header when present and non-empty, else the
+ * field. NULL when none or when it is malformed (validation says so). */
+static const char *
+idempotency_key(struct fcgi_ctx *c, const struct form *f, char *buf,
+    size_t size, bool *bad_header)
+{
+	const char *h = fcgi_param(c, "HTTP_IDEMPOTENCY_KEY");
+	const struct form_field *fld;
+	size_t n;
+
+	*bad_header = false;
+	if (h != NULL && (h += strspn(h, " \t"), *h != '\0')) {
+		n = strlen(h);
+		while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+			n--;
+		if (!validate_key(h, n) || n >= size) {
+			*bad_header = true;
+			return NULL;
+		}
+		memcpy(buf, h, n);
+		buf[n] = '\0';
+		return buf;
+	}
+	if ((fld = form_get(f, "submission_id")) == NULL ||
+	    form_count(f, "submission_id") != 1)
+		return NULL;
+	n = fld->value_len;
+	h = fld->value;
+	while (n > 0 && (*h == ' ' || *h == '\t'))
+		h++, n--;
+	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= size || !validate_key(h, n))
+		return NULL;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The domain of [smtp] from, for Message-IDs. */
+static void
+msgid_domain(const struct config *cfg, char *out, size_t size)
+{
+	const char *at = strrchr(cfg->smtp_from, '@');
+	size_t n;
+
+	if (at == NULL) {
+		snprintf(out, size, "frontdesk.localhost");
+		return;
+	}
+	n = strcspn(at + 1, "> \t");
+	snprintf(out, size, "%.*s", (int)n, at + 1);
+}
+
+static void
+answer_accepted(struct fcgi_ctx *c, const char *ref, const char *url)
+{
+	snprintf(c->refbuf, sizeof(c->refbuf), "%s", ref);
+	c->reference = c->refbuf;
+	http_accepted(&c->ans, ref, url && *url ? url :
+	    c->cfg->http_thank_you_url);
+}
+
+/* Stores a valid request (spam or not) and answers. */
+static void
+store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
+    const char *key, const struct buf *fp)
+{
+	char ref[REFERENCE_LEN + 1], domain[CONFIG_STR];
+	struct buf thank_you = { 0 };
+	struct validate_errors errs = { .n = 1,
+	    .e = { { "location", "is not an available location" } } };
+	struct store_precheck pc;
+	int r;
+
+	msgid_domain(c->cfg, domain, sizeof(domain));
+	r = store_submit(c->store, a, spam, key, fp->p, fp->len, domain, ref,
+	    &thank_you);
+	switch (r) {
+	case STORE_OK:
+		log_info(spam ? "spam_stored" : "accepted", "reference=%s "
+		    "location=%s", ref, a->location);
+		answer_accepted(c, ref, buf_str(&thank_you));
+		break;
+	case STORE_LOCATION_GONE:
+		http_invalid(&c->ans, &errs);
+		break;
+	case STORE_KEY_TAKEN:
+		/* A twin post with this key committed first: answer as it did. */
+		if (store_precheck(c->store, a->location, key, fp->p, fp->len,
+		    &pc) != STORE_OK)
+			answer_unavailable(c);
+		else if (pc.key == 1)
+			answer_accepted(c, pc.reference, pc.thank_you_url);
+		else
+			http_error(&c->ans, 409, "this submission id was already "
+			    "used for a different request");
+		break;
+	default:
+		answer_unavailable(c);
+	}
+	buf_free(&thank_you);
+}
+
+static void
+handle_form(struct fcgi_ctx *c, const struct form *f)
+{
+	struct location_check lc = { .store = c->store };
+	struct store_precheck pc = { 0 };
+	struct appointment a = { 0 };
+	struct validate_errors errs = { 0 };
+	const struct form_field *loc = form_get(f, "location");
+	struct buf fp = { 0 };
+	char keybuf[80], slug[80] = "";
+	const char *key;
+	bool bad_header;
+	int valid;
+
+	/* TODO(ratelimit issue): the per-address limit goes here. */
+	key = idempotency_key(c, f, keybuf, sizeof(keybuf), &bad_header);
+	if (key != NULL)
+		fingerprint(f, &fp);
+	if (loc != NULL && loc->value_len < sizeof(slug) &&
+	    memchr(loc->value, '\0', loc->value_len) == NULL) {
+		size_t n = loc->value_len;
+		const char *v = loc->value;
+
+		while (n > 0 && (*v == ' ' || *v == '\t'))
+			v++, n--;
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		snprintf(slug, sizeof(slug), "%.*s", (int)n, v);
+	}
+	if (store_precheck(c->store, slug, key, fp.p, fp.len, &pc) != STORE_OK) {
+		answer_unavailable(c);
+		goto done;
+	}
+	lc.slug = slug;
+	lc.active = pc.location;
+	valid = validate_form(f, location_ok, &lc, &a, &errs) == 0;
+	if (lc.err != 0) {
+		answer_unavailable(c);
+		goto done;
+	}
+	if (a.honeypot) {
+		/* Answer as accepted, whatever happens, telling a bot nothing. */
+		if (valid)
+			store_and_answer(c, &a, true, NULL, &fp);
+		else {
+			char ref[REFERENCE_LEN + 1];
+
+			if (reference_new(ref) == -1)
+				snprintf(ref, sizeof(ref), "FD-00000000");
+			log_info("spam_dropped", NULL);
+			answer_accepted(c, ref, NULL);
+		}
+		goto done;
+	}
+	if (pc.key == 1) {
+		log_info("replayed", "reference=%s", pc.reference);
+		answer_accepted(c, pc.reference, pc.thank_you_url);
+		goto done;
+	}
+	if (pc.key == 2) {
+		http_error(&c->ans, 409, "this submission id was already used "
+		    "for a different request");
+		goto done;
+	}
+	if (bad_header && errs.n < VALIDATE_MAX_ERRORS) {
+		errs.e[errs.n].field = "submission_id";
+		errs.e[errs.n++].why = "the Idempotency-Key header must be 1-64 "
+		    "letters, digits, '-' or '_'";
+		valid = 0;
+	}
+	if (!valid) {
+		http_invalid(&c->ans, &errs);
+		goto done;
+	}
+	store_and_answer(c, &a, false, key, &fp);
+done:
+	appointment_free(&a);
+	buf_free(&fp);
+}
+
+void
+submit_handle(struct fcgi_ctx *c)
+{
+	struct form f = { 0 };
+	const char *why = "cannot be parsed";
+	char *body = NULL;
+	size_t len;
+	int r;
+
+	if (!content_type_ok(fcgi_param(c, "CONTENT_TYPE"))) {
+		http_error(&c->ans, 415, "send the form as "
+		    "application/x-www-form-urlencoded or multipart/form-data");
+		return;
+	}
+	if (read_body(c, &body, &len) != 0)
+		goto done;
+	r = form_parse(&f, fcgi_param(c, "CONTENT_TYPE"), body, len, &why);
+	switch (r) {
+	case FORM_OK:
+		handle_form(c, &f);
+		break;
+	case FORM_TOO_MANY:
+		http_error(&c->ans, 413, "too many fields");
+		break;
+	case FORM_UNSUPPORTED:
+		http_error(&c->ans, 415, "unsupported content type");
+		break;
+	case FORM_NOMEM:
+		http_error(&c->ans, 500, "out of memory");
+		break;
+	default:
+		http_error(&c->ans, 400, why);
+	}
+done:
+	form_free(&f);
+	free(body);
+}

@@ -1,0 +1,538 @@
+"""fdtest: the integration tests' harness.
+
+Each test file gets its own throwaway PostgreSQL cluster (unix socket only,
+in a temporary folder: no port to collide on), and builds what it needs on
+top: a database migrated with frontdeskctl, frontdesk behind the real nginx
+with the shipped conf/nginx/frontdesk.conf, an SMTP server, the mailer.
+Every port is picked free at start; everything is stopped at exit.
+
+Tests are plain functions named test_*; run(globals()) runs them in the
+order they are defined and prints TAP, so meson counts every case.
+"""
+import atexit
+import email
+import email.policy
+import glob
+import http.client
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+
+BUILD = os.environ.get("FRONTDESK_BUILD") or os.path.abspath("build")
+SOURCE = os.environ.get("FRONTDESK_SOURCE") or os.path.abspath(".")
+PYTHON = "/usr/bin/python3"  # Debian's, with aiosmtpd
+NULL = "\x00NULL\x00"
+
+_procs = []
+_cleanups = []
+
+
+def _pgbin():
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                  key=lambda d: int(d.split("/")[-2]))
+    if not dirs:
+        raise RuntimeError("PostgreSQL server binaries not found "
+                           "(apt-get install postgresql)")
+    return dirs[-1]
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(cond, timeout=10.0, what="condition", interval=0.02):
+    """Polls cond() until it is truthy or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+def spawn(args, log, **kw):
+    """Starts a process whose output goes to log; stopped at exit."""
+    out = open(log, "ab")
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, **kw)
+    out.close()
+    _procs.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM, timeout=15):
+    """Signals a process and waits for it; returns its exit status."""
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    return p.returncode
+
+
+@atexit.register
+def _cleanup():
+    for p in reversed(_procs):
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    for f in reversed(_cleanups):
+        try:
+            f()
+        except Exception:
+            pass
+
+
+def _as_postgres():
+    """preexec_fn and owner for the server when we are root."""
+    if os.geteuid() != 0:
+        return None, None
+    pw = pwd.getpwnam("postgres")
+
+    def drop():
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+    return drop, pw
+
+
+class Cluster:
+    """A throwaway PostgreSQL server on a unix socket in a temporary dir."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="fdtest-pg-")
+        drop, pw = _as_postgres()
+        if pw:
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        os.chmod(self.dir, 0o755)
+        self.data = os.path.join(self.dir, "data")
+        self.bin = _pgbin()
+        self._drop = drop
+        subprocess.run([os.path.join(self.bin, "initdb"), "-A", "trust",
+                        "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
+                        "--no-sync", "-D", self.data], check=True,
+                       stdout=subprocess.DEVNULL, preexec_fn=drop)
+        self.start()
+        _cleanups.append(self.destroy)
+
+    def start(self):
+        subprocess.run([os.path.join(self.bin, "pg_ctl"), "-D", self.data,
+                        "-w", "-l", os.path.join(self.dir, "server.log"),
+                        "-o", "-k %s -c listen_addresses='' -c fsync=off "
+                        "-c synchronous_commit=off -c full_page_writes=off "
+                        "-c max_connections=300" % self.dir,
+                        "start"], check=True, stdout=subprocess.DEVNULL,
+                       preexec_fn=self._drop)
+
+    def stop(self, mode="fast"):
+        subprocess.run([os.path.join(self.bin, "pg_ctl"), "-D", self.data,
+                        "-w", "-m", mode, "stop"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, preexec_fn=self._drop)
+
+    def destroy(self):
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def conninfo(self, db="postgres", user="postgres"):
+        return "host=%s dbname=%s user=%s" % (self.dir, db, user)
+
+    def psql(self, sql, db="postgres", user="postgres", params=()):
+        """Runs sql; returns the rows of the last statement as tuples of
+        str (None for NULL). params fill :'p1', :'p2', ... as literals."""
+        args = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                "-F", "\x1f", "-R", "\x1e", "-P", "null=" + NULL,
+                "-d", self.conninfo(db, user)]
+        for i, p in enumerate(params, 1):
+            args += ["-v", "p%d=%s" % (i, p)]
+        r = subprocess.run(args, input=sql.encode(), capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError("psql failed: %s" % r.stderr.decode().strip())
+        out = r.stdout.decode()
+        rows = []
+        for line in out.split("\x1e"):
+            line = line.strip("\n")
+            if line == "":
+                continue
+            rows.append(tuple(None if c == NULL else c
+                              for c in line.split("\x1f")))
+        return rows
+
+    def createdb(self, name=None):
+        name = name or "fd_" + uuid.uuid4().hex[:12]
+        self.psql("CREATE DATABASE %s" % name)
+        return name
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def __repr__(self):
+        return "<%d %r %r>" % (self.status, self.headers, self.body[:300])
+
+
+DEFAULT_LOCATIONS = [
+    ("midtown", "Midtown Manhattan", ["midtown.desk@clinic.example"]),
+    ("fidi", "Financial District", ["fidi.desk@clinic.example"]),
+    ("woodbury", "Woodbury, Long Island", ["woodbury.desk@clinic.example"]),
+]
+
+
+def form_body(fields):
+    """urlencoded body from a dict or a list of pairs."""
+    import urllib.parse
+    items = fields.items() if isinstance(fields, dict) else fields
+    return urllib.parse.urlencode(list(items)).encode()
+
+
+def multipart_body(fields, boundary="fdtestBoundary42"):
+    items = fields.items() if isinstance(fields, dict) else fields
+    out = b""
+    for k, v in items:
+        v = v.encode() if isinstance(v, str) else v
+        out += (b"--" + boundary.encode() + b"\r\n"
+                b'Content-Disposition: form-data; name="' + k.encode() +
+                b'"\r\n\r\n' + v + b"\r\n")
+    out += b"--" + boundary.encode() + b"--\r\n"
+    return out, "multipart/form-data; boundary=" + boundary
+
+
+class Stack:
+    """A database, frontdesk and nginx (and, when asked, an SMTP server
+    and the mailer), wired together in a temporary folder."""
+
+    def __init__(self, cluster, conf=None, locations=DEFAULT_LOCATIONS,
+                 start=True, smtp=False, mailer=False, user="postgres"):
+        self.cluster = cluster
+        self.dir = tempfile.mkdtemp(prefix="fdtest-stack-")
+        os.chmod(self.dir, 0o755)
+        _cleanups.append(lambda: shutil.rmtree(self.dir, ignore_errors=True))
+        self.db = cluster.createdb()
+        self.socket = os.path.join(self.dir, "fcgi.sock")
+        self.port = free_port()
+        self.maildir = os.path.join(self.dir, "maildir")
+        self.smtp_port = free_port()
+        self.frontdesk = self.nginx = self.smtp = None
+        self.mailers = []
+        self.conf = {
+            "database": {"conninfo": cluster.conninfo(self.db, user)},
+            "fastcgi": {"listen": self.socket, "threads": "4",
+                        "socket_mode": "0666"},
+            "http": {"prefix": "/api", "thank_you_url": "/thank-you/"},
+            "smtp": {"url": "smtp://127.0.0.1:%d" % self.smtp_port,
+                     "tls": "off", "timeout": "10",
+                     "from": "In Touch NYC Physical Therapy "
+                             "<appointments@clinic.example>"},
+            "mail": {"default_to": "frontdesk@clinic.example",
+                     "retry_min": "1", "retry_max": "2"},
+            "limits": {"per_ip_per_hour": "0"},
+        }
+        for section, keys in (conf or {}).items():
+            self.conf.setdefault(section, {}).update(keys)
+        self.conf_path = self.write_conf("frontdesk.conf", self.conf)
+        self.ctl("db", "migrate")
+        for slug, name, routes in locations:
+            self.ctl("location", "add", slug, "--name", name)
+            for r in routes:
+                self.ctl("route", "add", slug, r)
+        if smtp:
+            self.start_smtp()
+        if start:
+            self.start_frontdesk()
+            self.start_nginx()
+        if mailer:
+            self.start_mailer()
+
+    # -- files and programs
+    def write_conf(self, name, conf):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            for section, keys in conf.items():
+                f.write("[%s]\n" % section)
+                for k, v in keys.items():
+                    f.write("%s = %s\n" % (k, v))
+        return path
+
+    def program(self, name):
+        return os.path.join(BUILD, "src", name)
+
+    def ctl(self, *args, check=True, conf=None):
+        r = subprocess.run([self.program("frontdeskctl"), "-c",
+                            conf or self.conf_path] + list(args),
+                           capture_output=True)
+        if check and r.returncode != 0:
+            raise AssertionError("frontdeskctl %s: exit %d: %s" % (
+                " ".join(args), r.returncode, r.stderr.decode()))
+        return r
+
+    def sql(self, q, params=()):
+        return self.cluster.psql(q, db=self.db, params=params)
+
+    def start_frontdesk(self, conf=None):
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)
+        self.frontdesk_log = os.path.join(self.dir, "frontdesk.log")
+        self.frontdesk = spawn([self.program("frontdesk"), "-c",
+                                conf or self.conf_path], self.frontdesk_log)
+        wait_for(lambda: os.path.exists(self.socket) or
+                 self.frontdesk.poll() is not None, what="frontdesk socket")
+        if self.frontdesk.poll() is not None:
+            raise AssertionError("frontdesk exited: " + self.log("frontdesk"))
+        return self.frontdesk
+
+    def stop_frontdesk(self, sig=signal.SIGTERM):
+        return stop(self.frontdesk, sig)
+
+    def start_nginx(self):
+        shipped = open(os.path.join(SOURCE, "conf/nginx/frontdesk.conf")).read()
+        shipped = shipped.replace("unix:/run/frontdesk/fcgi.sock",
+                                  "unix:" + self.socket)
+        with open(os.path.join(self.dir, "frontdesk-location.conf"), "w") as f:
+            f.write(shipped)
+        shutil.copy("/etc/nginx/fastcgi_params", self.dir)
+        www = os.path.join(self.dir, "www")
+        os.makedirs(www, exist_ok=True)
+        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
+            f.write("""
+%(user)s
+daemon off;
+worker_processes 1;
+pid %(d)s/nginx.pid;
+error_log %(d)s/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path %(d)s/client_body;
+    fastcgi_temp_path %(d)s/fastcgi_temp;
+    proxy_temp_path %(d)s/proxy_temp;
+    uwsgi_temp_path %(d)s/uwsgi_temp;
+    scgi_temp_path %(d)s/scgi_temp;
+    server {
+        listen 127.0.0.1:%(port)d;
+        root %(d)s/www;
+        include %(d)s/frontdesk-location.conf;
+    }
+}
+""" % {"d": self.dir, "port": self.port,
+       "user": "user root;" if os.geteuid() == 0 else ""})
+        self.nginx = spawn(["nginx", "-e", os.path.join(self.dir,
+                            "nginx-error.log"), "-p", self.dir, "-c",
+                            os.path.join(self.dir, "nginx.conf")],
+                           os.path.join(self.dir, "nginx.out"))
+        wait_for(self._port_open, what="nginx port")
+
+    def _port_open(self, port=None):
+        try:
+            socket.create_connection(("127.0.0.1", port or self.port),
+                                     0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def start_smtp(self):
+        os.makedirs(self.maildir, exist_ok=True)
+        self.smtp = spawn([PYTHON, "-m", "aiosmtpd", "-n", "-l",
+                           "127.0.0.1:%d" % self.smtp_port, "-c",
+                           "aiosmtpd.handlers.Mailbox", self.maildir],
+                          os.path.join(self.dir, "smtp.log"))
+        wait_for(lambda: self._port_open(self.smtp_port), what="SMTP port")
+        return self.smtp
+
+    def start_mailer(self, *extra, conf=None):
+        m = spawn([self.program("frontdesk-mailer"), "-c",
+                   conf or self.conf_path] + list(extra),
+                  os.path.join(self.dir, "mailer.log"))
+        self.mailers.append(m)
+        return m
+
+    def messages(self):
+        """Every message the SMTP server stored, parsed by Python's MIME
+        parser."""
+        out = []
+        for sub in ("new", "cur"):
+            d = os.path.join(self.maildir, sub)
+            if not os.path.isdir(d):
+                continue
+            for name in sorted(os.listdir(d)):
+                with open(os.path.join(d, name), "rb") as f:
+                    out.append(email.message_from_binary_file(
+                        f, policy=email.policy.default))
+        return out
+
+    def log(self, name):
+        try:
+            return open(os.path.join(self.dir, name + ".log")).read()
+        except OSError:
+            return ""
+
+    # -- HTTP through nginx
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        c = http.client.HTTPConnection("127.0.0.1", self.port,
+                                       timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            return Response(r.status, hdrs, data)
+        finally:
+            c.close()
+
+    def post(self, fields=None, body=None, content_type=None, json_mode=True,
+             headers=None, path="/api/appointments", multipart=False):
+        h = {}
+        if fields is not None:
+            if multipart:
+                body, content_type = multipart_body(fields)
+            else:
+                body = form_body(fields)
+        if content_type is None and fields is not None:
+            content_type = "application/x-www-form-urlencoded"
+        if content_type is not None:
+            h["Content-Type"] = content_type
+        if json_mode:
+            h["Accept"] = "application/json"
+        else:
+            h["Accept"] = "text/html,application/xhtml+xml"
+        h.update(headers or {})
+        return self.request("POST", path, body=body or b"", headers=h)
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers=headers)
+
+    def count(self, table, where="true"):
+        return int(self.sql("SELECT count(*) FROM %s WHERE %s"
+                            % (table, where))[0][0])
+
+
+def maria(**over):
+    """The clinic's example request: Maria Gonzalez, Midtown Manhattan."""
+    f = {"first_name": "Maria", "last_name": "Gonzalez",
+         "email": "maria.gonzalez@example.com", "phone": "(212) 555-0143",
+         "location": "midtown", "service": "Back Pain & Sciatica",
+         "preferred_time": "Weekday mornings",
+         "message": "Shooting pain down my left leg since March.",
+         "consent": "yes"}
+    for k, v in over.items():
+        if v is None:
+            f.pop(k, None)
+        else:
+            f[k] = v
+    return f
+
+
+# -- the TAP runner
+def run(namespace):
+    tests = [(n, f) for n, f in namespace.items()
+             if n.startswith("test_") and callable(f)]
+    failed = 0
+    for i, (name, fn) in enumerate(tests, 1):
+        doc = (fn.__doc__ or "").strip().splitlines()
+        desc = name + (" - " + doc[0] if doc else "")
+        t0 = time.monotonic()
+        try:
+            fn()
+            print("ok %d - %s (%.2fs)" % (i, desc, time.monotonic() - t0))
+        except Skip as e:
+            print("ok %d - %s # SKIP %s" % (i, desc, e))
+        except Exception:
+            failed += 1
+            print("not ok %d - %s" % (i, desc))
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+        sys.stdout.flush()
+    print("1..%d" % len(tests))
+    sys.stdout.flush()
+    _cleanup()
+    sys.exit(1 if failed else 0)
+
+
+class Skip(Exception):
+    pass
+
+
+# -- a raw FastCGI client, to talk to frontdesk without nginx in between
+def _fcgi_record(rtype, content, req_id=1):
+    pad = (8 - len(content) % 8) % 8
+    return (bytes([1, rtype, req_id >> 8, req_id & 255, len(content) >> 8,
+                   len(content) & 255, pad, 0]) + content + b"\0" * pad)
+
+
+def _fcgi_len(n):
+    return bytes([n]) if n < 128 else (n | 0x80000000).to_bytes(4, "big")
+
+
+def fcgi_params(params):
+    out = b""
+    for k, v in params.items():
+        k, v = k.encode(), v.encode()
+        out += _fcgi_len(len(k)) + _fcgi_len(len(v)) + k + v
+    return out
+
+
+class FcgiClient:
+    """Sends one request in pieces, so a test can act between them."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.settimeout(20)
+        self.s.connect(path)
+
+    def begin(self, params):
+        self.s.sendall(_fcgi_record(1, bytes([0, 1, 0, 0, 0, 0, 0, 0])) +
+                       _fcgi_record(4, fcgi_params(params)) +
+                       _fcgi_record(4, b""))
+
+    def stdin(self, data):
+        for i in range(0, len(data), 65535):
+            self.s.sendall(_fcgi_record(5, data[i:i + 65535]))
+        if not data:
+            self.s.sendall(_fcgi_record(5, b""))
+
+    def response(self):
+        """The STDOUT stream up to END_REQUEST."""
+        buf, out = b"", b""
+        while True:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            while len(buf) >= 8:
+                clen = (buf[4] << 8) | buf[5]
+                total = 8 + clen + buf[6]
+                if len(buf) < total:
+                    break
+                rtype, content = buf[1], buf[8:8 + clen]
+                buf = buf[total:]
+                if rtype == 6:
+                    out += content
+                elif rtype == 3:
+                    self.s.close()
+                    return out
+        self.s.close()
+        return out

@@ -1,0 +1,487 @@
+#!/usr/bin/python3
+"""The core pipeline through real nginx: every answer of the contract, in
+the answer and in the database."""
+import concurrent.futures
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import fdtest
+from fdtest import maria, wait_for
+
+cluster = fdtest.Cluster()
+S = fdtest.Stack(cluster)
+
+REF = re.compile(r"^FD-[0-9A-HJKMNP-TV-Z]{8}$")
+
+
+def stored(ref):
+    rows = S.sql("SELECT r.first_name, r.last_name, r.email, r.phone, "
+                 "l.slug, r.service, r.preferred_time, r.message, r.consent, "
+                 "r.status, r.submission_id FROM appointment_requests r "
+                 "JOIN locations l ON l.id = r.location_id "
+                 "WHERE r.reference = :'p1'", (ref,))
+    return rows[0] if rows else None
+
+
+def outbox_rows(ref):
+    return S.sql("SELECT o.message_id, o.status FROM outbox o JOIN "
+                 "appointment_requests r ON r.id = o.request_id "
+                 "WHERE r.reference = :'p1'", (ref,))
+
+
+def totals():
+    return (S.count("appointment_requests"), S.count("outbox"),
+            S.count("idempotency_keys"))
+
+
+def test_maria_html_post_gets_303_and_row():
+    """Maria Gonzalez's HTML form post: 303 to the thank-you page, a row"""
+    r = S.post(maria(), json_mode=False)
+    assert r.status == 303, r
+    loc = r.headers["location"]
+    m = re.match(r"^/thank-you/\?ref=(FD-[0-9A-Z]{8})$", loc)
+    assert m, loc
+    ref = m.group(1)
+    assert REF.match(ref)
+    row = stored(ref)
+    assert row == ("Maria", "Gonzalez", "maria.gonzalez@example.com",
+                   "(212) 555-0143", "midtown", "Back Pain & Sciatica",
+                   "Weekday mornings",
+                   "Shooting pain down my left leg since March.", "t",
+                   "received", None), row
+    ob = outbox_rows(ref)
+    assert len(ob) == 1 and ob[0][1] == "pending", ob
+    assert re.match(r"^<FD-[0-9A-Z]{8}\.[0-9a-f-]{36}@clinic\.example>$",
+                    ob[0][0]), ob
+
+
+def test_json_post_gets_201():
+    """JSON mode: 201 with the reference; row and outbox row stored"""
+    r = S.post(maria(first_name="Ana", location="fidi"))
+    assert r.status == 201, r
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert set(body) == {"reference", "status"} and body["status"] == \
+        "received", body
+    assert stored(body["reference"])[0] == "Ana"
+    assert stored(body["reference"])[4] == "fidi"
+    assert len(outbox_rows(body["reference"])) == 1
+
+
+def test_multipart_post():
+    """multipart/form-data is accepted like urlencoded"""
+    r = S.post(maria(first_name="José", message="Line one\r\nLine two"),
+               multipart=True)
+    assert r.status == 201, r
+    row = stored(r.json()["reference"])
+    assert row[0] == "José" and row[7] == "Line one\nLine two", row
+
+
+def test_trimming_and_unknown_fields():
+    """values trimmed of Unicode space (NBSP too); unknown fields dropped"""
+    r = S.post(maria(first_name="\u00a0 Maria\t", last_name=" Gonzalez\u3000",
+                     phone=None, service=None, preferred_time=None,
+                     message=None, consent=None, favourite_colour="blue"))
+    assert r.status == 201, r
+    row = stored(r.json()["reference"])
+    assert row[:4] == ("Maria", "Gonzalez", "maria.gonzalez@example.com",
+                       None), row
+    assert row[5:9] == (None, None, None, "f"), row
+
+
+def test_phone_only_is_enough():
+    """phone without email is accepted"""
+    r = S.post(maria(email=None, phone="+1 212.555.0100"))
+    assert r.status == 201, r
+    assert stored(r.json()["reference"])[2] is None
+
+
+def test_invalid_json_422_nothing_stored():
+    """422 with errors per field; nothing stored"""
+    before = totals()
+    r = S.post(maria(first_name="", email="not-an-email", location="mars"))
+    assert r.status == 422, r
+    errs = r.json()["errors"]
+    assert set(errs) == {"first_name", "email", "location"}, errs
+    assert totals() == before
+
+
+def test_neither_email_nor_phone_sets_both():
+    """neither email nor phone: errors.email and errors.phone"""
+    r = S.post(maria(email=None, phone=None))
+    assert r.status == 422, r
+    assert set(r.json()["errors"]) == {"email", "phone"}, r.json()
+
+
+def test_invalid_html_422_page():
+    """HTML mode: a 422 page listing the errors"""
+    before = totals()
+    r = S.post(maria(last_name="x" * 101, phone="12"), json_mode=False)
+    assert r.status == 422, r
+    assert r.headers["content-type"].startswith("text/html")
+    assert "last_name" in r.text and "phone" in r.text, r.text
+    assert totals() == before
+
+
+def test_control_chars_and_line_breaks():
+    """control characters and line breaks in one-line fields: 422"""
+    for over in ({"first_name": "Ma\x00ria"}, {"last_name": "Gon\nzalez"},
+                 {"service": "Back\x7f"}, {"message": "hi\x1b[31m"},
+                 {"first_name": "Ma\u0085ria"}):
+        r = S.post(maria(**over))
+        assert r.status == 422, (over, r)
+        assert list(r.json()["errors"]) == list(over), (over, r.json())
+
+
+def test_invalid_utf8_is_422():
+    """invalid UTF-8 (an overlong slash) is a validation error"""
+    body = fdtest.form_body(maria(first_name=None)) + b"&first_name=%C0%AF"
+    r = S.post(body=body, content_type="application/x-www-form-urlencoded")
+    assert r.status == 422, r
+    assert "first_name" in r.json()["errors"]
+
+
+def test_field_twice_is_422():
+    """a known field given twice is a validation error"""
+    body = fdtest.form_body(list(maria().items()) + [("email", "b@c.de")])
+    r = S.post(body=body, content_type="application/x-www-form-urlencoded")
+    assert r.status == 422, r
+    assert list(r.json()["errors"]) == ["email"], r.json()
+
+
+def test_unknown_and_disabled_location():
+    """a location that does not exist or is disabled: 422 on location"""
+    S.sql("INSERT INTO locations (slug, name, active) VALUES "
+          "('closed', 'Closed Office', false)")
+    for slug in ("nowhere", "closed", "MIDTOWN"):
+        before = totals()
+        r = S.post(maria(location=slug))
+        assert r.status == 422, (slug, r)
+        assert list(r.json()["errors"]) == ["location"], r.json()
+        assert totals() == before
+
+
+def test_honeypot_valid_stored_as_spam_no_outbox():
+    """honeypot filled: answered as accepted, stored as spam, no email"""
+    ob = S.count("outbox")
+    r = S.post(maria(website="http://spam.example"))
+    assert r.status == 201, r
+    ref = r.json()["reference"]
+    assert REF.match(ref)
+    assert stored(ref)[9] == "spam"
+    assert outbox_rows(ref) == []
+    assert S.count("outbox") == ob
+    r = S.post(maria(website="x"), json_mode=False)
+    assert r.status == 303 and "ref=FD-" in r.headers["location"], r
+
+
+def test_honeypot_invalid_dropped():
+    """honeypot filled and invalid fields: accepted answer, nothing stored"""
+    before = totals()
+    r = S.post(maria(website="x", email="bad", phone=None))
+    assert r.status == 201 and REF.match(r.json()["reference"]), r
+    assert stored(r.json()["reference"]) is None
+    assert totals() == before
+
+
+def test_idempotent_replay():
+    """same key and fields: the first answer again, no new row or email"""
+    f = maria(submission_id="page-view-0001")
+    r1 = S.post(f)
+    assert r1.status == 201, r1
+    before = totals()
+    r2 = S.post(f)
+    assert r2.status == 201 and r2.json() == r1.json(), (r1, r2)
+    r3 = S.post(f, json_mode=False)  # replayed in this post's mode
+    assert r3.status == 303, r3
+    assert r3.headers["location"].endswith(r1.json()["reference"]), r3
+    assert totals() == before
+    assert stored(r1.json()["reference"])[10] == "page-view-0001"
+
+
+def test_idempotency_header():
+    """the Idempotency-Key header works the same, and wins over the field"""
+    f = maria(submission_id="field-key")
+    h = {"Idempotency-Key": "header-key-1"}
+    r1 = S.post(f, headers=h)
+    assert r1.status == 201, r1
+    before = totals()
+    r2 = S.post(f, headers=h)
+    assert r2.json() == r1.json(), r2
+    assert totals() == before
+    assert S.count("idempotency_keys", "key = 'header-key-1'") == 1
+    assert S.count("idempotency_keys", "key = 'field-key'") == 0
+
+
+def test_idempotency_conflict_409():
+    """same key, different fields: 409 in both modes; nothing stored"""
+    r1 = S.post(maria(submission_id="collide-1"))
+    assert r1.status == 201
+    before = totals()
+    r2 = S.post(maria(submission_id="collide-1", first_name="Other"))
+    assert r2.status == 409, r2
+    assert set(r2.json()) == {"error"}, r2.json()
+    r3 = S.post(maria(submission_id="collide-1", first_name="Other"),
+                json_mode=False)
+    assert r3.status == 409 and "text/html" in r3.headers["content-type"]
+    assert totals() == before
+
+
+def test_idempotency_key_expires_after_24h():
+    """a key older than 24 hours is a new submission"""
+    f = maria(submission_id="old-key-1")
+    r1 = S.post(f)
+    S.sql("UPDATE idempotency_keys SET created_at = now() - interval "
+          "'25 hours' WHERE key = 'old-key-1'")
+    r2 = S.post(f)
+    assert r2.status == 201 and r2.json() != r1.json(), (r1, r2)
+
+
+def test_concurrent_same_key_one_row():
+    """20 concurrent posts with one key: one row, every answer the same"""
+    f = maria(submission_id="race-key-1")
+    before = totals()
+    with concurrent.futures.ThreadPoolExecutor(10) as ex:
+        answers = list(ex.map(lambda _: S.post(f), range(20)))
+    assert all(a.status == 201 for a in answers), answers
+    assert len({a.json()["reference"] for a in answers}) == 1
+    assert totals() == (before[0] + 1, before[1] + 1, before[2] + 1)
+
+
+def test_bad_key_is_422():
+    """a malformed submission_id or Idempotency-Key header: 422"""
+    r = S.post(maria(submission_id="has space"))
+    assert r.status == 422 and "submission_id" in r.json()["errors"], r
+    r = S.post(maria(), headers={"Idempotency-Key": "x" * 65})
+    assert r.status == 422 and "submission_id" in r.json()["errors"], r
+
+
+def test_unparseable_400():
+    """bad percent-escapes and broken multipart: 400, nothing stored"""
+    before = totals()
+    cases = [(b"first_name=%zz", "application/x-www-form-urlencoded"),
+             (b"first_name=%4", "application/x-www-form-urlencoded"),
+             (b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx",
+              "multipart/form-data; boundary=b"),
+             (b"--b\r\n\r\nx\r\n--b--\r\n", "multipart/form-data"),
+             ]
+    for body, ct in cases:
+        r = S.post(body=body, content_type=ct)
+        assert r.status == 400, (body, r)
+        assert set(r.json()) == {"error"}, r.json()
+        r = S.post(body=body, content_type=ct, json_mode=False)
+        assert r.status == 400, (body, r)
+    assert totals() == before
+
+
+def test_too_large_413():
+    """a body over max_body and more than 50 fields: 413"""
+    before = totals()
+    r = S.post(maria(message="x" * 70000))
+    assert r.status == 413, r
+    assert set(r.json()) == {"error"}, r.json()
+    fields = list(maria().items()) + [("f%d" % i, "1") for i in range(45)]
+    r = S.post(body=fdtest.form_body(fields),
+               content_type="application/x-www-form-urlencoded")
+    assert r.status == 413, r
+    fields = fields[:50]
+    r = S.post(body=fdtest.form_body(fields),
+               content_type="application/x-www-form-urlencoded")
+    assert r.status == 201, r
+    assert totals()[0] == before[0] + 1
+
+
+def test_wrong_content_type_415():
+    """other content types: 415"""
+    for ct in ("text/plain", "application/json", None):
+        r = S.post(body=b'{"first_name":"Maria"}', content_type=ct)
+        assert r.status == 415, (ct, r)
+        assert set(r.json()) == {"error"}
+
+
+def test_empty_body_is_validated():
+    """an empty body is an empty form: 422 on every required field"""
+    r = S.post(body=b"", content_type="application/x-www-form-urlencoded")
+    assert r.status == 422, r
+    assert set(r.json()["errors"]) >= {"first_name", "last_name", "email",
+                                       "phone", "location"}, r.json()
+
+
+def test_routes_404_405():
+    """unknown paths 404; wrong methods 405 with Allow"""
+    r = S.get("/api/nope")
+    assert r.status == 404, r
+    r = S.get("/api/appointments", headers={"Accept": "application/json"})
+    assert r.status == 405 and r.headers["allow"] == "POST", r
+    assert set(r.json()) == {"error"}
+    r = S.request("DELETE", "/api/locations")
+    assert r.status == 405 and r.headers["allow"] == "GET, HEAD", r
+    r = S.request("HEAD", "/api/locations")
+    assert r.status == 200 and r.body == b"", r
+
+
+def test_locations_in_order_added():
+    """GET /locations: active ones, in the order they were added"""
+    r = S.get("/api/locations")
+    assert r.status == 200, r
+    assert r.json() == [{"slug": "midtown", "name": "Midtown Manhattan"},
+                        {"slug": "fidi", "name": "Financial District"},
+                        {"slug": "woodbury",
+                         "name": "Woodbury, Long Island"}], r.json()
+
+
+def test_healthz():
+    """GET /healthz answers ok"""
+    r = S.get("/api/healthz")
+    assert r.status == 200 and r.body == b"ok\n", r
+
+
+def test_location_thank_you_override():
+    """a location's own thank-you URL is used for its 303"""
+    S.sql("UPDATE locations SET thank_you_url = '/woodbury/thanks?x=1' "
+          "WHERE slug = 'woodbury'")
+    r = S.post(maria(location="woodbury"), json_mode=False)
+    assert r.status == 303, r
+    assert re.match(r"^/woodbury/thanks\?x=1&ref=FD-[0-9A-Z]{8}$",
+                    r.headers["location"]), r.headers
+
+
+def test_parallel_posts():
+    """200 posts from 16 clients at once: all stored, unique references"""
+    before = totals()
+    with concurrent.futures.ThreadPoolExecutor(16) as ex:
+        answers = list(ex.map(lambda i: S.post(maria(first_name="P%d" % i)),
+                              range(200)))
+    assert all(a.status == 201 for a in answers), \
+        [a for a in answers if a.status != 201][:3]
+    refs = {a.json()["reference"] for a in answers}
+    assert len(refs) == 200
+    assert totals()[0] == before[0] + 200 and totals()[1] == before[1] + 200
+
+
+def test_database_down_503_then_back():
+    """database down: healthz and posts 503 with Retry-After; then back"""
+    cluster.stop()
+    try:
+        r = S.get("/api/healthz")
+        assert r.status == 503, r
+        r = S.post(maria())
+        assert r.status == 503 and "retry-after" in r.headers, r
+        assert set(r.json()) == {"error"}
+    finally:
+        cluster.start()
+    wait_for(lambda: S.get("/api/healthz").status == 200, 15, "reconnect")
+    r = S.post(maria())
+    assert r.status == 201, r
+
+
+def test_no_patient_data_in_logs():
+    """the log names references, never a patient's text"""
+    log = S.log("frontdesk")
+    assert "event=accepted" in log and "reference=FD-" in log, log[-500:]
+    for secret in ("Gonzalez", "Maria", "Sciatica", "Shooting pain",
+                   "maria.gonzalez", "555-0143", "Weekday"):
+        assert secret not in log, secret
+
+
+def test_sigterm_drains_in_flight():
+    """SIGTERM: the request in flight is finished, then exit 0"""
+    c = fdtest.FcgiClient(S.socket)
+    body = fdtest.form_body(maria(first_name="Drain"))
+    c.begin({"REQUEST_METHOD": "POST", "REQUEST_URI": "/api/appointments",
+             "CONTENT_TYPE": "application/x-www-form-urlencoded",
+             "CONTENT_LENGTH": str(len(body)),
+             "HTTP_ACCEPT": "application/json"})
+    c.stdin(body[:10])
+    time.sleep(0.3)  # the request is being read by a thread now
+    S.frontdesk.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    assert S.frontdesk.poll() is None, "exited with a request in flight"
+    c.stdin(body[10:])
+    c.stdin(b"")
+    out = c.response()
+    assert out.startswith(b"Status: 201"), out
+    assert S.frontdesk.wait(10) == 0
+    assert S.count("appointment_requests", "first_name = 'Drain'") == 1
+    S.start_frontdesk()
+
+
+def test_sigterm_idle_exits_promptly():
+    """SIGTERM with every thread idle in accept: exits 0 at once"""
+    t0 = time.monotonic()
+    assert S.stop_frontdesk() == 0
+    assert time.monotonic() - t0 < 3
+    S.start_frontdesk()
+    assert S.get("/api/healthz").status == 200
+
+
+def test_config_check():
+    """frontdesk -t: 0 for a good file, 1 naming file, line and key"""
+    fd = S.program("frontdesk")
+    r = subprocess.run([fd, "-t", "-c", S.conf_path], capture_output=True)
+    assert r.returncode == 0, r
+    bad = os.path.join(S.dir, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("[fastcgi]\nthreads = 999\n")
+    r = subprocess.run([fd, "-t", "-c", bad], capture_output=True)
+    assert r.returncode == 1, r
+    assert b"bad.conf:2" in r.stderr and b"threads" in r.stderr, r.stderr
+    r = subprocess.run([fd, "--version"], capture_output=True)
+    assert r.returncode == 0 and r.stdout.startswith(b"frontdesk "), r
+    r = subprocess.run([fd, "--bogus"], capture_output=True)
+    assert r.returncode == 2, r
+
+
+def _inherited_conf():
+    conf = dict(S.conf)
+    conf["fastcgi"] = {"threads": "2"}
+    return S.write_conf("inherited.conf", conf)
+
+
+def _fcgi_get(path, sock):
+    c = fdtest.FcgiClient(sock)
+    c.begin({"REQUEST_METHOD": "GET", "REQUEST_URI": path})
+    c.stdin(b"")
+    return c.response()
+
+
+def test_inherited_socket_fd0():
+    """no listen key: serves on fd 0, as spawn-fcgi passes it"""
+    sock = os.path.join(S.dir, "fd0.sock")
+    ls = socket.socket(socket.AF_UNIX)
+    ls.bind(sock)
+    ls.listen(16)
+    p = fdtest.spawn([S.program("frontdesk"), "-c", _inherited_conf()],
+                     os.path.join(S.dir, "fd0.log"), stdin=ls.fileno())
+    ls.close()
+    try:
+        out = _fcgi_get("/api/healthz", sock)
+        assert out.startswith(b"Status: 200"), out
+    finally:
+        assert fdtest.stop(p) == 0
+
+
+def test_inherited_socket_listen_fds():
+    """no listen key: serves on fd 3 under systemd's LISTEN_FDS"""
+    sock = os.path.join(S.dir, "fd3.sock")
+    ls = socket.socket(socket.AF_UNIX)
+    ls.bind(sock)
+    ls.listen(16)
+    os.dup2(ls.fileno(), 3, inheritable=True)
+    p = fdtest.spawn(["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" '
+                      '-c "$1"', S.program("frontdesk"), _inherited_conf()],
+                     os.path.join(S.dir, "fd3.log"), pass_fds=(3,))
+    os.close(3)
+    ls.close()
+    try:
+        out = _fcgi_get("/api/locations", sock)
+        assert out.startswith(b"Status: 200") and b"midtown" in out, out
+    finally:
+        assert fdtest.stop(p) == 0
+
+
+fdtest.run(globals())
