@@ -1,6 +1,7 @@
 /* frontdesk: the FastCGI responder that takes appointment requests. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -29,7 +30,7 @@ main(int argc, char **argv)
 	struct config cfg;
 	struct cli o;
 	char err[512];
-	int fd;
+	int fd, r;
 
 	cli_parse(&o, argc, argv, "frontdesk", usage, true);
 	if (o.argi != argc) {
@@ -45,5 +46,9 @@ main(int argc, char **argv)
 	log_init("frontdesk", o.verbose);
 	if ((fd = fcgi_listen(&cfg, err, sizeof(err))) == -1)
 		fatal("listen_failed", "error=\"%s\"", err);
-	return fcgi_run(&cfg, fd);
+	r = fcgi_run(&cfg, fd);
+	/* The socket file is ours when we made it (not when inherited). */
+	if (cfg.fcgi_listen[0] == '/')
+		unlink(cfg.fcgi_listen);
+	return r;
 }
