@@ -17,6 +17,7 @@
 
 #include "fcgi.h"
 #include "log.h"
+#include "metrics.h"
 #include "submit.h"
 
 #define LISTEN_BACKLOG 1024
@@ -185,14 +186,29 @@ handle_healthz(struct fcgi_ctx *c)
 	}
 }
 
+static void
+handle_metrics(struct fcgi_ctx *c)
+{
+	c->ans.status = 200;
+	c->ans.content_type = "text/plain; version=0.0.4; charset=utf-8";
+	metrics_render(&c->ans.body);
+	/* The queue lives in the database; without it, say so in a gauge. */
+	buf_printf(&c->ans.body, "# HELP frontdesk_database_up Whether the "
+	    "database answered this scrape.\n# TYPE frontdesk_database_up "
+	    "gauge\nfrontdesk_database_up %d\n",
+	    store_outbox_stats(c->store, &c->ans.body) == STORE_OK);
+}
+
 static const struct route {
 	const char *path;
 	const char *method;   /* GET routes answer HEAD too */
 	void (*handle)(struct fcgi_ctx *);
+	enum metrics_route metric;
 } routes[] = {
-	{ "/appointments", "POST", submit_handle },
-	{ "/locations", "GET", handle_locations },
-	{ "/healthz", "GET", handle_healthz },
+	{ "/appointments", "POST", submit_handle, METRICS_ROUTE_APPOINTMENTS },
+	{ "/locations", "GET", handle_locations, METRICS_ROUTE_LOCATIONS },
+	{ "/healthz", "GET", handle_healthz, METRICS_ROUTE_HEALTHZ },
+	{ "/metrics", "GET", handle_metrics, METRICS_ROUTE_METRICS },
 };
 
 /* The path below [http] prefix, or NULL when outside it. */
@@ -225,6 +241,7 @@ dispatch(struct fcgi_ctx *c)
 	char pathbuf[512];
 
 	c->ans.json = http_wants_json(fcgi_param(c, "HTTP_ACCEPT"));
+	c->route = METRICS_ROUTE_OTHER;
 	path = route_path(c, pathbuf, sizeof(pathbuf));
 	for (size_t i = 0; path != NULL && i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const struct route *r = &routes[i];
@@ -232,6 +249,7 @@ dispatch(struct fcgi_ctx *c)
 
 		if (strcmp(path, r->path) != 0)
 			continue;
+		c->route = (int)r->metric;
 		if (method != NULL && (strcmp(method, r->method) == 0 ||
 		    (get && strcmp(method, "HEAD") == 0))) {
 			r->handle(c);
@@ -276,6 +294,8 @@ serve_one(struct worker *w, FCGX_Request *req)
 	if (out.p != NULL)
 		FCGX_PutStr(out.p, (int)out.len, req->out);
 	FCGX_FFlush(req->out);
+	metrics_request((enum metrics_route)c.route, c.ans.status,
+	    elapsed_ms(&t0) / 1e3);
 	log_info("request", "method=%s path=%s status=%d ms=%.2f%s%s",
 	    method ? method : "-", log_quote(q, sizeof(q),
 	    fcgi_param(&c, "REQUEST_URI")), c.ans.status, elapsed_ms(&t0),

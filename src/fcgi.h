@@ -14,6 +14,7 @@ struct fcgi_ctx {
 	const struct config *cfg;
 	struct store *store;
 	struct http_answer ans;
+	int route;               /* enum metrics_route */
 	const char *reference;   /* for the access log line, if any */
 	char refbuf[16];
 };

@@ -56,6 +56,16 @@ static const struct {
 	    " SELECT (SELECT count(*) FROM req), EXISTS (SELECT 1 FROM loc),"
 	    "  (SELECT thank_you_url FROM loc), (SELECT count(*) FROM ob)", 14 },
 	{ "health", "SELECT 1", 0 },
+	/* For /metrics: the queue now, and every delivery attempt so far. */
+	{ "outbox_stats",
+	    "SELECT (SELECT count(*) FROM outbox"
+	    "  WHERE status IN ('pending', 'sending')),"
+	    " (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)"
+	    "  FROM outbox WHERE status IN ('pending', 'sending')),"
+	    " (SELECT count(*) FROM outbox WHERE status = 'dead'),"
+	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'sent'),"
+	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'retry'),"
+	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'dead')", 0 },
 };
 
 static int
@@ -253,4 +263,32 @@ store_submit(struct store *s, const struct appointment *a, bool spam,
 		return result;
 	}
 	return STORE_ERROR;
+}
+
+int
+store_outbox_stats(struct store *s, struct buf *out)
+{
+	static const char *const lines[] = {
+		"# HELP frontdesk_outbox_depth Messages waiting to be sent.\n"
+		"# TYPE frontdesk_outbox_depth gauge\nfrontdesk_outbox_depth %s\n",
+		"# HELP frontdesk_outbox_oldest_pending_seconds Age of the oldest "
+		"message waiting.\n# TYPE frontdesk_outbox_oldest_pending_seconds "
+		"gauge\nfrontdesk_outbox_oldest_pending_seconds %s\n",
+		"# HELP frontdesk_outbox_dead Messages given up on.\n# TYPE "
+		"frontdesk_outbox_dead gauge\nfrontdesk_outbox_dead %s\n",
+		"# HELP frontdesk_deliveries_total Delivery attempts recorded, by "
+		"outcome.\n# TYPE frontdesk_deliveries_total counter\n"
+		"frontdesk_deliveries_total{outcome=\"sent\"} %s\n",
+		"frontdesk_deliveries_total{outcome=\"retry\"} %s\n",
+		"frontdesk_deliveries_total{outcome=\"dead\"} %s\n",
+	};
+	int err;
+	PGresult *r = store_exec(s, "outbox_stats", 0, NULL, NULL, NULL, &err);
+
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	for (int i = 0; i < 6; i++)
+		buf_printf(out, lines[i], PQgetvalue(r, 0, i));
+	PQclear(r);
+	return STORE_OK;
 }

@@ -42,6 +42,8 @@ bool store_healthy(struct store *s);
 /* Appends the active locations as a JSON array to out. */
 int store_locations_json(struct store *s, struct buf *out);
 int store_location_active(struct store *s, const char *slug, bool *active);
+/* Appends the outbox's gauges and delivery counters (Prometheus text). */
+int store_outbox_stats(struct store *s, struct buf *out);
 /* key may be NULL (then fp is ignored). */
 int store_precheck(struct store *s, const char *slug, const char *key,
     const void *fp, size_t fplen, struct store_precheck *out);

@@ -6,6 +6,7 @@
 
 #include "form.h"
 #include "log.h"
+#include "metrics.h"
 #include "reference.h"
 #include "submit.h"
 #include "validate.h"
@@ -57,6 +58,7 @@ content_type_ok(const char *ct)
 static void
 answer_unavailable(struct fcgi_ctx *c)
 {
+	metrics_submission(METRICS_SUB_UNAVAILABLE);
 	http_header(&c->ans, "Retry-After", "30");
 	http_error(&c->ans, 503, "the service is temporarily unavailable, "
 	    "please try again shortly");
@@ -200,9 +202,11 @@ store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 	case STORE_OK:
 		log_info(spam ? "spam_stored" : "accepted", "reference=%s "
 		    "location=%s", ref, a->location);
+		metrics_submission(spam ? METRICS_SUB_SPAM : METRICS_SUB_ACCEPTED);
 		answer_accepted(c, ref, buf_str(&thank_you));
 		break;
 	case STORE_LOCATION_GONE:
+		metrics_submission(METRICS_SUB_REJECTED);
 		http_invalid(&c->ans, &errs);
 		break;
 	case STORE_KEY_TAKEN:
@@ -210,11 +214,14 @@ store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 		if (store_precheck(c->store, a->location, key, fp->p, fp->len,
 		    &pc) != STORE_OK)
 			answer_unavailable(c);
-		else if (pc.key == 1)
+		else if (pc.key == 1) {
+			metrics_submission(METRICS_SUB_REPLAYED);
 			answer_accepted(c, pc.reference, pc.thank_you_url);
-		else
+		} else {
+			metrics_submission(METRICS_SUB_CONFLICT);
 			http_error(&c->ans, 409, "this submission id was already "
 			    "used for a different request");
+		}
 		break;
 	default:
 		answer_unavailable(c);
@@ -272,16 +279,19 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 			if (reference_new(ref) == -1)
 				snprintf(ref, sizeof(ref), "FD-00000000");
 			log_info("spam_dropped", NULL);
+			metrics_submission(METRICS_SUB_SPAM);
 			answer_accepted(c, ref, NULL);
 		}
 		goto done;
 	}
 	if (pc.key == 1) {
 		log_info("replayed", "reference=%s", pc.reference);
+		metrics_submission(METRICS_SUB_REPLAYED);
 		answer_accepted(c, pc.reference, pc.thank_you_url);
 		goto done;
 	}
 	if (pc.key == 2) {
+		metrics_submission(METRICS_SUB_CONFLICT);
 		http_error(&c->ans, 409, "this submission id was already used "
 		    "for a different request");
 		goto done;
@@ -293,6 +303,7 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 		valid = 0;
 	}
 	if (!valid) {
+		metrics_submission(METRICS_SUB_REJECTED);
 		http_invalid(&c->ans, &errs);
 		goto done;
 	}
