@@ -27,7 +27,8 @@ main(void)
 		    buckets[i].seconds);
 		metrics_render(&b);
 		tap_ok(strstr(buf_str(&b), buckets[i].line) != NULL,
-		    "%gs lands in %s", buckets[i].seconds, buckets[i].line);
+		    "%gs lands in %.*s", buckets[i].seconds,
+		    (int)strlen(buckets[i].line) - 1, buckets[i].line);
 	}
 	metrics_reset();
 	buf_reset(&b);
