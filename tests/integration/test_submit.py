@@ -379,6 +379,33 @@ def test_database_down_503_then_back():
     assert r.status == 201, r
 
 
+def test_metrics():
+    """GET /metrics: Prometheus text with requests, submissions, queue"""
+    r = S.get("/api/metrics")
+    assert r.status == 200, r
+    assert r.headers["content-type"].startswith("text/plain"), r.headers
+    text = r.text
+    vals = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            vals[name] = float(value)
+    depth = S.count("outbox", "status IN ('pending', 'sending')")
+    assert vals["frontdesk_outbox_depth"] == depth, (vals, depth)
+    assert vals["frontdesk_database_up"] == 1
+    assert vals["frontdesk_outbox_oldest_pending_seconds"] > 0
+    # Several processes' threads served, so only lower bounds hold here.
+    assert vals['frontdesk_submissions_total{outcome="accepted"}'] >= 1
+    assert vals['frontdesk_http_requests_total{route="appointments",'
+                'status="201"}'] >= 1
+    assert 'frontdesk_request_duration_seconds_bucket{route="appointments",' \
+        'le="+Inf"}' in vals
+    for line in text.splitlines():
+        assert line.startswith("#") or re.match(
+            r'^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? '
+            r'[0-9.e+-]+$', line), line
+
+
 def test_no_patient_data_in_logs():
     """the log names references, never a patient's text"""
     log = S.log("frontdesk")
