@@ -264,7 +264,12 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 	}
 	lc.slug = slug;
 	lc.active = pc.location;
-	valid = validate_form(f, location_ok, &lc, &a, &errs) == 0;
+	valid = validate_form(f, location_ok, &lc, &a, &errs);
+	if (valid == VALIDATE_NOMEM) {
+		http_error(&c->ans, 500, "out of memory");
+		goto done;
+	}
+	valid = valid == 0;
 	if (lc.err != 0) {
 		answer_unavailable(c);
 		goto done;
