@@ -30,7 +30,7 @@ import uuid
 BUILD = os.environ.get("FRONTDESK_BUILD") or os.path.abspath("build")
 SOURCE = os.environ.get("FRONTDESK_SOURCE") or os.path.abspath(".")
 PYTHON = "/usr/bin/python3"  # Debian's, with aiosmtpd
-NULL = "\x00NULL\x00"
+NULL = "\x1dNULL\x1d"
 
 _procs = []
 _cleanups = []
@@ -227,8 +227,13 @@ class Stack:
     and the mailer), wired together in a temporary folder."""
 
     def __init__(self, cluster, conf=None, locations=DEFAULT_LOCATIONS,
-                 start=True, smtp=False, mailer=False, user="postgres"):
+                 start=True, smtp=False, mailer=False, user="postgres",
+                 www=None, nginx_includes=()):
+        # www: the folder nginx serves (default: an empty <dir>/www);
+        # nginx_includes: more files included in nginx's server { }.
         self.cluster = cluster
+        self.www = www
+        self.nginx_includes = list(nginx_includes)
         self.dir = tempfile.mkdtemp(prefix="fdtest-stack-")
         os.chmod(self.dir, 0o755)
         _cleanups.append(lambda: shutil.rmtree(self.dir, ignore_errors=True))
@@ -315,8 +320,10 @@ class Stack:
         with open(os.path.join(self.dir, "frontdesk-location.conf"), "w") as f:
             f.write(shipped)
         shutil.copy("/etc/nginx/fastcgi_params", self.dir)
-        www = os.path.join(self.dir, "www")
+        www = self.www or os.path.join(self.dir, "www")
         os.makedirs(www, exist_ok=True)
+        extra = "".join("        include %s;\n" % f
+                        for f in self.nginx_includes)
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
             f.write("""
 %(user)s
@@ -334,12 +341,13 @@ http {
     scgi_temp_path %(d)s/scgi_temp;
     server {
         listen 127.0.0.1:%(port)d;
-        root %(d)s/www;
+        root %(www)s;
         include %(d)s/frontdesk-location.conf;
-    }
+%(extra)s    }
 }
 """ % {"d": self.dir, "port": self.port,
-       "user": "user root;" if os.geteuid() == 0 else ""})
+       "user": "user root;" if os.geteuid() == 0 else "",
+       "www": www, "extra": extra})
         self.nginx = spawn(["nginx", "-e", os.path.join(self.dir,
                             "nginx-error.log"), "-p", self.dir, "-c",
                             os.path.join(self.dir, "nginx.conf")],

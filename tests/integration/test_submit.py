@@ -498,12 +498,15 @@ def test_inherited_socket_listen_fds():
     ls = socket.socket(socket.AF_UNIX)
     ls.bind(sock)
     ls.listen(16)
-    os.dup2(ls.fileno(), 3, inheritable=True)
+    lfd = ls.detach()
+    if lfd != 3:
+        os.dup2(lfd, 3, inheritable=True)
+        os.close(lfd)
+    os.set_inheritable(3, True)
     p = fdtest.spawn(["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" '
                       '-c "$1"', S.program("frontdesk"), _inherited_conf()],
                      os.path.join(S.dir, "fd3.log"), pass_fds=(3,))
     os.close(3)
-    ls.close()
     try:
         out = _fcgi_get("/api/locations", sock)
         assert out.startswith(b"Status: 200") and b"midtown" in out, out
