@@ -27,6 +27,7 @@
  * them all, whichever thread the signal went to. */
 static int wake_pipe[2] = { -1, -1 };
 static atomic_bool stopping;
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct worker {
 	pthread_t tid;
@@ -304,6 +305,17 @@ serve_one(struct worker *w, FCGX_Request *req)
 	http_answer_free(&c.ans);
 }
 
+/* Waits for a connection or for shutdown: 1, 0 (stop) or -1 (retry). */
+static int
+wait_connection(struct pollfd pfd[2])
+{
+	if (poll(pfd, 2, -1) == -1)
+		return errno == EINTR ? -1 : 0;
+	if (pfd[1].revents)
+		return 0;
+	return (pfd[0].revents & POLLIN) ? 1 : -1;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -319,18 +331,22 @@ worker_main(void *arg)
 	 * database that is down now is retried per request. */
 	(void)store_open(&w->store);
 	while (!atomic_load(&stopping)) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			log_error("poll_failed", "error=%d", errno);
+		int ready, accepted = 0;
+
+		/* One thread at a time waits and accepts, as libfcgi's own
+		 * threaded example does: a thread that lost the race for a
+		 * connection would otherwise fail in accept and libfcgi would
+		 * give up on the request cycle. Holding the lock costs little:
+		 * the web server writes the request's header records right
+		 * after it connects. */
+		pthread_mutex_lock(&accept_lock);
+		ready = wait_connection(pfd);
+		if (ready == 1)
+			accepted = FCGX_Accept_r(&req) >= 0;
+		pthread_mutex_unlock(&accept_lock);
+		if (ready == 0)
 			break;
-		}
-		if (pfd[1].revents)
-			break;
-		if (!(pfd[0].revents & POLLIN))
-			continue;
-		/* Another thread may have taken the connection: EAGAIN. */
-		if (FCGX_Accept_r(&req) < 0)
+		if (!accepted)
 			continue;
 		serve_one(w, &req);
 		FCGX_Finish_r(&req);

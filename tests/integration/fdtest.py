@@ -115,7 +115,9 @@ def _as_postgres():
 class Cluster:
     """A throwaway PostgreSQL server on a unix socket in a temporary dir."""
 
-    def __init__(self):
+    def __init__(self, durable=False):
+        """durable=False turns fsync off: fine for tests, not for timing."""
+        self.durable = durable
         self.dir = tempfile.mkdtemp(prefix="fdtest-pg-")
         drop, pw = _as_postgres()
         if pw:
@@ -134,9 +136,10 @@ class Cluster:
     def start(self):
         subprocess.run([os.path.join(self.bin, "pg_ctl"), "-D", self.data,
                         "-w", "-l", os.path.join(self.dir, "server.log"),
-                        "-o", "-k %s -c listen_addresses='' -c fsync=off "
-                        "-c synchronous_commit=off -c full_page_writes=off "
-                        "-c max_connections=300" % self.dir,
+                        "-o", "-k %s -c listen_addresses='' %s"
+                        "-c max_connections=300" % (self.dir, "" if
+                        self.durable else "-c fsync=off -c synchronous_"
+                        "commit=off -c full_page_writes=off "),
                         "start"], check=True, stdout=subprocess.DEVNULL,
                        preexec_fn=self._drop)
 
@@ -313,8 +316,16 @@ class Stack:
     def stop_frontdesk(self, sig=signal.SIGTERM):
         return stop(self.frontdesk, sig)
 
-    def start_nginx(self):
-        shipped = open(os.path.join(SOURCE, "conf/nginx/frontdesk.conf")).read()
+    def start_nginx(self, location_conf=None, http_extra=""):
+        """Serves the shipped location block (or location_conf's text)
+        with the frontdesk socket put in; http_extra goes in http {}."""
+        if self.nginx is not None:
+            stop(self.nginx, signal.SIGQUIT)
+            self.port = free_port()
+            if os.path.exists(os.path.join(self.dir, "nginx.pid")):
+                os.unlink(os.path.join(self.dir, "nginx.pid"))
+        shipped = location_conf or open(os.path.join(
+            SOURCE, "conf/nginx/frontdesk.conf")).read()
         shipped = shipped.replace("unix:/run/frontdesk/fcgi.sock",
                                   "unix:" + self.socket)
         with open(os.path.join(self.dir, "frontdesk-location.conf"), "w") as f:
@@ -322,8 +333,8 @@ class Stack:
         shutil.copy("/etc/nginx/fastcgi_params", self.dir)
         www = self.www or os.path.join(self.dir, "www")
         os.makedirs(www, exist_ok=True)
-        extra = "".join("        include %s;\n" % f
-                        for f in self.nginx_includes)
+        includes = "".join("        include %s;\n" % f
+                           for f in self.nginx_includes)
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
             f.write("""
 %(user)s
@@ -339,20 +350,23 @@ http {
     proxy_temp_path %(d)s/proxy_temp;
     uwsgi_temp_path %(d)s/uwsgi_temp;
     scgi_temp_path %(d)s/scgi_temp;
+    %(http_extra)s
     server {
         listen 127.0.0.1:%(port)d;
         root %(www)s;
         include %(d)s/frontdesk-location.conf;
-%(extra)s    }
+%(includes)s    }
 }
-""" % {"d": self.dir, "port": self.port,
+""" % {"d": self.dir, "port": self.port, "http_extra": http_extra.replace(
+            "unix:/run/frontdesk/fcgi.sock", "unix:" + self.socket),
        "user": "user root;" if os.geteuid() == 0 else "",
-       "www": www, "extra": extra})
+       "www": www, "includes": includes})
         self.nginx = spawn(["nginx", "-e", os.path.join(self.dir,
                             "nginx-error.log"), "-p", self.dir, "-c",
                             os.path.join(self.dir, "nginx.conf")],
                            os.path.join(self.dir, "nginx.out"))
-        wait_for(self._port_open, what="nginx port")
+        wait_for(lambda: self._port_open() and os.path.exists(
+            os.path.join(self.dir, "nginx.pid")), what="nginx port")
 
     def _port_open(self, port=None):
         try:
