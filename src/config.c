@@ -13,7 +13,7 @@
 
 #include "config.h"
 
-enum key_type { KEY_STR, KEY_INT, KEY_MODE, KEY_ENUM };
+enum key_type { KEY_STR, KEY_INT, KEY_MODE, KEY_ENUM, KEY_CIDRS };
 
 struct key {
 	const char *section;
@@ -42,7 +42,7 @@ static const struct key keys[] = {
 	{ "http", "prefix", KEY_STR, OFF(http_prefix), "/api", 0, 0, NULL },
 	{ "http", "thank_you_url", KEY_STR, OFF(http_thank_you_url),
 	    "/thank-you/", 0, 0, NULL },
-	{ "http", "trusted_proxies", KEY_STR, OFF(http_trusted_proxies), "",
+	{ "http", "trusted_proxies", KEY_CIDRS, OFF(http_trusted_proxies), "",
 	    0, 0, NULL },
 	{ "smtp", "url", KEY_STR, OFF(smtp_url), "smtp://127.0.0.1:25", 0, 0,
 	    NULL },
@@ -146,6 +146,19 @@ key_set(struct parse_ctx *p, const struct key *k, const char *value)
 	long v;
 
 	switch (k->type) {
+	case KEY_CIDRS: {
+		char why[128];
+		int n = netaddr_parse_cidrs(value, p->c->trusted,
+		    NETADDR_MAX_CIDRS, why, sizeof(why));
+
+		if (n < 0) {
+			ctx_fail(p, "[%s] %s: %s", k->section, k->name, why);
+			return -1;
+		}
+		p->c->ntrusted = (size_t)n;
+	}
+		/* the text is kept too */
+		__attribute__((fallthrough));
 	case KEY_STR:
 		if (strlen(value) >= CONFIG_STR) {
 			ctx_fail(p, "[%s] %s: value too long", k->section, k->name);

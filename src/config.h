@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "netaddr.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/frontdesk/frontdesk.conf"
 #define CONFIG_STR 256  /* libinih's lines are < 200 bytes: a value fits */
 
@@ -23,6 +25,8 @@ struct config {
 	char http_prefix[CONFIG_STR];     /* no trailing slash; may be "" */
 	char http_thank_you_url[CONFIG_STR];
 	char http_trusted_proxies[CONFIG_STR];
+	struct netaddr_cidr trusted[NETADDR_MAX_CIDRS];  /* parsed from it */
+	size_t ntrusted;
 
 	char smtp_url[CONFIG_STR];
 	long smtp_tls;

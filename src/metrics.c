@@ -8,7 +8,8 @@
 static const char *const route_names[METRICS_ROUTES] = {
 	"appointments", "locations", "healthz", "metrics", "other" };
 static const char *const sub_names[METRICS_SUBS] = {
-	"accepted", "spam", "replayed", "rejected", "conflict", "unavailable" };
+	"accepted", "spam", "replayed", "rejected", "conflict", "unavailable",
+	"limited" };
 /* The statuses frontdesk answers with; anything else counts as "other". */
 static const int statuses[] = { 200, 201, 303, 400, 404, 405, 409, 413, 415,
     422, 429, 500, 503 };

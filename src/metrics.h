@@ -20,6 +20,7 @@ enum metrics_submission {
 	METRICS_SUB_REJECTED,   /* 422 */
 	METRICS_SUB_CONFLICT,   /* 409 */
 	METRICS_SUB_UNAVAILABLE,/* 503 */
+	METRICS_SUB_LIMITED,    /* 429 */
 	METRICS_SUBS
 };
 

@@ -1,4 +1,6 @@
 /* store: frontdesk's PostgreSQL statements (one connection per thread). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -56,6 +58,22 @@ static const struct {
 	    " SELECT (SELECT count(*) FROM req), EXISTS (SELECT 1 FROM loc),"
 	    "  (SELECT thank_you_url FROM loc), (SELECT count(*) FROM ob)", 14 },
 	{ "health", "SELECT 1", 0 },
+	/* Counts a post against its address's sliding hour: the hit is
+	 * added only while under the limit. ON CONFLICT DO UPDATE works on
+	 * the row's latest version under its lock, so concurrent posts from
+	 * one address are counted exactly. */
+	{ "ratelimit",
+	    "INSERT INTO rate_limits AS r (addr, hits) VALUES ($1, ARRAY[now()])"
+	    " ON CONFLICT (addr) DO UPDATE SET hits = ARRAY("
+	    "  SELECT h FROM unnest(r.hits) AS h"
+	    "  WHERE h > now() - interval '1 hour' ORDER BY h) ||"
+	    "  CASE WHEN (SELECT count(*) FROM unnest(r.hits) AS h"
+	    "   WHERE h > now() - interval '1 hour') < $2::int"
+	    "  THEN ARRAY[now()] ELSE '{}'::timestamptz[] END"
+	    " RETURNING hits[cardinality(hits)] = now(),"
+	    "  greatest(1, ceil(extract(epoch FROM hits[greatest(1,"
+	    "   cardinality(hits) - $2::int + 1)] + interval '1 hour' - now())))"
+	    "  ::int", 2 },
 	/* For /metrics: the queue now, and every delivery attempt so far. */
 	{ "outbox_stats",
 	    "SELECT (SELECT count(*) FROM outbox"
@@ -289,6 +307,24 @@ store_outbox_stats(struct store *s, struct buf *out)
 		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
 	for (int i = 0; i < 6; i++)
 		buf_printf(out, lines[i], PQgetvalue(r, 0, i));
+	PQclear(r);
+	return STORE_OK;
+}
+
+int
+store_ratelimit(struct store *s, const char *addr, long limit, bool *allowed,
+    long *retry_after)
+{
+	char lim[24];
+	const char *vals[] = { addr, lim };
+	int err;
+	PGresult *r;
+
+	snprintf(lim, sizeof(lim), "%ld", limit);
+	if ((r = store_exec(s, "ratelimit", 2, vals, NULL, NULL, &err)) == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	*allowed = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	*retry_after = atol(PQgetvalue(r, 0, 1));
 	PQclear(r);
 	return STORE_OK;
 }

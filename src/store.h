@@ -44,6 +44,10 @@ int store_locations_json(struct store *s, struct buf *out);
 int store_location_active(struct store *s, const char *slug, bool *active);
 /* Appends the outbox's gauges and delivery counters (Prometheus text). */
 int store_outbox_stats(struct store *s, struct buf *out);
+/* Counts a post from addr (a netaddr key) against limit posts per hour;
+ * *allowed false means over, with *retry_after seconds until it is not. */
+int store_ratelimit(struct store *s, const char *addr, long limit,
+    bool *allowed, long *retry_after);
 /* key may be NULL (then fp is ignored). */
 int store_precheck(struct store *s, const char *slug, const char *key,
     const void *fp, size_t fplen, struct store_precheck *out);

@@ -7,6 +7,7 @@
 #include "form.h"
 #include "log.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "reference.h"
 #include "submit.h"
 #include "validate.h"
@@ -229,6 +230,31 @@ store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 	buf_free(&thank_you);
 }
 
+/* The per-address limit: true when the post was answered 429. A database
+ * that cannot count lets the post through to the checks that follow. */
+static bool
+over_limit(struct fcgi_ctx *c)
+{
+	char key[NETADDR_KEY_LEN], secs[24];
+	long limit = c->cfg->limits_per_ip_per_hour, retry = 0;
+	bool allowed = true;
+
+	if (limit == 0 || netaddr_client_key(fcgi_param(c, "REMOTE_ADDR"),
+	    fcgi_param(c, "HTTP_X_FORWARDED_FOR"), c->cfg->trusted,
+	    c->cfg->ntrusted, key) == -1)
+		return false;
+	if (store_ratelimit(c->store, key, limit, &allowed, &retry) != STORE_OK ||
+	    allowed)
+		return false;
+	metrics_submission(METRICS_SUB_LIMITED);
+	log_info("rate_limited", "retry_after=%ld", retry);
+	snprintf(secs, sizeof(secs), "%ld", retry);
+	http_header(&c->ans, "Retry-After", secs);
+	http_error(&c->ans, 429, "too many requests from this address, "
+	    "please try again later");
+	return true;
+}
+
 static void
 handle_form(struct fcgi_ctx *c, const struct form *f)
 {
@@ -243,7 +269,8 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 	bool bad_header;
 	int valid;
 
-	/* TODO(ratelimit issue): the per-address limit goes here. */
+	if (over_limit(c))
+		return;
 	key = idempotency_key(c, f, keybuf, sizeof(keybuf), &bad_header);
 	if (key != NULL)
 		fingerprint(f, &fp);

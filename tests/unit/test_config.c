@@ -30,6 +30,8 @@ static const struct bad_case bad[] = {
 	{ "[limits]\nper_ip_per_hour = 1000000001\n", "out of range" },
 	{ "[http]\nprefix = api\n", "[http] prefix: must start with /" },
 	{ "garbage line\n", "t.conf:1: syntax error" },
+	{ "[http]\ntrusted_proxies = 10.0.0.0/33\n",
+	    "t.conf:2: [http] trusted_proxies: \"10.0.0.0/33\" is not" },
 	{ "[database]\n\n\nconninfo\n", "t.conf:4: syntax error" },
 };
 
@@ -64,6 +66,7 @@ test_good(void)
 	    "[fastcgi]\nlisten = 127.0.0.1:9000\nsocket_mode = 0600\n"
 	    "threads = 256\nmax_body = 1024\n"
 	    "[http]\nprefix = /api/\nthank_you_url = /thanks/\n"
+	    "trusted_proxies = 127.0.0.1, ::1, 10.0.0.0/8\n"
 	    "[smtp]\nurl = smtps://mail.example:465\ntls = off\ntimeout = 600\n"
 	    "from = Clinic <a@clinic.example>\n"
 	    "[mail]\ndetails = minimal\nretry_min = 5\nretry_max = 5\n"
@@ -82,6 +85,7 @@ test_good(void)
 	tap_ok(c.mail_details == CONFIG_DETAILS_MINIMAL, "details minimal");
 	tap_ok(c.mail_retry_max == 5 && c.mail_give_up_after == 60, "mail edges");
 	tap_ok(c.limits_per_ip_per_hour == 0, "rate limit off");
+	tap_ok(c.ntrusted == 3 && c.trusted[2].bits == 8, "trusted proxies");
 	tap_ok(strcmp(c.spool_dir, "/var/spool/frontdesk") == 0, "spool dir");
 }
 

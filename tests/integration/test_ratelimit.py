@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""[limits] per_ip_per_hour through real nginx: every parsed post counts,
+429 with Retry-After past the limit, exact under concurrency and across
+processes, per address (X-Forwarded-For only from trusted proxies)."""
+import concurrent.futures
+import os
+
+import fdtest
+from fdtest import maria
+
+cluster = fdtest.Cluster()
+S = fdtest.Stack(cluster, conf={"limits": {"per_ip_per_hour": "3"},
+                                "http": {"trusted_proxies": "127.0.0.1"}})
+
+
+def xff(ip):
+    return {"X-Forwarded-For": ip}
+
+
+def test_every_parsed_post_counts_then_429():
+    """accepted, invalid and spam posts all count; the 4th gets 429"""
+    h = xff("198.51.100.1")
+    assert S.post(maria(), headers=h).status == 201
+    assert S.post(maria(email="bad"), headers=h).status == 422
+    assert S.post(maria(website="x"), headers=h).status == 201
+    rows = S.count("appointment_requests")
+    r = S.post(maria(), headers=h)
+    assert r.status == 429, r
+    assert set(r.json()) == {"error"}, r.json()
+    assert 3500 <= int(r.headers["retry-after"]) <= 3600, r.headers
+    assert S.count("appointment_requests") == rows
+    r = S.post(maria(), headers=h, json_mode=False)
+    assert r.status == 429 and "retry-after" in r.headers, r
+
+
+def test_unparseable_posts_do_not_count():
+    """a 400 is not a parsed post: it does not use up the limit"""
+    h = xff("198.51.100.2")
+    for _ in range(5):
+        r = S.post(body=b"a=%zz", content_type=
+                   "application/x-www-form-urlencoded", headers=h)
+        assert r.status == 400, r
+    assert S.post(maria(), headers=h).status == 201
+
+
+def test_retry_after_counts_down_to_the_oldest_post():
+    """Retry-After: seconds until the oldest post leaves the hour"""
+    h = xff("198.51.100.3")
+    for _ in range(3):
+        assert S.post(maria(), headers=h).status == 201
+    S.sql("UPDATE rate_limits SET hits[1] = now() - interval '50 minutes' "
+          "WHERE addr = '198.51.100.3'")
+    r = S.post(maria(), headers=h)
+    assert r.status == 429 and 500 <= int(r.headers["retry-after"]) <= 600, r
+    S.sql("UPDATE rate_limits SET hits[1] = now() - interval '61 minutes' "
+          "WHERE addr = '198.51.100.3'")
+    assert S.post(maria(), headers=h).status == 201
+
+
+def test_addresses_apart_and_ipv6_per_64():
+    """another address has its own count; IPv6 counts per /64"""
+    for i in range(3):
+        assert S.post(maria(), headers=xff("2001:db8:1:2::%d" % (i + 1))) \
+            .status == 201
+    assert S.post(maria(), headers=xff("2001:db8:1:2:ffff::9")).status == 429
+    assert S.post(maria(), headers=xff("2001:db8:1:3::1")).status == 201
+    assert S.count("rate_limits", "addr = '2001:db8:1:2::/64'") == 1
+
+
+def test_untrusted_forwarded_for_is_ignored():
+    """X-Forwarded-For is believed only from a trusted proxy"""
+    conf = dict(S.conf)
+    conf["http"] = dict(conf["http"], trusted_proxies="")
+    path = S.write_conf("untrusted.conf", conf)
+    S.stop_frontdesk()
+    S.start_frontdesk(path)
+    try:
+        codes = [S.post(maria(), headers=xff("203.0.113.%d" % i)).status
+                 for i in range(4)]
+        assert codes == [201, 201, 201, 429], codes  # all 127.0.0.1
+    finally:
+        S.stop_frontdesk()
+        S.start_frontdesk()
+
+
+def test_exact_under_concurrency():
+    """20 posts at once from one address: exactly 3 get through"""
+    h = xff("198.51.100.20")
+    with concurrent.futures.ThreadPoolExecutor(10) as ex:
+        codes = list(ex.map(lambda _: S.post(maria(), headers=h).status,
+                            range(20)))
+    assert sorted(codes) == [201] * 3 + [429] * 17, codes
+
+
+def test_holds_across_processes():
+    """two frontdesk processes on one database share the count"""
+    conf = dict(S.conf)
+    sock2 = os.path.join(S.dir, "second.sock")
+    conf["fastcgi"] = dict(conf["fastcgi"], listen=sock2)
+    p = fdtest.spawn([S.program("frontdesk"), "-c",
+                      S.write_conf("second.conf", conf)],
+                     os.path.join(S.dir, "second.log"))
+    fdtest.wait_for(lambda: os.path.exists(sock2), what="second socket")
+    body = fdtest.form_body(maria())
+
+    def direct():
+        c = fdtest.FcgiClient(sock2)
+        c.begin({"REQUEST_METHOD": "POST", "REQUEST_URI": "/api/appointments",
+                 "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                 "CONTENT_LENGTH": str(len(body)),
+                 "HTTP_ACCEPT": "application/json",
+                 "REMOTE_ADDR": "198.51.100.30"})
+        c.stdin(body)
+        c.stdin(b"")
+        return int(c.response()[8:11])
+    try:
+        codes = [direct(), S.post(maria(), headers=xff("198.51.100.30"))
+                 .status, direct(), S.post(maria(), headers=xff(
+                     "198.51.100.30")).status]
+        assert codes == [201, 201, 201, 429], codes
+    finally:
+        assert fdtest.stop(p) == 0
+
+
+def test_limit_zero_is_off():
+    """per_ip_per_hour = 0 turns the limit off"""
+    conf = dict(S.conf)
+    conf["limits"] = {"per_ip_per_hour": "0"}
+    path = S.write_conf("off.conf", conf)
+    S.stop_frontdesk()
+    S.start_frontdesk(path)
+    try:
+        codes = {S.post(maria(), headers=xff("198.51.100.40")).status
+                 for _ in range(6)}
+        assert codes == {201}, codes
+    finally:
+        S.stop_frontdesk()
+        S.start_frontdesk()
+
+
+fdtest.run(globals())
