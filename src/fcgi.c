@@ -18,6 +18,7 @@
 #include "fcgi.h"
 #include "log.h"
 #include "metrics.h"
+#include "spool.h"
 #include "submit.h"
 
 #define LISTEN_BACKLOG 1024
@@ -356,9 +357,90 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* How a spooled request fared: 0 stored, 1 keep for later, -1 never. */
+static int
+replay_entry(const struct spool_entry *e, void *arg)
+{
+	switch (store_replay(arg, e)) {
+	case STORE_OK:
+		return 0;
+	case STORE_DOWN:
+		return 1;
+	default:
+		return -1;
+	}
+}
+
+/* Keeps dir/locations.json in step with the database's active locations,
+ * writing only when they changed. */
+static void
+refresh_locations(const struct config *cfg, struct store *st, char **last)
+{
+	char **slugs, *joined = NULL;
+	size_t n, len = 0;
+
+	if (store_active_slugs(st, &slugs, &n) != STORE_OK)
+		return;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(slugs[i]) + 1;
+	if ((joined = calloc(1, len + 1)) != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			strcat(joined, slugs[i]);
+			strcat(joined, "\n");
+		}
+		if ((*last == NULL || strcmp(*last, joined) != 0) &&
+		    spool_save_locations(cfg->spool_dir,
+		    (const char *const *)slugs, n) == 0) {
+			free(*last);
+			*last = joined;
+			joined = NULL;
+		}
+	}
+	free(joined);
+	for (size_t i = 0; i < n; i++)
+		free(slugs[i]);
+	free(slugs);
+}
+
+/* The spool's replayer: once a second, while requests wait on disk and
+ * the database answers, stores them; every few seconds it notes the
+ * active locations, for validating posts while the database is down. */
+static void *
+replayer_main(void *arg)
+{
+	const struct config *cfg = arg;
+	struct store st = { .conninfo = cfg->db_conninfo,
+	    .app_name = "frontdesk-spool" };
+	struct pollfd pfd = { .fd = wake_pipe[0], .events = POLLIN };
+	struct timespec now, last = { 0 };
+	char *known = NULL;
+
+	for (;;) {
+		bool pending = spool_pending(cfg->spool_dir);
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (pending || now.tv_sec - last.tv_sec >= 5) {
+			last = now;
+			if (store_open(&st) == 0) {
+				refresh_locations(cfg, &st, &known);
+				if (pending)
+					spool_replay(cfg->spool_dir, replay_entry,
+					    &st);
+			}
+		}
+		if (poll(&pfd, 1, 1000) > 0 || atomic_load(&stopping))
+			break;
+	}
+	free(known);
+	store_close(&st);
+	return NULL;
+}
+
 int
 fcgi_run(const struct config *cfg, int listen_fd)
 {
+	pthread_t replayer;
+	bool replaying = false;
 	struct worker *workers;
 	sigset_t set;
 	long n = cfg->fcgi_threads, started = 0;
@@ -392,6 +474,9 @@ fcgi_run(const struct config *cfg, int listen_fd)
 		}
 		started++;
 	}
+	if (cfg->spool_dir[0] != '\0' && started > 0)
+		replaying = pthread_create(&replayer, NULL, replayer_main,
+		    (void *)cfg) == 0;
 	log_info("started", "threads=%ld listen=%s", started,
 	    cfg->fcgi_listen[0] ? cfg->fcgi_listen : "inherited");
 	while (started > 0) {
@@ -406,6 +491,8 @@ fcgi_run(const struct config *cfg, int listen_fd)
 	(void)!write(wake_pipe[1], "x", 1);
 	for (long i = 0; i < started; i++)
 		pthread_join(workers[i].tid, NULL);
+	if (replaying)
+		pthread_join(replayer, NULL);
 	free(workers);
 	log_info("stopped", NULL);
 	return started > 0 ? 0 : 1;

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "fcgi.h"
 #include "log.h"
+#include "spool.h"
 
 static const char usage[] =
     "usage: frontdesk [-t] [-v] [-c FILE]\n"
@@ -44,6 +45,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("frontdesk", o.verbose);
+	if (cfg.spool_dir[0] != '\0' &&
+	    spool_init(cfg.spool_dir, err, sizeof(err)) == -1)
+		fatal("spool_unusable", "error=\"%s\"", err);
 	if ((fd = fcgi_listen(&cfg, err, sizeof(err))) == -1)
 		fatal("listen_failed", "error=\"%s\"", err);
 	r = fcgi_run(&cfg, fd);

@@ -58,6 +58,42 @@ static const struct {
 	    " SELECT (SELECT count(*) FROM req), EXISTS (SELECT 1 FROM loc),"
 	    "  (SELECT thank_you_url FROM loc), (SELECT count(*) FROM ob)", 14 },
 	{ "health", "SELECT 1", 0 },
+	{ "active_slugs", "SELECT slug FROM locations WHERE active ORDER BY id",
+	    0 },
+	/* A spooled request, exactly once: its reference was given out
+	 * already, so a second replay of it inserts nothing. A repost of a
+	 * post the database had before the outage (same key and fields) is
+	 * not stored twice. The location need not be active any more. */
+	{ "replay",
+	    "WITH loc AS ("
+	    "  SELECT id FROM locations WHERE slug = $2"
+	    "), dup AS ("
+	    "  SELECT 1 FROM idempotency_keys WHERE key = $12"
+	    "  AND fingerprint = sha256($14::bytea) AND reference <> $1"
+	    "  AND created_at >= $13::timestamptz - " IDEMPOTENCY_WINDOW
+	    "), req AS ("
+	    "  INSERT INTO appointment_requests (reference, location_id, status,"
+	    "   first_name, last_name, email, phone, service, preferred_time,"
+	    "   message, consent, submission_id, created_at)"
+	    "  SELECT $1, loc.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+	    "   $13::timestamptz FROM loc WHERE NOT EXISTS (SELECT 1 FROM dup)"
+	    "  ON CONFLICT (reference) DO NOTHING"
+	    "  RETURNING id"
+	    "), idem AS ("
+	    "  INSERT INTO idempotency_keys (key, fingerprint, reference,"
+	    "   created_at)"
+	    "  SELECT $12, sha256($14::bytea), $1, $13::timestamptz FROM req"
+	    "  WHERE $12::text IS NOT NULL"
+	    "  ON CONFLICT (key) DO NOTHING"
+	    "  RETURNING 1"
+	    "), ob AS ("
+	    "  INSERT INTO outbox (request_id, message_id)"
+	    "  SELECT id, '<' || $1 || '.' || gen_random_uuid() || '@' || $15 || '>'"
+	    "  FROM req WHERE $3 = 'received'"
+	    "  RETURNING id"
+	    ")"
+	    " SELECT EXISTS (SELECT 1 FROM loc), (SELECT count(*) FROM req),"
+	    "  (SELECT count(*) FROM idem), (SELECT count(*) FROM ob)", 15 },
 	/* Counts a post against its address's sliding hour: the hit is
 	 * added only while under the limit. ON CONFLICT DO UPDATE works on
 	 * the row's latest version under its lock, so concurrent posts from
@@ -327,4 +363,53 @@ store_ratelimit(struct store *s, const char *addr, long limit, bool *allowed,
 	*retry_after = atol(PQgetvalue(r, 0, 1));
 	PQclear(r);
 	return STORE_OK;
+}
+
+int
+store_active_slugs(struct store *s, char ***slugs, size_t *n)
+{
+	int err, rows;
+	PGresult *r = store_exec(s, "active_slugs", 0, NULL, NULL, NULL, &err);
+
+	*slugs = NULL;
+	*n = 0;
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	rows = PQntuples(r);
+	if ((*slugs = calloc((size_t)rows + 1, sizeof(**slugs))) == NULL) {
+		PQclear(r);
+		return STORE_ERROR;
+	}
+	for (int i = 0; i < rows; i++)
+		if (((*slugs)[*n] = strdup(PQgetvalue(r, i, 0))) != NULL)
+			(*n)++;
+	PQclear(r);
+	return STORE_OK;
+}
+
+int
+store_replay(struct store *s, const struct spool_entry *e)
+{
+	const struct appointment *a = &e->a;
+	const char *vals[15] = { e->reference, a->location,
+	    e->spam ? "spam" : "received", a->first_name, a->last_name,
+	    a->email, a->phone, a->service, a->preferred_time, a->message,
+	    a->consent ? "t" : "f", e->key, e->created_at,
+	    e->key ? (const char *)e->fp : NULL, e->msgid_domain };
+	int lens[15] = { 0 }, formats[15] = { 0 };
+	int err, result;
+	PGresult *r;
+
+	lens[13] = (int)e->fplen;
+	formats[13] = 1;
+	r = store_exec(s, "replay", 15, vals, lens, formats, &err);
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	result = strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? STORE_OK :
+	    STORE_LOCATION_GONE;
+	if (result == STORE_OK)
+		log_info("spool_replayed", "reference=%s inserted=%s",
+		    e->reference, PQgetvalue(r, 0, 1));
+	PQclear(r);
+	return result;
 }

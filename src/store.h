@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "reference.h"
+#include "spool.h"
 #include "validate.h"
 
 struct store {
@@ -48,6 +49,11 @@ int store_outbox_stats(struct store *s, struct buf *out);
  * *allowed false means over, with *retry_after seconds until it is not. */
 int store_ratelimit(struct store *s, const char *addr, long limit,
     bool *allowed, long *retry_after);
+/* The active locations' slugs (a NULL-terminated array to free). */
+int store_active_slugs(struct store *s, char ***slugs, size_t *n);
+/* Stores a spooled request, exactly once; STORE_LOCATION_GONE when its
+ * location no longer exists at all. */
+int store_replay(struct store *s, const struct spool_entry *e);
 /* key may be NULL (then fp is ignored). */
 int store_precheck(struct store *s, const char *slug, const char *key,
     const void *fp, size_t fplen, struct store_precheck *out);

@@ -1,14 +1,18 @@
 /* submit: POST /appointments, from the body to the stored request. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "form.h"
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
 #include "reference.h"
+#include "spool.h"
 #include "submit.h"
 #include "validate.h"
 
@@ -184,6 +188,102 @@ answer_accepted(struct fcgi_ctx *c, const char *ref, const char *url)
 	    c->cfg->http_thank_you_url);
 }
 
+/* Writes a valid request to the spool and answers it as accepted: the
+ * database is down, the disk is durable. 503 if even that fails. */
+static void
+spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
+    const char *key, const struct buf *fp, const char *ref)
+{
+	struct spool_entry e = { .spam = spam, .a = *a, .fplen = fp->len };
+	char domain[CONFIG_STR];
+	struct timespec now;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(e.created_at, sizeof(e.created_at), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(e.created_at + 19, sizeof(e.created_at) - 19, ".%06ldZ",
+	    now.tv_nsec / 1000);
+	snprintf(e.reference, sizeof(e.reference), "%s", ref);
+	msgid_domain(c->cfg, domain, sizeof(domain));
+	e.msgid_domain = domain;
+	e.key = (char *)(uintptr_t)key;
+	e.fp = (unsigned char *)fp->p;
+	if (spool_write(c->cfg->spool_dir, &e) == -1) {
+		log_error("spool_write_failed", "reference=%s errno=%d", ref, errno);
+		if (key != NULL)
+			spool_release_key(c->cfg->spool_dir, key);
+		answer_unavailable(c);
+		return;
+	}
+	log_info(spam ? "spam_spooled" : "spooled", "reference=%s location=%s",
+	    ref, a->location);
+	metrics_submission(spam ? METRICS_SUB_SPAM : METRICS_SUB_ACCEPTED);
+	answer_accepted(c, ref, NULL);
+}
+
+static bool
+spool_location_ok(const char *slug, void *arg)
+{
+	return spool_location_known(arg, slug);
+}
+
+/* The post while the database cannot be reached: judged against the last
+ * list of locations frontdesk read, keys honoured through the spool. */
+static void
+spool_post(struct fcgi_ctx *c, const struct form *f, const char *key,
+    const struct buf *fp, bool bad_header)
+{
+	const char *dir = c->cfg->spool_dir;
+	struct appointment a = { 0 };
+	struct validate_errors errs = { 0 };
+	char ref[REFERENCE_LEN + 1];
+	int valid;
+
+	valid = validate_form(f, spool_location_ok, (void *)(uintptr_t)dir, &a,
+	    &errs);
+	if (valid == VALIDATE_NOMEM || reference_new(ref) == -1) {
+		http_error(&c->ans, 500, "out of memory");
+		goto done;
+	}
+	if (a.honeypot) {
+		if (valid == 0)
+			spool_accept(c, &a, true, NULL, fp, ref);
+		else
+			answer_accepted(c, ref, NULL);
+		goto done;
+	}
+	if (bad_header && errs.n < VALIDATE_MAX_ERRORS) {
+		errs.e[errs.n].field = "submission_id";
+		errs.e[errs.n++].why = "the Idempotency-Key header must be 1-64 "
+		    "letters, digits, '-' or '_'";
+		valid = -1;
+	}
+	if (valid != 0) {
+		metrics_submission(METRICS_SUB_REJECTED);
+		http_invalid(&c->ans, &errs);
+		goto done;
+	}
+	switch (key ? spool_claim_key(dir, key, fp->p, fp->len, ref) : 0) {
+	case 0:
+		spool_accept(c, &a, false, key, fp, ref);
+		break;
+	case 1:
+		metrics_submission(METRICS_SUB_REPLAYED);
+		answer_accepted(c, ref, NULL);
+		break;
+	case 2:
+		metrics_submission(METRICS_SUB_CONFLICT);
+		http_error(&c->ans, 409, "this submission id was already used "
+		    "for a different request");
+		break;
+	default:
+		answer_unavailable(c);
+	}
+done:
+	appointment_free(&a);
+}
+
 /* Stores a valid request (spam or not) and answers. */
 static void
 store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
@@ -223,6 +323,18 @@ store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 			http_error(&c->ans, 409, "this submission id was already "
 			    "used for a different request");
 		}
+		break;
+	case STORE_DOWN:
+		/* Lost the database between the checks and the insert: the
+		 * spool keeps the reference, so if the insert did commit, the
+		 * replay stores nothing twice. */
+		if (c->cfg->spool_dir[0] != '\0' && (key == NULL ||
+		    spool_claim_key(c->cfg->spool_dir, key, fp->p, fp->len,
+		    ref) == 0)) {
+			spool_accept(c, a, spam, key, fp, ref);
+			break;
+		}
+		answer_unavailable(c);
 		break;
 	default:
 		answer_unavailable(c);
@@ -285,7 +397,16 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 			n--;
 		snprintf(slug, sizeof(slug), "%.*s", (int)n, v);
 	}
-	if (store_precheck(c->store, slug, key, fp.p, fp.len, &pc) != STORE_OK) {
+	switch (store_precheck(c->store, slug, key, fp.p, fp.len, &pc)) {
+	case STORE_OK:
+		break;
+	case STORE_DOWN:
+		if (c->cfg->spool_dir[0] != '\0') {
+			spool_post(c, f, key, &fp, bad_header);
+			goto done;
+		}
+		/* FALLTHROUGH */
+	default:
 		answer_unavailable(c);
 		goto done;
 	}

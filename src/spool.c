@@ -1,0 +1,456 @@
+/* spool: accepted requests kept on disk while the database is down. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "log.h"
+#include "spool.h"
+
+static const char hexdigits[] = "0123456789abcdef";
+
+static int
+fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/* Writes data to dir/sub/name through dir/tmp: the file is either all
+ * there under its name, or not there at all, and survives a crash. */
+static int
+write_durably(const char *dir, const char *sub, const char *name,
+    const char *data, size_t len, bool exclusive)
+{
+	char tmp[PATH_MAX], dst[PATH_MAX], subdir[PATH_MAX];
+	size_t off = 0;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%s.%ld", dir, name, (long)getpid());
+	snprintf(dst, sizeof(dst), "%s/%s/%s", dir, sub, name);
+	snprintf(subdir, sizeof(subdir), "%s/%s", dir, sub);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	close(fd);
+	fd = -1;
+	/* link(2) fails when the name exists: a claim that cannot be lost. */
+	if (exclusive) {
+		int r = link(tmp, dst), saved = errno;
+
+		unlink(tmp);
+		errno = saved;
+		if (r == -1)
+			return -1;
+	} else if (rename(tmp, dst) == -1)
+		goto fail;
+	return fsync_dir(subdir);
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+int
+spool_init(const char *dir, char *err, size_t errsize)
+{
+	static const char *const subs[] = { "", "/tmp", "/new", "/failed",
+	    "/keys" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", dir, subs[i]);
+		if (mkdir(path, 0700) == -1 && errno != EEXIST)
+			goto fail;
+		if (access(path, W_OK | X_OK) == -1)
+			goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, errsize, "%s: %s", path, strerror(errno));
+	return -1;
+}
+
+static json_t *
+jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static char *
+hex_encode(const unsigned char *p, size_t n)
+{
+	char *h = malloc(n * 2 + 1);
+
+	if (h == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		h[i * 2] = hexdigits[p[i] >> 4];
+		h[i * 2 + 1] = hexdigits[p[i] & 15];
+	}
+	h[n * 2] = '\0';
+	return h;
+}
+
+char *
+spool_encode(const struct spool_entry *e)
+{
+	char *fp = e->key ? hex_encode(e->fp, e->fplen) : NULL, *out;
+	json_t *o = json_pack("{s:i,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+	    "s:o,s:b,s:o,s:o,s:o}",
+	    "version", 1, "reference", e->reference, "created_at", e->created_at,
+	    "status", e->spam ? "spam" : "received",
+	    "location", jstr(e->a.location),
+	    "first_name", jstr(e->a.first_name),
+	    "last_name", jstr(e->a.last_name), "email", jstr(e->a.email),
+	    "phone", jstr(e->a.phone), "service", jstr(e->a.service),
+	    "preferred_time", jstr(e->a.preferred_time),
+	    "message", jstr(e->a.message), "consent", e->a.consent,
+	    "key", jstr(e->key), "fingerprint", jstr(fp),
+	    "msgid_domain", jstr(e->msgid_domain));
+
+	free(fp);
+	out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return out;
+}
+
+static char *
+jdup(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? strdup(s) : NULL;
+}
+
+static int
+hex_decode(const char *h, unsigned char **out, size_t *n)
+{
+	size_t len = strlen(h);
+
+	if (len % 2 || (*out = malloc(len / 2 + 1)) == NULL)
+		return -1;
+	for (size_t i = 0; i < len / 2; i++) {
+		const char *a = strchr(hexdigits, h[i * 2]);
+		const char *b = strchr(hexdigits, h[i * 2 + 1]);
+
+		if (a == NULL || b == NULL || *a == '\0' || *b == '\0')
+			return -1;
+		(*out)[i] = (unsigned char)((a - hexdigits) << 4 | (b - hexdigits));
+	}
+	*n = len / 2;
+	return 0;
+}
+
+int
+spool_decode(const char *text, struct spool_entry *e)
+{
+	json_t *o = json_loads(text, 0, NULL);
+	const char *ref, *at, *status, *fp;
+	int r = -1;
+
+	memset(e, 0, sizeof(*e));
+	if (o == NULL)
+		return -1;
+	ref = json_string_value(json_object_get(o, "reference"));
+	at = json_string_value(json_object_get(o, "created_at"));
+	status = json_string_value(json_object_get(o, "status"));
+	if (ref == NULL || !reference_valid(ref) || at == NULL ||
+	    strlen(at) >= sizeof(e->created_at) || status == NULL)
+		goto done;
+	strcpy(e->reference, ref);
+	strcpy(e->created_at, at);
+	e->spam = strcmp(status, "spam") == 0;
+	e->a.location = jdup(o, "location");
+	e->a.first_name = jdup(o, "first_name");
+	e->a.last_name = jdup(o, "last_name");
+	e->a.email = jdup(o, "email");
+	e->a.phone = jdup(o, "phone");
+	e->a.service = jdup(o, "service");
+	e->a.preferred_time = jdup(o, "preferred_time");
+	e->a.message = jdup(o, "message");
+	e->a.consent = json_is_true(json_object_get(o, "consent"));
+	e->key = jdup(o, "key");
+	e->msgid_domain = jdup(o, "msgid_domain");
+	fp = json_string_value(json_object_get(o, "fingerprint"));
+	if (e->a.location == NULL || e->a.first_name == NULL ||
+	    e->a.last_name == NULL || e->msgid_domain == NULL ||
+	    (e->key != NULL && (fp == NULL || hex_decode(fp, &e->fp,
+	    &e->fplen) == -1)))
+		goto done;
+	r = 0;
+done:
+	json_decref(o);
+	if (r == -1)
+		spool_entry_free(e);
+	return r;
+}
+
+void
+spool_entry_free(struct spool_entry *e)
+{
+	appointment_free(&e->a);
+	free(e->key);
+	free(e->fp);
+	free(e->msgid_domain);
+	memset(e, 0, sizeof(*e));
+}
+
+int
+spool_write(const char *dir, const struct spool_entry *e)
+{
+	char name[64], *text = spool_encode(e);
+	int r;
+
+	if (text == NULL)
+		return -1;
+	/* Names sort by time: the replay keeps the order of arrival. */
+	snprintf(name, sizeof(name), "%.26s-%s.json", e->created_at,
+	    e->reference);
+	r = write_durably(dir, "new", name, text, strlen(text), false);
+	free(text);
+	return r;
+}
+
+int
+spool_claim_key(const char *dir, const char *key, const void *fp,
+    size_t fplen, char ref[REFERENCE_LEN + 1])
+{
+	char path[PATH_MAX], *hex = hex_encode(fp, fplen), *text = NULL;
+	size_t len;
+	FILE *f;
+	int r = -1;
+
+	if (hex == NULL)
+		return -1;
+	if (asprintf(&text, "%s\n%s\n", ref, hex) < 0) {
+		free(hex);
+		return -1;
+	}
+	if (write_durably(dir, "keys", key, text, strlen(text), true) == 0)
+		r = 0;
+	else if (errno == EEXIST) {
+		snprintf(path, sizeof(path), "%s/keys/%s", dir, key);
+		if ((f = fopen(path, "r")) != NULL) {
+			char *line = NULL;
+			size_t cap = 0;
+
+			if (getline(&line, &cap, f) > REFERENCE_LEN) {
+				memcpy(ref, line, REFERENCE_LEN);
+				ref[REFERENCE_LEN] = '\0';
+				len = (size_t)getline(&line, &cap, f);
+				r = (len == strlen(hex) + 1 &&
+				    memcmp(line, hex, len - 1) == 0) ? 1 : 2;
+			}
+			free(line);
+			fclose(f);
+		}
+	}
+	free(hex);
+	free(text);
+	return r;
+}
+
+void
+spool_release_key(const char *dir, const char *key)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/keys/%s", dir, key);
+	unlink(path);
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in dir/new, sorted; NULL on error. */
+static char **
+list_new(const char *dir, size_t *n)
+{
+	char path[PATH_MAX], **names = NULL;
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+
+	*n = 0;
+	snprintf(path, sizeof(path), "%s/new", dir);
+	if ((d = opendir(path)) == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strstr(de->d_name, ".json") == NULL)
+			continue;
+		if (*n == cap) {
+			char **p = realloc(names, (cap = cap ? cap * 2 : 64) *
+			    sizeof(*names));
+
+			if (p == NULL)
+				break;
+			names = p;
+		}
+		if ((names[*n] = strdup(de->d_name)) != NULL)
+			(*n)++;
+	}
+	closedir(d);
+	if (names != NULL)
+		qsort(names, *n, sizeof(*names), name_cmp);
+	return names;
+}
+
+bool
+spool_pending(const char *dir)
+{
+	size_t n;
+	char **names = list_new(dir, &n);
+
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return n > 0;
+}
+
+static char *
+read_all(int fd)
+{
+	struct stat st;
+	char *p;
+
+	if (fstat(fd, &st) == -1 || st.st_size > 64 * 1024 * 1024 ||
+	    (p = malloc((size_t)st.st_size + 1)) == NULL)
+		return NULL;
+	if (pread(fd, p, (size_t)st.st_size, 0) != st.st_size) {
+		free(p);
+		return NULL;
+	}
+	p[st.st_size] = '\0';
+	return p;
+}
+
+/* Replays one file under its lock: 0 stored, 1 keep, -1 failed. */
+static int
+replay_one(const char *dir, const char *name,
+    int (*fn)(const struct spool_entry *, void *), void *arg)
+{
+	char path[PATH_MAX], keypath[PATH_MAX], failed[PATH_MAX];
+	struct spool_entry e;
+	bool decoded;
+	char *text;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/new/%s", dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;  /* another process replayed it */
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd);
+		return 1;
+	}
+	/* Still there once locked? Another replayer may have just done it. */
+	if (access(path, F_OK) == -1) {
+		close(fd);
+		return 0;
+	}
+	text = read_all(fd);
+	decoded = text != NULL && spool_decode(text, &e) == 0;
+	r = decoded ? fn(&e, arg) : -1;
+	if (r == 0) {
+		if (decoded && e.key != NULL) {
+			snprintf(keypath, sizeof(keypath), "%s/keys/%s", dir, e.key);
+			unlink(keypath);
+		}
+		unlink(path);
+	} else if (r == -1) {
+		snprintf(failed, sizeof(failed), "%s/failed/%s", dir, name);
+		rename(path, failed);
+		log_error("spool_replay_failed", "file=%s", name);
+	}
+	if (decoded)
+		spool_entry_free(&e);
+	free(text);
+	close(fd);
+	return r;
+}
+
+int
+spool_replay(const char *dir, int (*fn)(const struct spool_entry *, void *),
+    void *arg)
+{
+	char path[PATH_MAX];
+	size_t n, done = 0, i;
+	char **names = list_new(dir, &n);
+	int r = 0;
+
+	if (names == NULL && n == 0)
+		return 0;
+	for (i = 0; i < n && r != 1; i++) {
+		if ((r = replay_one(dir, names[i], fn, arg)) == 0)
+			done++;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	snprintf(path, sizeof(path), "%s/new", dir);
+	fsync_dir(path);
+	return (int)done;
+}
+
+int
+spool_save_locations(const char *dir, const char *const *slugs, size_t n)
+{
+	json_t *a = json_array();
+	char *text;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(slugs[i]));
+	text = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (text == NULL)
+		return -1;
+	r = write_durably(dir, ".", "locations.json", text, strlen(text), false);
+	free(text);
+	return r;
+}
+
+bool
+spool_location_known(const char *dir, const char *slug)
+{
+	char path[PATH_MAX];
+	json_t *a, *v;
+	size_t i;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/locations.json", dir);
+	if ((a = json_load_file(path, 0, NULL)) == NULL)
+		return false;
+	json_array_foreach(a, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), slug) == 0)
+			found = true;
+	json_decref(a);
+	return found;
+}

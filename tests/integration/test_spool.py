@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""[spool] dir: posts accepted while PostgreSQL is down are written to disk
+durably, answered as accepted, and replayed exactly once when it is back."""
+import os
+import re
+import signal
+
+import fdtest
+from fdtest import maria, wait_for
+
+cluster = fdtest.Cluster()
+S = fdtest.Stack(cluster, conf={"spool": {"dir": "@SPOOL@"}}, start=False)
+SPOOL = os.path.join(S.dir, "spool")
+S.conf["spool"]["dir"] = SPOOL
+S.conf_path = S.write_conf("frontdesk.conf", S.conf)
+S.start_frontdesk()
+S.start_nginx()
+
+
+def spooled():
+    d = os.path.join(SPOOL, "new")
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+def by_ref(ref):
+    return S.count("appointment_requests", "reference = '%s'" % ref)
+
+
+def wait_replayed():
+    wait_for(lambda: not spooled(), 20, "spool replay")
+
+
+def test_locations_noted_while_up():
+    """the active locations are noted in the spool for bad days"""
+    wait_for(lambda: os.path.exists(os.path.join(SPOOL, "locations.json")),
+             10, "locations.json")
+
+
+def test_down_accepted_then_replayed_once():
+    """database down: 201 from the spool; back: stored once, mailed"""
+    cluster.stop()
+    try:
+        r = S.post(maria(first_name="Spooled"))
+        assert r.status == 201, r
+        ref = r.json()["reference"]
+        assert re.match(r"^FD-[0-9A-Z]{8}$", ref)
+        r2 = S.post(maria(first_name="Spooled2"), json_mode=False)
+        assert r2.status == 303 and "ref=FD-" in r2.headers["location"], r2
+        assert len(spooled()) == 2, spooled()
+        assert S.get("/api/healthz").status == 503
+    finally:
+        cluster.start()
+    wait_replayed()
+    assert by_ref(ref) == 1
+    assert S.count("appointment_requests", "first_name LIKE 'Spooled%'") == 2
+    assert S.count("outbox o JOIN appointment_requests r ON r.id = "
+                   "o.request_id", "r.reference = '%s'" % ref) == 1
+    # it keeps the time it was accepted, not the time it was replayed
+    age = float(S.sql("SELECT extract(epoch FROM now() - created_at) FROM "
+                      "appointment_requests WHERE reference = :'p1'",
+                      (ref,))[0][0])
+    assert age > 0.1, age
+
+
+def test_validation_while_down():
+    """while down: invalid posts 422, unknown locations 422, nothing kept"""
+    cluster.stop()
+    try:
+        r = S.post(maria(email="bad", phone=None))
+        assert r.status == 422 and set(r.json()["errors"]) == {"email"}, r
+        r = S.post(maria(location="mars"))
+        assert r.status == 422 and set(r.json()["errors"]) == {"location"}
+        assert spooled() == []
+    finally:
+        cluster.start()
+
+
+def test_keys_honoured_while_down():
+    """while down: a repost with its key gets the same answer; other
+    fields with that key get 409; one row after the replay"""
+    cluster.stop()
+    try:
+        f = maria(submission_id="spool-key-1")
+        r1 = S.post(f)
+        r2 = S.post(f)
+        assert r1.status == 201 and r2.json() == r1.json(), (r1, r2)
+        r3 = S.post(maria(submission_id="spool-key-1", first_name="Other"))
+        assert r3.status == 409, r3
+        assert len(spooled()) == 1
+    finally:
+        cluster.start()
+    wait_replayed()
+    assert by_ref(r1.json()["reference"]) == 1
+    r4 = S.post(f)  # and the database now knows the key
+    assert r4.status == 201 and r4.json() == r1.json(), r4
+    assert S.count("appointment_requests", "submission_id = 'spool-key-1'") \
+        == 1
+
+
+def test_repost_of_a_stored_post_not_doubled():
+    """a key the database took before the outage, reposted during it:
+    still one request"""
+    f = maria(submission_id="before-outage-1")
+    r1 = S.post(f)
+    assert r1.status == 201
+    cluster.stop()
+    try:
+        assert S.post(f).status == 201
+    finally:
+        cluster.start()
+    wait_replayed()
+    assert S.count("appointment_requests",
+                   "submission_id = 'before-outage-1'") == 1
+
+
+def test_disabled_since_still_stored():
+    """a request for a location disabled before its replay is stored and
+    queued all the same"""
+    cluster.stop()
+    try:
+        r = S.post(maria(location="woodbury", first_name="Woody"))
+        assert r.status == 201, r
+        S.stop_frontdesk()  # no replay until the location is disabled
+    finally:
+        cluster.start()
+    S.sql("UPDATE locations SET active = false WHERE slug = 'woodbury'")
+    S.start_frontdesk()
+    wait_replayed()
+    ref = r.json()["reference"]
+    assert by_ref(ref) == 1
+    assert S.count("outbox o JOIN appointment_requests r ON r.id = "
+                   "o.request_id", "r.reference = '%s'" % ref) == 1
+    S.sql("UPDATE locations SET active = true WHERE slug = 'woodbury'")
+
+
+def test_start_while_down_and_crash():
+    """started while the database is down it still knows the locations;
+    killed with SIGKILL after accepting, the next start replays"""
+    S.stop_frontdesk()
+    cluster.stop()
+    try:
+        S.start_frontdesk()
+        r = S.post(maria(first_name="Crash"))
+        assert r.status == 201, r
+        S.stop_frontdesk(signal.SIGKILL)
+    finally:
+        cluster.start()
+    assert len(spooled()) == 1
+    S.start_frontdesk()
+    wait_replayed()
+    assert by_ref(r.json()["reference"]) == 1
+
+
+def test_two_processes_share_a_spool():
+    """two frontdesk processes on one spool: 20 posts, 20 rows, no double"""
+    conf = dict(S.conf)
+    sock2 = os.path.join(S.dir, "second.sock")
+    conf["fastcgi"] = dict(conf["fastcgi"], listen=sock2)
+    p = fdtest.spawn([S.program("frontdesk"), "-c",
+                      S.write_conf("second.conf", conf)],
+                     os.path.join(S.dir, "second.log"))
+    wait_for(lambda: os.path.exists(sock2), what="second socket")
+    before = S.count("appointment_requests")
+    cluster.stop()
+    refs = []
+    try:
+        for i in range(20):
+            refs.append(S.post(maria(first_name="Pair%d" % i)).json()
+                        ["reference"])
+        assert len(spooled()) == 20
+    finally:
+        cluster.start()
+    wait_replayed()
+    assert S.count("appointment_requests") == before + 20
+    assert len(set(refs)) == 20
+    assert fdtest.stop(p) == 0
+
+
+def test_no_patient_data_in_spool_logs():
+    """the log says spooled and replayed, by reference only"""
+    log = S.log("frontdesk")
+    assert "event=spooled" in log and "event=spool_replayed" in log
+    for secret in ("Spooled", "Gonzalez", "Sciatica", "maria.gonzalez"):
+        assert secret not in log, secret
+
+
+fdtest.run(globals())
