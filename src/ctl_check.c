@@ -1,0 +1,72 @@
+/* ctl_check: frontdeskctl's checks of command-line values, pure. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_pure.h"
+#include "validate.h"
+
+bool
+ctl_parse_id(const char *s, long long *out)
+{
+	char *end;
+	long long v;
+
+	/* strtoll alone would take " 12", "+12" and "12abc". */
+	if (s[0] < '0' || s[0] > '9' || strlen(s) > 19)
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v <= 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool
+ctl_parse_date(const char *s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int y, m, d;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return false;
+	y = atoi(s);
+	m = atoi(s + 5);
+	d = atoi(s + 8);
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return false;
+	/* February 29th only in a leap year. */
+	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) ||
+	    y % 400 == 0))
+		return false;
+	return true;
+}
+
+bool
+ctl_one_line_text(const char *s, size_t max_chars)
+{
+	size_t len = strlen(s), n;
+
+	if (len == 0 || !utf8_valid(s, len))
+		return false;
+	n = utf8_length(s, len);
+	if (n > max_chars)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch == 0x7f)
+			return false;
+		/* C1 controls: U+0080-U+009F, encoded C2 80-C2 9F. */
+		if (ch == 0xc2 && i + 1 < len &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,89 @@
+/* ctl_purge: `purge --older-than DAYS`: retention of patients' requests. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ctl.h"
+
+#define PURGE_DAYS_MAX 100000
+
+/* Requests older than $1 days, but never one with mail a mailer may
+ * still send; their outbox rows (and attempts) go with them by ON DELETE
+ * CASCADE. The counts read the tables as they were before. */
+static const char purge_sql[] =
+    "WITH old AS (SELECT r.id, EXISTS (SELECT 1 FROM outbox o"
+    "   WHERE o.request_id = r.id AND o.status IN ('pending', 'sending'))"
+    "   AS busy"
+    "  FROM appointment_requests r"
+    "  WHERE r.created_at < now() - make_interval(days => $1::int)),"
+    " del AS (DELETE FROM appointment_requests"
+    "  WHERE id IN (SELECT id FROM old WHERE NOT busy) RETURNING id)"
+    " SELECT (SELECT count(*) FROM del),"
+    "  (SELECT count(*) FROM outbox WHERE request_id IN (SELECT id FROM del)),"
+    "  (SELECT count(*) FROM old WHERE busy)";
+
+/* Replays are only honoured for 24 hours; older keys are dead weight. */
+static const char purge_keys_sql[] =
+    "DELETE FROM idempotency_keys"
+    " WHERE created_at < now() - interval '24 hours'";
+
+/* An address with no post in the last hour counts nothing any more. */
+static const char purge_rates_sql[] =
+    "DELETE FROM rate_limits r WHERE NOT EXISTS (SELECT 1"
+    " FROM unnest(r.hits) AS h WHERE h > now() - interval '1 hour')";
+
+static int
+ctl_purge_args(struct ctl *c, int argc, char **argv, const char **days)
+{
+	static const struct option opts[] = {
+		{ "older-than", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long long v;
+	int ch;
+
+	while ((ch = ctl_getopt(c, argc, argv, opts)) != -1) {
+		if (ch != 'o')
+			return CTL_USAGE;
+		*days = optarg;
+	}
+	if (ctl_operands(c, argc, 0, 0) == -1)
+		return CTL_USAGE;
+	if (*days == NULL)
+		return ctl_usage(c, "--older-than DAYS is required");
+	if (!ctl_parse_id(*days, &v) || v > PURGE_DAYS_MAX)
+		return ctl_err("bad --older-than \"%s\": a number of days, 1 "
+		    "to %d", *days, PURGE_DAYS_MAX);
+	return CTL_OK;
+}
+
+int
+ctl_purge(struct ctl *c, int argc, char **argv)
+{
+	const char *vals[1] = { NULL };
+	PGresult *r = NULL, *k = NULL, *a = NULL;
+	int rc;
+
+	if ((rc = ctl_purge_args(c, argc, argv, &vals[0])) != CTL_OK)
+		return rc;
+	/* The outbox lock keeps a resend or retry from making a message
+	 * pending for a request being deleted. */
+	if (ctl_begin(c, CTL_LOCK_OUTBOX) == -1)
+		return CTL_ERR;
+	if ((r = ctl_exec(c, purge_sql, 1, vals)) == NULL ||
+	    (k = ctl_exec(c, purge_keys_sql, 0, NULL)) == NULL ||
+	    (a = ctl_exec(c, purge_rates_sql, 0, NULL)) == NULL ||
+	    ctl_commit(c) == -1) {
+		ctl_rollback(c);
+		rc = CTL_ERR;
+	} else
+		printf("purged %s request(s) older than %s days, with %s "
+		    "message(s); kept %s whose mail is still pending; dropped "
+		    "%s idempotency key(s) older than 24 hours and %s "
+		    "address(es) with no post in the last hour\n",
+		    PQgetvalue(r, 0, 0), vals[0], PQgetvalue(r, 0, 1),
+		    PQgetvalue(r, 0, 2), PQcmdTuples(k), PQcmdTuples(a));
+	PQclear(r);
+	PQclear(k);
+	PQclear(a);
+	return rc;
+}

@@ -1,0 +1,220 @@
+/* frontdeskctl: the admin CLI for the schema, locations, routes, requests,
+ * the outbox and retention. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static const char usage[] =
+    "usage: frontdeskctl [-v] [-c FILE] COMMAND [ARGS]\n"
+    "\n"
+    "Administers frontdesk through its database: the schema, the clinic's\n"
+    "locations, who gets each location's mail, the stored appointment\n"
+    "requests and the outbox of mail. Every change applies to the next\n"
+    "request or message; nothing needs a restart.\n"
+    "\n"
+    "  -c, --config FILE  configuration (default " CONFIG_DEFAULT_PATH ");\n"
+    "                     only [database] conninfo is used\n"
+    "  -v, --verbose      say more\n"
+    "  -h, --help         this help; COMMAND --help: that command's help\n"
+    "      --version      print the version\n"
+    "\n"
+    "Commands:\n"
+    "  db migrate                          apply the schema (idempotent)\n"
+    "  location add SLUG --name NAME [--thank-you URL]\n"
+    "  location list [--json]\n"
+    "  location enable SLUG\n"
+    "  location disable SLUG               never the last active one\n"
+    "  route add SLUG EMAIL [--cc|--bcc]   add a recipient (To by default)\n"
+    "  route remove SLUG EMAIL\n"
+    "  route list [SLUG] [--json]\n"
+    "  request list [--location SLUG] [--since YYYY-MM-DD]\n"
+    "               [--status received|spam] [--json|--csv]\n"
+    "  request show REF [--json]\n"
+    "  request resend REF                  mail it again, new Message-ID\n"
+    "  request unspam REF                  a honeypot false positive: mark\n"
+    "                                      it received and queue its mail\n"
+    "  outbox list [--status pending|sent|dead] [--json]\n"
+    "  outbox retry ID | --all-dead        dead mail back to pending\n"
+    "  purge --older-than DAYS             delete old requests and their\n"
+    "                                      mail; never one still pending\n"
+    "\n"
+    "Exit status: 0 done; 1 an error (a bad value, an unknown slug or\n"
+    "reference, a database error), told in one line on stderr; 2 a usage\n"
+    "error (an unknown command or option, a wrong number of arguments).\n"
+    "\n"
+    "Give each program its own configuration file with its own role's\n"
+    "conninfo: frontdeskctl runs as a member of frontdesk_admin; `db migrate`\n"
+    "as the database owner (it creates tables and the roles). Retention:\n"
+    "run `frontdeskctl purge --older-than 90` daily unless your policy says\n"
+    "otherwise. See frontdeskctl(8).\n";
+
+#define OUTPUT_HELP \
+    "  --json    a JSON array of objects, for scripts\n" \
+    "  -h, --help  this help\n"
+
+static const struct ctl_cmd commands[] = {
+	{ "db", "migrate", ctl_db_migrate, "db migrate",
+	    "Applies the numbered files NNN_*.sql of the sql directory\n"
+	    "that are not applied yet, in order, each in its own\n"
+	    "transaction, and records each in the table\n"
+	    "schema_migrations. Running it again applies nothing.\n"
+	    "Several at once wait for each other.\n"
+	    "The sql directory: $FRONTDESK_SQL_DIR if set; else the\n"
+	    "source tree's sql/ when run from the build tree; else the\n"
+	    "installed one (" FRONTDESK_SQLDIR_INSTALLED ").\n"
+	    "Run it as the database owner, with the right to create\n"
+	    "roles (002_roles.sql creates frontdesk_web,\n"
+	    "frontdesk_mailer and frontdesk_admin when missing).\n" },
+	{ "location", "add", ctl_location_add,
+	    "location add SLUG --name NAME [--thank-you URL]",
+	    "Adds an active location. SLUG is what the form posts as\n"
+	    "`location`: 1-64 of a-z, 0-9 and '-', starting with a\n"
+	    "letter or digit. NAME (1-200 characters, one line) is shown\n"
+	    "on the form and in the email's subject.\n"
+	    "  --name NAME      required\n"
+	    "  --thank-you URL  where the visitor goes after posting,\n"
+	    "                   instead of [http] thank_you_url: a path\n"
+	    "                   (/...) or an http(s):// URL, at most\n"
+	    "                   500 bytes\n" },
+	{ "location", "list", ctl_location_list, "location list [--json]",
+	    "Lists every location, active or not, in the order they\n"
+	    "were added.\n"
+	    OUTPUT_HELP },
+	{ "location", "enable", ctl_location_enable, "location enable SLUG",
+	    "Makes a location selectable on the form again.\n" },
+	{ "location", "disable", ctl_location_disable, "location disable SLUG",
+	    "Stops a location from taking new requests. Its stored\n"
+	    "requests and their pending mail are kept and still follow\n"
+	    "its routes. The last active location cannot be disabled.\n" },
+	{ "route", "add", ctl_route_add, "route add SLUG EMAIL [--cc|--bcc]",
+	    "Sends the location's mail to EMAIL too, as To (the\n"
+	    "default), Cc or Bcc. An address appears at most once per\n"
+	    "location, whatever its case. A location without routes is\n"
+	    "mailed to [mail] default_to. Mail still pending follows\n"
+	    "the change.\n"
+	    "  --cc    a Cc recipient\n"
+	    "  --bcc   a Bcc recipient (never shown in the headers)\n" },
+	{ "route", "remove", ctl_route_remove, "route remove SLUG EMAIL",
+	    "Stops sending the location's mail to EMAIL (any case).\n"
+	    "To move a location's mail to a new address: route add the\n"
+	    "new one, then route remove the old one.\n" },
+	{ "route", "list", ctl_route_list, "route list [SLUG] [--json]",
+	    "Lists the routes of every location, or of SLUG; in text, a\n"
+	    "location without routes shows that [mail] default_to gets\n"
+	    "its mail.\n"
+	    OUTPUT_HELP },
+	{ "request", "list", ctl_request_list,
+	    "request list [--location SLUG] [--since YYYY-MM-DD] "
+	    "[--status received|spam] [--json|--csv]",
+	    "Lists stored requests, oldest first.\n"
+	    "  --location SLUG  only this location's\n"
+	    "  --since DATE     only those made on or after DATE, 00:00\n"
+	    "                   in the database session's time zone\n"
+	    "                   (PGTZ sets it)\n"
+	    "  --status S       received or spam (honeypot)\n"
+	    "  --json           a JSON array with every stored field,\n"
+	    "                   keyed as the form names them, plus\n"
+	    "                   reference, created_at (ISO 8601), status\n"
+	    "                   and delivery (pending, sent, dead; null\n"
+	    "                   for spam)\n"
+	    "  --csv            the same as RFC 4180 CSV with a header\n"
+	    "                   row; a cell starting with = + - @ gets a\n"
+	    "                   leading ' so a spreadsheet shows it as\n"
+	    "                   text\n" },
+	{ "request", "show", ctl_request_show, "request show REF [--json]",
+	    "Shows one request (REF: FD-XXXXXXXX) and its mail.\n"
+	    "  --json   one object with the fields of request list --json\n" },
+	{ "request", "resend", ctl_request_resend, "request resend REF",
+	    "Queues the request's email again as a new message with a\n"
+	    "new Message-ID, to the location's current routes. A spam\n"
+	    "request cannot be resent: use request unspam.\n" },
+	{ "request", "unspam", ctl_request_unspam, "request unspam REF",
+	    "For a request the honeypot took for spam: marks it\n"
+	    "received and queues its email.\n" },
+	{ "outbox", "list", ctl_outbox_list,
+	    "outbox list [--status pending|sent|dead] [--json]",
+	    "Lists the messages, oldest first. A message being sent\n"
+	    "right now counts as pending.\n"
+	    "  --status S   pending, sent or dead\n"
+	    OUTPUT_HELP },
+	{ "outbox", "retry", ctl_outbox_retry, "outbox retry ID | --all-dead",
+	    "Puts a dead message (or with --all-dead every dead one)\n"
+	    "back to pending, due now, with the same Message-ID. It is\n"
+	    "queued anew: its attempt count restarts from 0 (backoff\n"
+	    "from [mail] retry_min) and its give_up_after clock from\n"
+	    "now; the earlier attempts stay recorded. Only dead\n"
+	    "messages can be retried.\n" },
+	{ "purge", NULL, ctl_purge, "purge --older-than DAYS",
+	    "Deletes the requests made more than DAYS days ago with\n"
+	    "their mail, except those whose mail is still pending (or\n"
+	    "being sent), and says how many. Also drops idempotency\n"
+	    "keys older than 24 hours and the rate limit's addresses\n"
+	    "with no post in the last hour. Recommended: daily, with\n"
+	    "DAYS 90 or what your privacy policy says.\n"
+	    "  --older-than DAYS   required, 1 to 100000\n" },
+};
+
+static const struct ctl_cmd *
+find_command(int argc, char **argv, int *used)
+{
+	const size_t n = sizeof(commands) / sizeof(commands[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(commands[i].noun, argv[0]) != 0)
+			continue;
+		if (commands[i].verb == NULL) {
+			*used = 1;
+			return &commands[i];
+		}
+		if (argc > 1 && strcmp(commands[i].verb, argv[1]) == 0) {
+			*used = 2;
+			return &commands[i];
+		}
+	}
+	return NULL;
+}
+
+static bool
+known_noun(const char *noun)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].noun, noun) == 0)
+			return true;
+	return false;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl c;
+	int used, rc;
+
+	memset(&c, 0, sizeof(c));
+	cli_parse(&c.opts, argc, argv, CTL_PROG, usage, false);
+	argc -= c.opts.argi;
+	argv += c.opts.argi;
+	if (argc == 0)
+		return ctl_usage(NULL, "no command given");
+	if (strcmp(argv[0], "help") == 0) {
+		fputs(usage, stdout);
+		return CTL_OK;
+	}
+	if ((c.cmd = find_command(argc, argv, &used)) == NULL) {
+		if (known_noun(argv[0]) && argc > 1)
+			return ctl_usage(NULL, "unknown command \"%s %s\"",
+			    argv[0], argv[1]);
+		if (known_noun(argv[0]))
+			return ctl_usage(NULL, "\"%s\" needs a command",
+			    argv[0]);
+		return ctl_usage(NULL, "unknown command \"%s\"", argv[0]);
+	}
+	/* The command sees its own words as argv[0], as getopt expects. */
+	argc -= used - 1;
+	argv += used - 1;
+	optind = 0;   /* glibc: start getopt afresh on the command's words */
+	rc = c.cmd->run(&c, argc, argv);
+	ctl_close(&c);
+	return rc;
+}
