@@ -24,6 +24,7 @@ cli_parse(struct cli *o, int argc, char **argv, const char *prog,
 	int ch;
 
 	memset(o, 0, sizeof(*o));
+	opterr = 0;  /* one line of our own instead of getopt's and ours */
 	o->config_path = CONFIG_DEFAULT_PATH;
 	/* "+": stop at the first operand, so a command's own options (e.g.
 	 * "route add SLUG EMAIL --cc") are left to it. */
@@ -46,7 +47,12 @@ cli_parse(struct cli *o, int argc, char **argv, const char *prog,
 			o->verbose = true;
 			break;
 		default:
-			fprintf(stderr, "usage: see %s -h\n", prog);
+			if (optopt != 0)
+				fprintf(stderr, "%s: unknown or incomplete option "
+				    "-%c (see %s -h)\n", prog, optopt, prog);
+			else
+				fprintf(stderr, "%s: unknown option %s (see %s -h)\n",
+				    prog, argv[optind - 1], prog);
 			exit(2);
 		}
 	}
