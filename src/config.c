@@ -299,3 +299,15 @@ config_load_string(struct config *c, const char *name, const char *text,
 
 	return config_parse(&p);
 }
+
+void
+config_msgid_domain(const struct config *c, char *out, size_t size)
+{
+	const char *at = strrchr(c->smtp_from, '@');
+
+	if (at == NULL)
+		snprintf(out, size, "frontdesk.localhost");
+	else
+		snprintf(out, size, "%.*s", (int)strcspn(at + 1, "> \t"),
+		    at + 1);
+}

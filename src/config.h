@@ -54,5 +54,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errsize);
 int config_load_string(struct config *c, const char *name, const char *text,
     char *err, size_t errsize);
 void config_defaults(struct config *c);
+/* The domain of [smtp] from: the right side of every Message-ID. */
+void config_msgid_domain(const struct config *c, char *out, size_t size);
 
 #endif

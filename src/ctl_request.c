@@ -233,20 +233,6 @@ ctl_request_show(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
-/* The domain of [smtp] from, for Message-IDs, as frontdesk makes them. */
-static void
-ctl_request_msgid_domain(struct ctl *c, char *out, size_t size)
-{
-	const char *from = ctl_config(c)->smtp_from;
-	const char *at = strrchr(from, '@');
-
-	if (at == NULL)
-		snprintf(out, size, "frontdesk.localhost");
-	else
-		snprintf(out, size, "%.*s", (int)strcspn(at + 1, "> \t"),
-		    at + 1);
-}
-
 /* A new message for a request, under the outbox lock so that a purge
  * running at the same time cannot take the request away meanwhile. */
 static const char resend_sql[] =
@@ -282,7 +268,7 @@ ctl_request_queue(struct ctl *c, int argc, char **argv, bool unspam)
 		return CTL_USAGE;
 	if (ctl_request_ref(argv[optind], ref) == -1)
 		return CTL_ERR;
-	ctl_request_msgid_domain(c, domain, sizeof(domain));
+	config_msgid_domain(ctl_config(c), domain, sizeof(domain));
 	if (ctl_begin(c, CTL_LOCK_OUTBOX) == -1)
 		return CTL_ERR;
 	if ((r = ctl_exec(c, unspam ? unspam_sql : resend_sql, 2,

@@ -164,21 +164,6 @@ idempotency_key(struct fcgi_ctx *c, const struct form *f, char *buf,
 	return buf;
 }
 
-/* The domain of [smtp] from, for Message-IDs. */
-static void
-msgid_domain(const struct config *cfg, char *out, size_t size)
-{
-	const char *at = strrchr(cfg->smtp_from, '@');
-	size_t n;
-
-	if (at == NULL) {
-		snprintf(out, size, "frontdesk.localhost");
-		return;
-	}
-	n = strcspn(at + 1, "> \t");
-	snprintf(out, size, "%.*s", (int)n, at + 1);
-}
-
 static void
 answer_accepted(struct fcgi_ctx *c, const char *ref, const char *url)
 {
@@ -205,7 +190,7 @@ spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 	snprintf(e.created_at + 19, sizeof(e.created_at) - 19, ".%06ldZ",
 	    now.tv_nsec / 1000);
 	snprintf(e.reference, sizeof(e.reference), "%s", ref);
-	msgid_domain(c->cfg, domain, sizeof(domain));
+	config_msgid_domain(c->cfg, domain, sizeof(domain));
 	e.msgid_domain = domain;
 	e.key = (char *)(uintptr_t)key;
 	e.fp = (unsigned char *)fp->p;
@@ -296,7 +281,7 @@ store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 	struct store_precheck pc;
 	int r;
 
-	msgid_domain(c->cfg, domain, sizeof(domain));
+	config_msgid_domain(c->cfg, domain, sizeof(domain));
 	r = store_submit(c->store, a, spam, key, fp->p, fp->len, domain, ref,
 	    &thank_you);
 	switch (r) {
