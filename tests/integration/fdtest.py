@@ -377,7 +377,8 @@ http {
             return False
 
     def start_smtp(self):
-        os.makedirs(self.maildir, exist_ok=True)
+        # aiosmtpd's Mailbox makes the maildir (tmp/, new/, cur/) itself,
+        # but only when the folder does not exist yet.
         self.smtp = spawn([PYTHON, "-m", "aiosmtpd", "-n", "-l",
                            "127.0.0.1:%d" % self.smtp_port, "-c",
                            "aiosmtpd.handlers.Mailbox", self.maildir],

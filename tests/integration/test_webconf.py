@@ -1,0 +1,405 @@
+#!/usr/bin/python3
+"""The shipped deployment files: every nginx file passes `nginx -t` in a
+wrapper configuration, and serves the form and the API for real; Apache and
+lighttpd (when installed) check their file and pass a post through it; the
+systemd units parse (systemd-analyze verify); the form in www/ is what
+scripts/render-form.py makes of its template."""
+import glob
+import html.parser
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+
+import fdtest
+from fdtest import maria, wait_for
+
+SOURCE = fdtest.SOURCE
+NGINX_FILES = sorted(glob.glob(os.path.join(SOURCE, "conf", "nginx", "*.conf")))
+UNITS = sorted(glob.glob(os.path.join(SOURCE, "conf", "systemd", "*.*")))
+LOCATIONS = [{"slug": s, "name": n} for s, n, _ in fdtest.DEFAULT_LOCATIONS]
+REF = re.compile(r"FD-[0-9A-HJKMNP-TV-Z]{8}")
+
+_stack = None
+
+
+def stack():
+    """One database and frontdesk, made when a test first needs them."""
+    global _stack
+    if _stack is None:
+        _stack = fdtest.Stack(fdtest.Cluster(), start=False)
+        _stack.start_frontdesk()
+    return _stack
+
+
+def tempdir():
+    d = tempfile.mkdtemp(prefix="fdtest-webconf-")
+    os.chmod(d, 0o755)
+    fdtest._cleanups.append(lambda: shutil.rmtree(d, ignore_errors=True))
+    return d
+
+
+def nginx_conf(d, includes, port, www=os.path.join(SOURCE, "www")):
+    shutil.copy("/etc/nginx/fastcgi_params", d)
+    path = os.path.join(d, "nginx.conf")
+    with open(path, "w") as f:
+        f.write("""
+%(user)s
+daemon off;
+worker_processes 1;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log warn;
+events { worker_connections 64; }
+http {
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path %(d)s/client_body;
+    fastcgi_temp_path %(d)s/fastcgi_temp;
+    proxy_temp_path %(d)s/proxy_temp;
+    uwsgi_temp_path %(d)s/uwsgi_temp;
+    scgi_temp_path %(d)s/scgi_temp;
+    server {
+        listen 127.0.0.1:%(port)d;
+        root %(www)s;
+%(includes)s    }
+}
+""" % {"d": d, "port": port, "www": www,
+       "user": "user root;" if os.geteuid() == 0 else "",
+       "includes": "".join("        include %s;\n" % i for i in includes)})
+    return path
+
+
+def nginx_check(includes):
+    d = tempdir()
+    conf = nginx_conf(d, includes, fdtest.free_port())
+    r = subprocess.run(["nginx", "-t", "-q", "-p", d, "-c", conf, "-e",
+                        os.path.join(d, "error.log")], capture_output=True)
+    assert r.returncode == 0, (includes, r.stderr.decode())
+
+
+def test_nginx_files_each():
+    """nginx -t: every shipped nginx file, each in a server { }"""
+    assert NGINX_FILES, "no nginx files found"
+    for f in NGINX_FILES:
+        nginx_check([f])
+
+
+def test_nginx_files_together():
+    """nginx -t: all shipped nginx files in one server { }, as documented"""
+    nginx_check(NGINX_FILES)
+
+
+def get(port, path, method="GET", body=None, headers=None):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()
+
+
+def post(port, fields, json_mode=True, path="/api/appointments"):
+    h = {"Content-Type": "application/x-www-form-urlencoded",
+         "Accept": "application/json" if json_mode else "text/html"}
+    return get(port, path, "POST", fdtest.form_body(fields), h)
+
+
+def check_server(port, name):
+    """What every web server's file must give: the form, the API, the
+    413, the monitoring paths closed to other hosts (here: all open to
+    loopback)."""
+    st, h, body = get(port, "/api/locations")
+    assert st == 200 and json.loads(body) == LOCATIONS, (name, st, body)
+    st, h, body = post(port, maria())
+    assert st == 201 and REF.fullmatch(json.loads(body)["reference"]), \
+        (name, st, body)
+    st, h, body = post(port, maria(), json_mode=False)
+    assert st == 303 and h["location"].startswith("/thank-you/?ref=FD-"), \
+        (name, st, h)
+    st, h, body = get(port, "/api/healthz")
+    assert st == 200, (name, st, body)
+    # Just over max_body (64 KiB): frontdesk's own 413, in JSON.
+    st, h, body = post(port, maria(message="x" * 70000))
+    assert st == 413 and set(json.loads(body)) == {"error"}, \
+        (name, st, body[:200])
+    # Far over: the web server's own limit answers.
+    st, h, body = post(port, maria(message="x" * 300000))
+    assert st == 413, (name, st)
+
+
+def test_nginx_serves_form_and_api():
+    """nginx with the shipped files: form, API, 413s, thank-you page"""
+    S = stack()
+    d = tempdir()
+    loc = os.path.join(d, "frontdesk.conf")
+    with open(os.path.join(SOURCE, "conf/nginx/frontdesk.conf")) as f:
+        text = f.read()
+    with open(loc, "w") as f:
+        f.write(text.replace("unix:/run/frontdesk/fcgi.sock",
+                             "unix:" + S.socket))
+    port = fdtest.free_port()
+    conf = nginx_conf(d, [loc, os.path.join(SOURCE,
+                          "conf/nginx/thank-you.conf")], port)
+    p = fdtest.spawn(["nginx", "-p", d, "-c", conf, "-e",
+                      os.path.join(d, "error.log")],
+                     os.path.join(d, "nginx.out"))
+    try:
+        wait_for(lambda: S._port_open(port), what="nginx")
+        st, h, body = get(port, "/")
+        assert st == 200 and b'name="first_name"' in body, st
+        assert h["content-type"].startswith("text/html"), h
+        st, h, body = get(port, "/style.css")
+        assert st == 200 and h["content-type"] == "text/css", h
+        check_server(port, "nginx")
+        st, h, body = get(port, "/thank-you/?ref=FD-0123ABCD")
+        assert b'<strong id="ref">FD-0123ABCD</strong>' in body, body
+        assert h.get("cache-control") == "no-store", h
+        for bad in ("FD-0123ABCU", "%3Cb%3E", "FD-0123ABCD%0A",
+                    "FD-0123ABCDE"):
+            st, h, body = get(port, "/thank-you/?ref=" + bad)
+            assert st == 200 and b'<strong id="ref"></strong>' in body, \
+                (bad, body)
+    finally:
+        fdtest.stop(p, signal.SIGQUIT)
+
+
+def apache_binary():
+    for b in ("apache2", "httpd"):
+        if shutil.which(b) or os.path.exists("/usr/sbin/" + b):
+            return shutil.which(b) or "/usr/sbin/" + b
+    return None
+
+
+def apache_modules():
+    for d in ("/usr/lib/apache2/modules", "/usr/lib64/httpd/modules",
+              "/usr/lib/httpd/modules"):
+        if os.path.exists(os.path.join(d, "mod_proxy_fcgi.so")):
+            return d
+    return None
+
+
+def apache_conf(d, port, include):
+    mods = apache_modules()
+    lines = ["ServerRoot %s" % d, "ServerName localhost",
+             "DefaultRuntimeDir %s" % d, "PidFile %s/httpd.pid" % d,
+             "ErrorLog %s/error.log" % d, "LogLevel warn",
+             "Mutex file:%s default" % d, "Listen 127.0.0.1:%d" % port]
+    for m in ("mpm_event", "authz_core", "authz_host", "proxy", "proxy_fcgi",
+              "mime", "dir"):
+        lines.append("LoadModule %s_module %s/mod_%s.so" % (m, mods, m))
+    if os.geteuid() == 0:
+        lines += ["User www-data", "Group www-data"]
+    lines += ["TypesConfig /etc/mime.types",
+              "DirectoryIndex index.html",
+              "<VirtualHost 127.0.0.1:%d>" % port,
+              "DocumentRoot %s" % os.path.join(SOURCE, "www"),
+              "<Directory %s>" % os.path.join(SOURCE, "www"),
+              "Require all granted", "</Directory>",
+              "Include %s" % include, "</VirtualHost>"]
+    path = os.path.join(d, "httpd.conf")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def test_apache_conf():
+    """Apache mod_proxy_fcgi: the file passes -t and a post goes through"""
+    binary = apache_binary()
+    if binary is None or apache_modules() is None:
+        raise fdtest.Skip("Apache httpd with mod_proxy_fcgi is not installed")
+    S = stack()
+    d = tempdir()
+    inc = os.path.join(d, "frontdesk.conf")
+    with open(os.path.join(SOURCE, "conf/apache/frontdesk.conf")) as f:
+        text = f.read()
+    with open(inc, "w") as f:
+        f.write(text.replace("unix:/run/frontdesk/fcgi.sock",
+                             "unix:" + S.socket))
+    port = fdtest.free_port()
+    conf = apache_conf(d, port, inc)
+    r = subprocess.run([binary, "-t", "-f", conf], capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()
+    p = fdtest.spawn([binary, "-f", conf, "-DFOREGROUND"],
+                     os.path.join(d, "httpd.out"))
+    try:
+        wait_for(lambda: S._port_open(port) or p.poll() is not None,
+                 what="apache")
+        assert p.poll() is None, open(os.path.join(d, "error.log")).read()
+        check_server(port, "apache")
+    finally:
+        fdtest.stop(p, signal.SIGTERM)
+
+
+def test_lighttpd_conf():
+    """lighttpd: the file passes -tt and a post goes through"""
+    binary = shutil.which("lighttpd") or (
+        "/usr/sbin/lighttpd" if os.path.exists("/usr/sbin/lighttpd") else None)
+    if binary is None:
+        raise fdtest.Skip("lighttpd is not installed")
+    S = stack()
+    d = tempdir()
+    inc = os.path.join(d, "frontdesk.conf")
+    with open(os.path.join(SOURCE, "conf/lighttpd/frontdesk.conf")) as f:
+        text = f.read()
+    with open(inc, "w") as f:
+        f.write(text.replace('"/run/frontdesk/fcgi.sock"',
+                             '"%s"' % S.socket))
+    port = fdtest.free_port()
+    conf = os.path.join(d, "lighttpd.conf")
+    with open(conf, "w") as f:
+        f.write('server.document-root = "%s"\n' % os.path.join(SOURCE, "www")
+                + 'server.bind = "127.0.0.1"\n'
+                + "server.port = %d\n" % port
+                + 'server.modules = ( "mod_access" )\n'
+                + 'index-file.names = ( "index.html" )\n'
+                + ('server.username = "www-data"\n'
+                   'server.groupname = "www-data"\n'
+                   if os.geteuid() == 0 else "")
+                + 'include "%s"\n' % inc)
+    r = subprocess.run([binary, "-tt", "-f", conf], capture_output=True)
+    assert r.returncode == 0, (r.stdout + r.stderr).decode()
+    p = fdtest.spawn([binary, "-D", "-f", conf], os.path.join(d, "out.log"))
+    try:
+        wait_for(lambda: S._port_open(port) or p.poll() is not None,
+                 what="lighttpd")
+        assert p.poll() is None, open(os.path.join(d, "out.log")).read()
+        check_server(port, "lighttpd")
+    finally:
+        fdtest.stop(p, signal.SIGTERM)
+
+
+def verify_units(paths):
+    """systemd-analyze verify's complaints: it says "ignoring" and exits 0
+    for a line it cannot parse, so any output is one."""
+    r = subprocess.run(["systemd-analyze", "verify"] + paths,
+                       capture_output=True, timeout=120)
+    return r.returncode, (r.stdout + r.stderr).decode().strip()
+
+
+def test_systemd_units_verify():
+    """systemd-analyze verify: every unit parses, no key is ignored"""
+    if shutil.which("systemd-analyze") is None:
+        raise fdtest.Skip("systemd-analyze is not installed")
+    d = tempdir()
+    # It must work at all here before it can judge ours.
+    with open(os.path.join(d, "fdprobe.service"), "w") as f:
+        f.write("[Service]\nExecStart=/bin/true\n")
+    rc, out = verify_units([os.path.join(d, "fdprobe.service")])
+    if rc != 0 or out:
+        raise fdtest.Skip("systemd-analyze verify does not work here: %s"
+                          % (out.splitlines()[0] if out else "exit %d" % rc))
+    os.unlink(os.path.join(d, "fdprobe.service"))
+    # The units name installed programs; verify checks that they exist.
+    paths = []
+    for u in UNITS:
+        with open(u) as f:
+            text = f.read().replace("/usr/local/bin/",
+                                    os.path.join(fdtest.BUILD, "src") + "/")
+        paths.append(os.path.join(d, os.path.basename(u)))
+        with open(paths[-1], "w") as f:
+            f.write(text)
+    rc, out = verify_units(paths)
+    assert rc == 0 and not out, out
+
+
+def unit(name):
+    keys = {}
+    with open(os.path.join(SOURCE, "conf", "systemd", name)) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith(("#", "[")):
+                k, _, v = line.partition("=")
+                keys.setdefault(k, []).append(v)
+    return keys
+
+
+def test_systemd_units_policy():
+    """the units: socket activation, journal logs, sandboxing"""
+    sock = unit("frontdesk.socket")
+    assert sock["ListenStream"] == ["/run/frontdesk/fcgi.sock"], sock
+    assert sock["SocketMode"] == ["0660"] and "SocketGroup" in sock, sock
+    web = unit("frontdesk.service")
+    assert "StandardInput" not in web or web["StandardInput"] == ["null"]
+    assert web["StandardOutput"] == ["journal"], web
+    for name in ("frontdesk.service", "frontdesk-mailer.service",
+                 "frontdesk-purge.service"):
+        u = unit(name)
+        for k, v in (("DynamicUser", "yes"), ("ProtectSystem", "strict"),
+                     ("ProtectHome", "yes"), ("PrivateTmp", "yes"),
+                     ("NoNewPrivileges", "yes"), ("CapabilityBoundingSet", ""),
+                     ("RestrictAddressFamilies",
+                      "AF_UNIX AF_INET AF_INET6")):
+            assert u.get(k) == [v], (name, k, u.get(k))
+        assert "@system-service" in u["SystemCallFilter"], name
+    mailer = unit("frontdesk-mailer.service")
+    assert any(v.startswith("smtp-password:")
+               for v in mailer["LoadCredential"]), mailer
+    assert "LoadCredential" not in web, "the web process holds no secret"
+
+
+class FormParser(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.controls, self.labels, self.options = {}, set(), []
+        self.in_hidden, self.select = 0, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("input", "select", "textarea") and "name" in a:
+            self.controls[a["name"]] = dict(a, tag=tag)
+        if tag == "select":
+            self.select = a.get("name")
+        if tag == "option" and self.select == "location":
+            self.options.append(a.get("value"))
+        if tag == "label":
+            self.labels.add(a.get("for"))
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self.select = None
+
+
+def test_form_matches_contract():
+    """www/index.html: the contract's fields, labelled; honeypot hidden"""
+    p = FormParser()
+    with open(os.path.join(SOURCE, "www", "index.html")) as f:
+        p.feed(f.read())
+    fields = ["first_name", "last_name", "email", "phone", "location",
+              "service", "preferred_time", "message", "consent", "website",
+              "submission_id"]
+    assert sorted(p.controls) == sorted(fields), sorted(p.controls)
+    for name in fields:
+        if name != "submission_id":
+            assert p.controls[name].get("id") in p.labels, name
+    assert p.controls["location"]["tag"] == "select"
+    assert p.options == ["", "midtown", "fidi", "woodbury"], p.options
+    hp = p.controls["website"]
+    assert hp.get("autocomplete") == "off" and hp.get("tabindex") == "-1"
+    assert p.controls["submission_id"].get("value") == "", \
+        "a fixed key in a static page would collide (409)"
+
+
+def test_form_is_rendered_from_template():
+    """www/index.html is render-form.py's output for the three locations"""
+    listing = json.dumps([dict(l, active=True) for l in LOCATIONS] +
+                         [{"slug": "closed", "name": "Closed",
+                           "active": False}])
+    r = subprocess.run([fdtest.PYTHON, os.path.join(SOURCE, "scripts",
+                        "render-form.py")], input=listing.encode(),
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(SOURCE, "www", "index.html"), "rb") as f:
+        assert r.stdout == f.read(), \
+            "www/index.html is stale: rerun scripts/render-form.py"
+    r = subprocess.run([fdtest.PYTHON, os.path.join(SOURCE, "scripts",
+                        "render-form.py")], input=b'[{"slug": "a b"}]',
+                       capture_output=True)
+    assert r.returncode == 1 and b"bad slug" in r.stderr, r
+
+
+fdtest.run(globals())
