@@ -176,10 +176,24 @@ class Cluster:
                               for c in line.split("\x1f")))
         return rows
 
+    def login_roles(self):
+        """fdt_web, fdt_mailer and fdt_admin: login roles in the group
+        roles of sql/002_roles.sql, so each program runs with only its
+        own rights, as in production."""
+        for role in ROLES:
+            self.psql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles "
+                      "WHERE rolname = 'fdt_%s') THEN CREATE ROLE fdt_%s "
+                      "LOGIN IN ROLE frontdesk_%s; END IF; END $$"
+                      % (role, role, role))
+
     def createdb(self, name=None):
         name = name or "fd_" + uuid.uuid4().hex[:12]
         self.psql("CREATE DATABASE %s" % name)
         return name
+
+
+# The programs' database roles: each program's tests run under its own.
+ROLES = ("web", "mailer", "admin")
 
 
 class Response:
@@ -262,8 +276,12 @@ class Stack:
         }
         for section, keys in (conf or {}).items():
             self.conf.setdefault(section, {}).update(keys)
+        # conf_path: the database owner's file, for `db migrate`; each
+        # program gets its own role's file by default (rewrite_confs).
         self.conf_path = self.write_conf("frontdesk.conf", self.conf)
         self.ctl("db", "migrate")
+        cluster.login_roles()
+        self.rewrite_confs()
         for slug, name, routes in locations:
             self.ctl("location", "add", slug, "--name", name)
             for r in routes:
@@ -277,6 +295,23 @@ class Stack:
             self.start_mailer()
 
     # -- files and programs
+    def conf_as(self, role, **sections):
+        """A copy of self.conf connecting as role's login role, with
+        sections (dicts) merged over it."""
+        conf = {k: dict(v) for k, v in self.conf.items()}
+        conf["database"]["conninfo"] = self.cluster.conninfo(
+            self.db, "fdt_" + role)
+        for section, keys in sections.items():
+            conf.setdefault(section, {}).update(keys)
+        return conf
+
+    def rewrite_confs(self):
+        """(Re)writes the owner's and each role's file from self.conf."""
+        self.conf_path = self.write_conf("frontdesk.conf", self.conf)
+        for role in ROLES:
+            setattr(self, role + "_conf_path", self.write_conf(
+                "frontdesk-%s.conf" % role, self.conf_as(role)))
+
     def write_conf(self, name, conf):
         path = os.path.join(self.dir, name)
         with open(path, "w") as f:
@@ -290,8 +325,12 @@ class Stack:
         return os.path.join(BUILD, "src", name)
 
     def ctl(self, *args, check=True, conf=None):
+        """frontdeskctl as the admin role (db migrate as the owner)."""
+        if conf is None:
+            conf = (self.conf_path if args[:2] == ("db", "migrate")
+                    else self.admin_conf_path)
         r = subprocess.run([self.program("frontdeskctl"), "-c",
-                            conf or self.conf_path] + list(args),
+                            conf] + list(args),
                            capture_output=True)
         if check and r.returncode != 0:
             raise AssertionError("frontdeskctl %s: exit %d: %s" % (
@@ -306,7 +345,8 @@ class Stack:
             os.unlink(self.socket)
         self.frontdesk_log = os.path.join(self.dir, "frontdesk.log")
         self.frontdesk = spawn([self.program("frontdesk"), "-c",
-                                conf or self.conf_path], self.frontdesk_log)
+                                conf or self.web_conf_path],
+                               self.frontdesk_log)
         wait_for(lambda: os.path.exists(self.socket) or
                  self.frontdesk.poll() is not None, what="frontdesk socket")
         if self.frontdesk.poll() is not None:
@@ -388,7 +428,7 @@ http {
 
     def start_mailer(self, *extra, conf=None):
         m = spawn([self.program("frontdesk-mailer"), "-c",
-                   conf or self.conf_path] + list(extra),
+                   conf or self.mailer_conf_path] + list(extra),
                   os.path.join(self.dir, "mailer.log"))
         self.mailers.append(m)
         return m

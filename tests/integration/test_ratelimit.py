@@ -69,9 +69,8 @@ def test_addresses_apart_and_ipv6_per_64():
 
 def test_untrusted_forwarded_for_is_ignored():
     """X-Forwarded-For is believed only from a trusted proxy"""
-    conf = dict(S.conf)
-    conf["http"] = dict(conf["http"], trusted_proxies="")
-    path = S.write_conf("untrusted.conf", conf)
+    path = S.write_conf("untrusted.conf", S.conf_as(
+        "web", http={"trusted_proxies": ""}))
     S.stop_frontdesk()
     S.start_frontdesk(path)
     try:
@@ -94,9 +93,8 @@ def test_exact_under_concurrency():
 
 def test_holds_across_processes():
     """two frontdesk processes on one database share the count"""
-    conf = dict(S.conf)
     sock2 = os.path.join(S.dir, "second.sock")
-    conf["fastcgi"] = dict(conf["fastcgi"], listen=sock2)
+    conf = S.conf_as("web", fastcgi={"listen": sock2})
     p = fdtest.spawn([S.program("frontdesk"), "-c",
                       S.write_conf("second.conf", conf)],
                      os.path.join(S.dir, "second.log"))
@@ -124,9 +122,8 @@ def test_holds_across_processes():
 
 def test_limit_zero_is_off():
     """per_ip_per_hour = 0 turns the limit off"""
-    conf = dict(S.conf)
-    conf["limits"] = {"per_ip_per_hour": "0"}
-    path = S.write_conf("off.conf", conf)
+    path = S.write_conf("off.conf", S.conf_as(
+        "web", limits={"per_ip_per_hour": "0"}))
     S.stop_frontdesk()
     S.start_frontdesk(path)
     try:

@@ -9,10 +9,10 @@ import fdtest
 from fdtest import maria, wait_for
 
 cluster = fdtest.Cluster()
-S = fdtest.Stack(cluster, conf={"spool": {"dir": "@SPOOL@"}}, start=False)
+S = fdtest.Stack(cluster, start=False)
 SPOOL = os.path.join(S.dir, "spool")
-S.conf["spool"]["dir"] = SPOOL
-S.conf_path = S.write_conf("frontdesk.conf", S.conf)
+S.conf["spool"] = {"dir": SPOOL}
+S.rewrite_confs()
 S.start_frontdesk()
 S.start_nginx()
 
@@ -153,9 +153,8 @@ def test_start_while_down_and_crash():
 
 def test_two_processes_share_a_spool():
     """two frontdesk processes on one spool: 20 posts, 20 rows, no double"""
-    conf = dict(S.conf)
     sock2 = os.path.join(S.dir, "second.sock")
-    conf["fastcgi"] = dict(conf["fastcgi"], listen=sock2)
+    conf = S.conf_as("web", fastcgi={"listen": sock2})
     p = fdtest.spawn([S.program("frontdesk"), "-c",
                       S.write_conf("second.conf", conf)],
                      os.path.join(S.dir, "second.log"))

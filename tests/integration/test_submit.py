@@ -464,7 +464,7 @@ def test_config_check():
 
 
 def _inherited_conf():
-    conf = dict(S.conf)
+    conf = S.conf_as("web")
     conf["fastcgi"] = {"threads": "2"}
     return S.write_conf("inherited.conf", conf)
 
