@@ -1,0 +1,441 @@
+#!/usr/bin/python3
+"""frontdesk-mailer against a real SMTP server and PostgreSQL: the message
+(headers, encodings, body, envelope), routing, header injection, the
+command line and signals. Messages are parsed with Python's email package;
+raw bytes are checked for CRLF and line lengths."""
+import email.utils
+import os
+import re
+import signal
+import subprocess
+import time
+
+import fdtest
+import mailtest as mt
+from fdtest import maria, wait_for
+
+cluster = fdtest.Cluster()
+
+EXPECTED = {"x-mailfrom", "x-rcptto", "date", "from", "to", "reply-to",
+            "subject", "message-id", "mime-version", "content-type",
+            "content-transfer-encoding", "auto-submitted",
+            "x-frontdesk-reference"}
+
+
+def stack(*smtp_opts, **kw):
+    """A database with the three clinic locations and the SMTP server;
+    no frontdesk or nginx unless asked (start=True)."""
+    kw.setdefault("start", False)
+    S = fdtest.Stack(cluster, **kw)
+    mt.start_smtpd(S, *smtp_opts)
+    return S
+
+
+def one_message(S):
+    msgs = mt.raw_messages(S)
+    assert len(msgs) == 1, "%d messages" % len(msgs)
+    return msgs[0], mt.parse(msgs[0])
+
+
+def check_raw(raw):
+    """CRLF everywhere, no line over 78 bytes, headers in ASCII."""
+    # the first two lines are the test server's (X-MailFrom, X-RcptTo)
+    assert raw.startswith(b"X-MailFrom: ")
+    raw = raw.split(b"\r\n", 2)[2]
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    assert sep, "no blank line"
+    assert b"\n" not in raw.replace(b"\r\n", b""), "a bare LF"
+    assert b"\r" not in raw.replace(b"\r\n", b""), "a bare CR"
+    for line in raw.split(b"\r\n"):
+        assert len(line) <= 78, "line of %d: %r" % (len(line), line)
+    assert all(b < 0x80 for b in head), "8-bit header"
+    assert all(b < 0x80 for b in body), "8-bit body (not encoded)"
+
+
+def header_names(m):
+    return [k.lower() for k in m.keys()]
+
+
+def test_headers_encodings_body():
+    """every header of the contract, encodings, body fields, CRLF, <= 78"""
+    S = stack()
+    ref, = mt.insert_requests(S, 1)
+    rc, log = mt.run_once(S)
+    assert rc == 0, log
+    raw, m = one_message(S)
+    check_raw(raw)
+    assert sorted(header_names(m)) == sorted(EXPECTED), header_names(m)
+    assert m["From"].addresses[0].display_name == \
+        "In Touch NYC Physical Therapy"
+    assert m["From"].addresses[0].addr_spec == "appointments@clinic.example"
+    assert [a.addr_spec for a in m["To"].addresses] == \
+        ["midtown.desk@clinic.example"]
+    rt = m["Reply-To"].addresses[0]
+    assert (rt.display_name, rt.addr_spec) == (
+        "Maria Gonzalez", "maria.gonzalez@example.com"), rt
+    assert str(m["Subject"]) == \
+        "Appointment request %s \u2013 Midtown Manhattan" % ref, m["Subject"]
+    row = mt.outbox_row(S, ref)
+    assert str(m["Message-ID"]) == row[3], (m["Message-ID"], row)
+    sent = email.utils.parsedate_to_datetime(str(m["Date"])).timestamp()
+    assert abs(sent - time.time()) < 60, m["Date"]
+    assert str(m["MIME-Version"]) == "1.0"
+    assert m.get_content_type() == "text/plain"
+    assert m.get_content_charset() == "utf-8"
+    assert str(m["Content-Transfer-Encoding"]) == "quoted-printable"
+    assert str(m["X-MailFrom"]) == "appointments@clinic.example"
+    body = mt.text(m)
+    for want in ("Name:           Maria Gonzalez",
+                 "Email:          maria.gonzalez@example.com",
+                 "Phone:          (212) 555-0143",
+                 "Location:       Midtown Manhattan",
+                 "Service:        Back Pain & Sciatica",
+                 "Preferred time: Mornings", "Consent:        yes",
+                 "Reference:      " + ref, "Received:       20",
+                 "Message:\nShooting pain down my left leg."):
+        assert want in body, (want, body)
+
+
+def test_attempt_recorded():
+    """the attempt is recorded: sent, 250 and the reply; sent_at set"""
+    S = stack()
+    ref, = mt.insert_requests(S, 1)
+    assert mt.run_once(S)[0] == 0
+    assert mt.attempts(S, ref) == [("sent", "250", "250 2.0.0 OK queued")], \
+        mt.attempts(S, ref)
+    status, n, last_error, _, sent_at = mt.outbox_row(S, ref)
+    assert (status, n, last_error) == ("sent", "1", None)
+    assert sent_at is not None
+    claimed = S.sql("SELECT claimed_by FROM outbox")[0][0]
+    assert re.match(r"^[^:]+:\d+$", claimed), claimed
+
+
+def test_bcc_only_in_envelope():
+    """To and Cc in the headers, Bcc only in the envelope (one transaction)"""
+    S = stack()
+    S.ctl("route", "add", "midtown", "records@clinic.example", "--cc")
+    S.ctl("route", "add", "midtown", "audit@clinic.example", "--bcc")
+    mt.insert_requests(S, 1)
+    assert mt.run_once(S)[0] == 0
+    raw, m = one_message(S)
+    head = raw.partition(b"\r\n\r\n")[0]
+    assert [a.addr_spec for a in m["To"].addresses] == \
+        ["midtown.desk@clinic.example"]
+    assert [a.addr_spec for a in m["Cc"].addresses] == \
+        ["records@clinic.example"]
+    assert m["Bcc"] is None
+    rcpt = [a.strip() for a in str(m["X-RcptTo"]).split(",")]
+    assert sorted(rcpt) == sorted(["midtown.desk@clinic.example",
+                                   "records@clinic.example",
+                                   "audit@clinic.example"]), rcpt
+    # the only place the Bcc address shows is the server's envelope line
+    assert head.count(b"audit@clinic.example") == 1, head
+    assert mt.smtp_stats(S)["messages"] == 1
+
+
+def test_default_to_without_routes():
+    """a location without routes: [mail] default_to"""
+    S = stack()
+    S.ctl("route", "remove", "woodbury", "woodbury.desk@clinic.example")
+    mt.insert_requests(S, 1, slug="woodbury")
+    assert mt.run_once(S)[0] == 0
+    _, m = one_message(S)
+    assert [a.addr_spec for a in m["To"].addresses] == \
+        ["frontdesk@clinic.example"]
+    assert str(m["X-RcptTo"]) == "frontdesk@clinic.example"
+    assert "Woodbury, Long Island" in str(m["Subject"])
+
+
+def test_routes_resolved_at_send_time():
+    """a route change reaches mail already queued; a disabled location's
+    request still follows its routes"""
+    S = stack()
+    mt.insert_requests(S, 1, slug="fidi")
+    S.ctl("route", "remove", "fidi", "fidi.desk@clinic.example")
+    S.ctl("route", "add", "fidi", "new.desk@clinic.example")
+    S.ctl("location", "disable", "fidi")
+    assert mt.run_once(S)[0] == 0
+    _, m = one_message(S)
+    assert str(m["X-RcptTo"]) == "new.desk@clinic.example"
+
+
+def test_non_ascii_names():
+    """José Łukasz 王 and a non-ASCII location name: RFC 2047 both ways"""
+    S = stack()
+    S.ctl("location", "add", "saopaulo", "--name",
+          "S\u00e3o Paulo \u2013 Centro M\u00e9dico")
+    S.ctl("route", "add", "saopaulo", "sp.desk@clinic.example")
+    ref, = mt.insert_requests(S, 1, slug="saopaulo", fields={
+        "first_name": "Jos\u00e9", "last_name": "\u0141ukasz \u738b",
+        "message": "Dolor lumbar \u2014 \u8170\u75db.\nDesde marzo."})
+    assert mt.run_once(S)[0] == 0
+    raw, m = one_message(S)
+    check_raw(raw)
+    assert b"=?UTF-8?" in raw
+    assert m["Reply-To"].addresses[0].display_name == \
+        "Jos\u00e9 \u0141ukasz \u738b"
+    assert mt.display_name(raw) == "Jos\u00e9 \u0141ukasz \u738b"
+    assert str(m["Subject"]) == ("Appointment request %s \u2013 "
+                                 "S\u00e3o Paulo \u2013 Centro M\u00e9dico"
+                                 % ref)
+    body = mt.text(m)
+    assert "Name:           Jos\u00e9 \u0141ukasz \u738b" in body, body
+    assert "Dolor lumbar \u2014 \u8170\u75db.\nDesde marzo." in body, body
+
+
+def test_long_fields_folded():
+    """200-character names and location: folded, decoded back whole"""
+    S = stack()
+    long_name = ("Mar\u00eda-Jos\u00e9 " * 20)[:100].strip()
+    S.ctl("location", "add", "long", "--name", ("Long Island " * 17)[:200])
+    S.ctl("route", "add", "long", "long.desk@clinic.example")
+    mt.insert_requests(S, 1, slug="long", fields={
+        "first_name": long_name, "last_name": "\u738b" * 100,
+        "service": "x" * 200, "message": "word " * 1000})
+    assert mt.run_once(S)[0] == 0
+    raw, m = one_message(S)
+    check_raw(raw)
+    want = long_name + " " + "\u738b" * 100
+    assert mt.display_name(raw) == want, mt.display_name(raw)
+    # Python's own parser keeps blanks between encoded words: same text
+    got = m["Reply-To"].addresses[0].display_name
+    assert "".join(got.split()) == "".join(want.split()), got
+    assert str(m["Subject"]).endswith(("Long Island " * 17)[:200].strip())
+    assert ("word " * 1000).strip() in mt.text(m)
+
+
+INJECT = "x\r\nBcc: victim@evil.example\r\nX-Injected: yes"
+
+
+def test_header_injection_every_field():
+    """CR/LF in every text field (and the location's name): no extra
+    header, no extra recipient"""
+    S = stack()
+    S.ctl("location", "add", "evil", "--name", "Evil")
+    S.ctl("route", "add", "evil", "evil.desk@clinic.example")
+    S.sql("UPDATE locations SET name = :'p1' WHERE slug = 'evil'",
+          ("Evil" + INJECT,))
+    fields = ("first_name", "last_name", "email", "phone", "service",
+              "preferred_time", "message")
+    # each field alone, then all at once
+    cases = [{f: "Maria" + INJECT} for f in fields]
+    cases.append({f: "Maria" + INJECT for f in fields})
+    cases.append({"first_name": "=?UTF-8?Q?x=0D=0ABcc:_victim@evil.example?=",
+                  "last_name": "\r\n\r\nbody", "email": "a@b.example\nBcc: "
+                  "victim@evil.example", "service": "\u0085Bcc: v@e.example",
+                  "preferred_time": "\u2028X-Injected: yes"})
+    refs = []
+    for c in cases:
+        refs += mt.insert_requests(S, 1, slug="evil", fields=c)
+    rc, log = mt.run_once(S)
+    assert rc == 0, log
+    msgs = mt.raw_messages(S)
+    assert len(msgs) == len(cases), (len(msgs), len(cases))
+    for raw in msgs:
+        m = mt.parse(raw)
+        check_raw(raw)
+        names = set(header_names(m))
+        assert names <= EXPECTED, names - EXPECTED
+        assert m["Bcc"] is None and m["X-Injected"] is None
+        assert str(m["X-RcptTo"]) == "evil.desk@clinic.example"
+        assert [a.addr_spec for a in m["To"].addresses] == \
+            ["evil.desk@clinic.example"]
+        assert m["Cc"] is None
+        for k, v in m.items():
+            assert "\r" not in str(v) and "\n" not in str(v), (k, v)
+        if m["Reply-To"] is not None:
+            assert [a.addr_spec for a in m["Reply-To"].addresses] == \
+                ["maria.gonzalez@example.com"], m["Reply-To"]
+        assert not m.defects, m.defects
+    assert all(mt.outbox_row(S, r)[0] == "sent" for r in refs)
+
+
+def test_injection_through_the_web():
+    """a form message with CRLF + headers, posted through nginx: body only"""
+    S = stack(start=True)
+    r = S.post(maria(message="Hello\r\nBcc: victim@evil.example\r\n\r\n"
+                     "X-Injected: yes"))
+    assert r.status == 201, r
+    r = S.post(maria(first_name="Maria\r\nBcc: victim@evil.example"))
+    assert r.status == 422, r
+    assert mt.run_once(S)[0] == 0
+    raw, m = one_message(S)
+    assert m["Bcc"] is None and m["X-Injected"] is None
+    assert str(m["X-RcptTo"]) == "midtown.desk@clinic.example"
+    assert "Hello\nBcc: victim@evil.example\n\nX-Injected: yes" in \
+        mt.text(m)
+
+
+def test_minimal_details():
+    """[mail] details = minimal: no service, preferred time or message"""
+    S = stack()
+    conf = mt.mailer_conf(S, "minimal.conf", mail={"details": "minimal"})
+    ref, = mt.insert_requests(S, 1, fields={
+        "service": "SECRET-SERVICE", "preferred_time": "SECRET-TIME",
+        "message": "SECRET-MESSAGE"})
+    assert mt.run_once(S, conf)[0] == 0
+    raw, m = one_message(S)
+    assert b"SECRET" not in raw
+    body = mt.text(m)
+    assert "Service:" not in body and "Preferred time:" not in body
+    assert "Name:           Maria Gonzalez" in body
+    assert "Reference:      " + ref in body
+    assert "(212) 555-0143" in body
+
+
+def test_connection_reused():
+    """one connection for a whole batch"""
+    S = stack()
+    mt.insert_requests(S, 10)
+    assert mt.run_once(S)[0] == 0
+    stats = mt.smtp_stats(S)
+    assert stats == {"connections": 1, "messages": 10}, stats
+
+
+def test_prompt_wakeup_end_to_end():
+    """posting the form through nginx: one email at the desk within 1 s"""
+    S = stack(start=True)
+    S.start_mailer()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    r = S.post(maria(location="woodbury"), json_mode=False)
+    assert r.status == 303, r
+    ref = r.headers["location"].rsplit("=", 1)[1]
+    wait_for(lambda: mt.raw_messages(S), timeout=5, what="the email")
+    took = mt.elapsed(t0)
+    raw, m = one_message(S)
+    check_raw(raw)
+    assert str(m["X-Frontdesk-Reference"]) == ref
+    assert str(m["X-RcptTo"]) == "woodbury.desk@clinic.example"
+    assert str(m["Subject"]).endswith("Woodbury, Long Island")
+    assert took < 1.0, "took %.2fs" % took
+    print("# post to delivery: %.3fs" % took)
+    wait_status(S, "sent", 1)
+    assert fdtest.stop(S.mailers[0]) == 0
+
+
+def wait_status(S, status, n, timeout=30):
+    return mt.wait_status(S, status, n, timeout)
+
+
+def test_stock_aiosmtpd_mailbox():
+    """the stock aiosmtpd Mailbox handler receives it too"""
+    S = fdtest.Stack(cluster, start=False, smtp=True)
+    ref, = mt.insert_requests(S, 1)
+    assert mt.run_once(S)[0] == 0
+    msgs = S.messages()
+    assert len(msgs) == 1
+    assert str(msgs[0]["X-Frontdesk-Reference"]) == ref
+    assert str(msgs[0]["X-RcptTo"]) == "midtown.desk@clinic.example"
+
+
+def test_sigterm_finishes_in_flight():
+    """SIGTERM while a message is in flight: it is finished and recorded,
+    the next is left for later, exit 0"""
+    S = stack("--delay", "1.5")
+    first, second = mt.insert_requests(S, 2)
+    p = S.start_mailer()
+    wait_for(lambda: mt.outbox_row(S, first)[0] == "sending", 5,
+             what="the first message in flight")
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(10) == 0
+    assert mt.outbox_row(S, first)[0] == "sent"
+    assert mt.outbox_row(S, second)[0] == "pending"
+    assert mt.attempts(S, second) == []
+    assert len(mt.raw_messages(S)) == 1
+
+
+def test_sigterm_idle_exits_promptly():
+    """SIGTERM (and SIGINT) when idle: exit 0 at once"""
+    S = stack()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        p = S.start_mailer()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        p.send_signal(sig)
+        assert p.wait(5) == 0
+        assert mt.elapsed(t0) < 1.0
+
+
+def test_command_line():
+    """-h, --version, bad options and arguments, --once on an empty queue"""
+    S = stack()
+    prog = S.program("frontdesk-mailer")
+    r = subprocess.run([prog, "-h"], capture_output=True)
+    assert r.returncode == 0 and b"--once" in r.stdout, r
+    r = subprocess.run([prog, "--version"], capture_output=True)
+    assert r.returncode == 0 and r.stdout.startswith(b"frontdesk-mailer "), r
+    r = subprocess.run([prog, "--bogus"], capture_output=True)
+    assert r.returncode == 2, r
+    r = subprocess.run([prog, "-c", S.mailer_conf_path, "extra"],
+                       capture_output=True)
+    assert r.returncode == 2, r
+    r = subprocess.run([prog, "-c", "/nonexistent.conf", "--once"],
+                       capture_output=True)
+    assert r.returncode == 1 and b"nonexistent" in r.stderr, r
+    t0 = time.monotonic()
+    rc, log = mt.run_once(S)
+    assert rc == 0 and mt.elapsed(t0) < 3, log
+
+
+def test_bad_configuration_refused():
+    """a bad From, default_to or password_file: exit 1 naming it"""
+    S = stack()
+    for section, keys, want in (
+            ("smtp", {"from": "Clinic <not an address>"}, b"[smtp] from"),
+            ("mail", {"default_to": "desk@clinic.example, bad address"},
+             b"default_to"),
+            ("smtp", {"username": "u", "password_file": "/nonexistent"},
+             b"password_file"),
+            ("smtp", {"username": "u"}, b"password_file")):
+        conf = mt.mailer_conf(S, "bad.conf", **{section: keys})
+        rc, log = mt.run_once(S, conf)
+        assert rc == 1 and want in log.encode(), (keys, log)
+
+
+def test_database_down_once_fails():
+    """--once with no database: exit 1, nothing sent"""
+    S = stack()
+    conf = mt.mailer_conf(S, "nodb.conf", database={
+        "conninfo": "host=/nonexistent dbname=x connect_timeout=2"})
+    rc, log = mt.run_once(S, conf)
+    assert rc == 1 and "db_connect_failed" in log, log
+
+
+def test_runs_under_its_role():
+    """as fdt_mailer (frontdesk_mailer's rights only): sends, retries,
+    kills, and never needs more"""
+    S = stack("--reject", "fidi.desk@clinic.example", "--tempfail", "1")
+    assert "user=fdt_mailer" in open(S.mailer_conf_path).read()
+    first, = mt.insert_requests(S, 1, slug="midtown")
+    dead, = mt.insert_requests(S, 1, slug="fidi")
+    rc, log = mt.run_once(S)
+    assert rc == 0 and "permission denied" not in log, log
+    assert mt.outbox_row(S, first)[0] == "pending"  # the 451
+    assert mt.outbox_row(S, dead)[0] == "dead"
+    time.sleep(1.2)  # retry_min
+    rc, log = mt.run_once(S)
+    assert rc == 0 and mt.outbox_row(S, first)[0] == "sent", log
+    assert "permission denied" not in S.log("mailer")
+
+
+def test_no_patient_data_in_logs():
+    """the mailer's log (verbose too) holds no patient text"""
+    S = stack("--reject", "midtown.desk@clinic.example")
+    secrets = {"first_name": "Zebulon", "last_name": "Quixotic",
+               "email": "zeb.quix@example.net", "phone": "+1 917 555 0199",
+               "service": "Knee Rehab Secret", "preferred_time": "Tea time",
+               "message": "My private symptom"}
+    mt.insert_requests(S, 1, fields=secrets)
+    mt.insert_requests(S, 1, slug="fidi", fields=secrets)
+    r = subprocess.run([S.program("frontdesk-mailer"), "-v", "-c",
+                        S.mailer_conf_path, "--once"], capture_output=True,
+                       timeout=60)
+    log = r.stderr.decode()
+    assert r.returncode == 0, log
+    assert "mail_sent" in log and "mail_dead" in log, log
+    assert mt.patient_text_absent(log, secrets.values()) == [], log
+
+
+fdtest.run(globals())

@@ -1,0 +1,259 @@
+#!/usr/bin/python3
+"""frontdesk-mailer under faults: the SMTP server down, 451 then 250, 550,
+give_up_after, the mailer SIGKILLed mid-batch, two mailers on one queue,
+the database restarting. Delivery is at least once, and never twice but
+for a message in flight when a mailer died."""
+import datetime
+import signal
+import time
+
+import fdtest
+import mailtest as mt
+from fdtest import maria, wait_for
+
+cluster = fdtest.Cluster()
+
+
+def stack(*smtp_opts, smtp=True, **kw):
+    kw.setdefault("start", False)
+    S = fdtest.Stack(cluster, **kw)
+    if smtp:
+        mt.start_smtpd(S, *smtp_opts)
+    return S
+
+
+def tried(S):
+    """How many messages have at least one recorded attempt."""
+    return int(S.sql("SELECT count(DISTINCT outbox_id) FROM "
+                     "outbox_attempts")[0][0])
+
+
+def attempt_gap(S, ref):
+    """Seconds between a message's first two attempts."""
+    rows = S.sql("SELECT extract(epoch FROM a.attempted_at) FROM"
+                 " outbox_attempts a JOIN outbox o ON o.id = a.outbox_id"
+                 " JOIN appointment_requests r ON r.id = o.request_id"
+                 " WHERE r.reference = :'p1' ORDER BY a.id", (ref,))
+    return float(rows[1][0]) - float(rows[0][0])
+
+
+def once_each(S, refs):
+    """Every reference delivered exactly once."""
+    got = mt.by_reference(S)
+    missing = [r for r in refs if r not in got]
+    twice = [r for r, ms in got.items() if len(ms) > 1]
+    assert not missing, "missing %d: %r" % (len(missing), missing[:5])
+    assert not twice, "twice: %r" % twice
+    assert len(got) == len(refs), (len(got), len(refs))
+
+
+def test_smtp_down_then_up():
+    """SMTP down while requests arrive through nginx, then up: all arrive"""
+    S = stack(smtp=False, start=True)
+    S.start_mailer()
+    refs = []
+    for i in range(20):
+        r = S.post(maria(first_name="Patient%d" % i,
+                         location=("midtown", "fidi", "woodbury")[i % 3]))
+        assert r.status == 201, r
+        refs.append(r.json()["reference"])
+    wait_for(lambda: tried(S) == 20, 20, what="a first attempt at each")
+    assert mt.outbox_status(S).get("sent", 0) == 0
+    outcome, code, reply = mt.attempts(S, refs[0])[0]
+    assert (outcome, code) == ("retry", None), (outcome, code, reply)
+    assert "connect" in reply.lower(), reply
+    mt.start_smtpd(S)
+    mt.wait_status(S, "sent", 20, timeout=30)
+    once_each(S, refs)
+    assert fdtest.stop(S.mailers[0]) == 0
+
+
+def test_smtp_restart_between_messages():
+    """the SMTP server restarts between two messages: the kept connection
+    is found dead and replaced, no retry needed"""
+    S = stack()
+    p = S.start_mailer()
+    first, = mt.insert_requests(S, 1)
+    mt.wait_status(S, "sent", 1, timeout=10)
+    mt.stop_smtpd(S)
+    mt.start_smtpd(S)
+    second, = mt.insert_requests(S, 1)
+    mt.wait_status(S, "sent", 2, timeout=10)
+    assert [a[0] for a in mt.attempts(S, second)] == ["sent"], \
+        mt.attempts(S, second)
+    once_each(S, [first, second])
+    assert fdtest.stop(p) == 0
+
+
+def test_451_on_rcpt_then_250():
+    """451 to RCPT, then 250: delivered on the retry, both attempts kept"""
+    S = stack("--tempfail", "1")
+    ref, = mt.insert_requests(S, 1)
+    S.start_mailer()
+    mt.wait_status(S, "sent", 1, timeout=20)
+    a = mt.attempts(S, ref)
+    assert a == [("retry", "451", "451 4.3.0 Try again later"),
+                 ("sent", "250", "250 2.0.0 OK queued")], a
+    assert attempt_gap(S, ref) >= 0.9, attempt_gap(S, ref)  # retry_min 1
+    assert mt.outbox_row(S, ref)[:3] == ("sent", "2", None)
+    once_each(S, [ref])
+
+
+def test_451_after_data_then_250():
+    """451 after the data (greylisting), then 250: delivered on retry"""
+    S = stack("--tempfail-data", "2")
+    ref, = mt.insert_requests(S, 1)
+    S.start_mailer()
+    mt.wait_status(S, "sent", 1, timeout=20)
+    a = mt.attempts(S, ref)
+    assert [x[:2] for x in a] == [("retry", "451"), ("retry", "451"),
+                                  ("sent", "250")], a
+    assert "Greylisted" in a[0][2], a
+    once_each(S, [ref])
+
+
+def test_550_dead_with_reply():
+    """550 to RCPT: dead at once, the reply recorded; others go on"""
+    S = stack("--reject", "fidi.desk@clinic.example")
+    bad, = mt.insert_requests(S, 1, slug="fidi")
+    good, = mt.insert_requests(S, 1, slug="midtown")
+    rc, log = mt.run_once(S)
+    assert rc == 0, log
+    reply = "550 5.1.1 <fidi.desk@clinic.example>: mailbox unavailable"
+    assert mt.attempts(S, bad) == [("dead", "550", reply)], \
+        mt.attempts(S, bad)
+    assert mt.outbox_row(S, bad)[:3] == ("dead", "1", reply)
+    assert mt.outbox_row(S, good)[0] == "sent"
+    # a dead message is not tried again
+    mt.run_once(S)
+    assert len(mt.attempts(S, bad)) == 1
+    once_each(S, [good])
+
+
+def test_554_after_data_dead():
+    """554 after the data: dead with the reply"""
+    S = stack("--reject-data")
+    ref, = mt.insert_requests(S, 1)
+    assert mt.run_once(S)[0] == 0
+    assert mt.attempts(S, ref) == [
+        ("dead", "554", "554 5.6.0 Message rejected as malformed")]
+    assert mt.raw_messages(S) == []
+
+
+def test_give_up_after():
+    """a message older than give_up_after that fails again: dead"""
+    S = stack(smtp=False)
+    conf = mt.mailer_conf(S, "giveup.conf", mail={"give_up_after": "3600"})
+    old = (datetime.datetime.now(datetime.timezone.utc) -
+           datetime.timedelta(hours=2)).isoformat()
+    stale, = mt.insert_requests(S, 1, created=old)
+    fresh, = mt.insert_requests(S, 1)
+    assert mt.run_once(S, conf)[0] == 0
+    (o1, c1, r1), = mt.attempts(S, stale)
+    assert (o1, c1) == ("dead", None) and "connect" in r1.lower(), r1
+    assert mt.outbox_row(S, stale)[0] == "dead"
+    assert [a[0] for a in mt.attempts(S, fresh)] == ["retry"]
+    assert mt.outbox_row(S, fresh)[0] == "pending"
+
+
+def test_no_recipients_waits_for_a_route():
+    """no routes and no default_to: retried, sent once a route exists"""
+    S = stack()
+    conf = mt.mailer_conf(S, "noroute.conf", mail={"default_to": ""})
+    S.ctl("route", "remove", "fidi", "fidi.desk@clinic.example")
+    ref, = mt.insert_requests(S, 1, slug="fidi")
+    p = S.start_mailer(conf=conf)
+    wait_for(lambda: len(mt.attempts(S, ref)) >= 1, 10, what="an attempt")
+    outcome, code, reply = mt.attempts(S, ref)[0]
+    assert (outcome, code) == ("retry", None) and "no recipients" in reply
+    S.ctl("route", "add", "fidi", "late.desk@clinic.example")
+    mt.wait_status(S, "sent", 1, timeout=15)
+    assert str(mt.messages(S)[0]["X-RcptTo"]) == "late.desk@clinic.example"
+    assert fdtest.stop(p) == 0
+
+
+def test_lease_expired_reclaimed_live_lease_respected():
+    """a row claimed by a mailer that died (lease run out) is sent; a row
+    under a live lease is left to its mailer"""
+    S = stack()
+    orphan, busy = mt.insert_requests(S, 2)
+    S.sql("UPDATE outbox o SET status = 'sending', claimed_by = 'gone:1',"
+          " lease_until = now() - interval '1 second' FROM"
+          " appointment_requests r WHERE r.id = o.request_id AND"
+          " r.reference = :'p1'", (orphan,))
+    S.sql("UPDATE outbox o SET status = 'sending', claimed_by = 'busy:2',"
+          " lease_until = now() + interval '1 hour' FROM"
+          " appointment_requests r WHERE r.id = o.request_id AND"
+          " r.reference = :'p1'", (busy,))
+    assert mt.run_once(S)[0] == 0
+    assert mt.outbox_row(S, orphan)[0] == "sent"
+    assert mt.outbox_row(S, busy)[0] == "sending"
+    assert mt.attempts(S, busy) == []
+    once_each(S, [orphan])
+
+
+def test_sigkill_mid_batch_of_200():
+    """SIGKILL in the middle of 200, restart: all 200 arrive, duplicates no
+    more than the messages in flight at the kill"""
+    S = stack("--delay", "0.01")
+    # timeout 2: the lease is 2 x 2 + 1 s, so the orphan comes back soon
+    conf = mt.mailer_conf(S, "kill.conf", smtp={"timeout": "2"})
+    refs = mt.insert_requests(S, 200)
+    p = S.start_mailer(conf=conf)
+    wait_for(lambda: mt.smtp_stats(S)["messages"] >= 60, 30,
+             what="60 messages delivered")
+    p.send_signal(signal.SIGKILL)
+    p.wait(10)
+    status = mt.outbox_status(S)
+    in_flight = status.get("sending", 0)
+    assert 0 < status.get("pending", 0) < 140, status
+    assert in_flight <= 1, status
+    t0 = time.monotonic()
+    p = S.start_mailer(conf=conf)
+    mt.wait_status(S, "sent", 200, timeout=60)
+    print("# at the kill: %r; all sent %.1fs after the restart"
+          % (status, mt.elapsed(t0)))
+    got = mt.by_reference(S)
+    assert sorted(got) == sorted(refs), len(got)
+    total = sum(len(v) for v in got.values())
+    assert total - 200 <= in_flight, (total, in_flight)
+    # a duplicate is the same message: the same Message-ID
+    for ms in got.values():
+        assert len({str(m["Message-ID"]) for m in ms}) == 1
+    assert fdtest.stop(p) == 0
+
+
+def test_two_mailers_500_messages():
+    """two mailers at once on 500 messages: each delivered exactly once"""
+    S = stack("--delay", "0.002")
+    refs = mt.insert_requests(S, 500)
+    a, b = S.start_mailer(), S.start_mailer()
+    t0 = time.monotonic()
+    mt.wait_status(S, "sent", 500, timeout=120)
+    took = mt.elapsed(t0)
+    once_each(S, refs)
+    assert S.count("outbox_attempts") == 500
+    shares = S.sql("SELECT claimed_by, count(*) FROM outbox "
+                   "GROUP BY claimed_by ORDER BY 1")
+    assert len(shares) == 2, shares
+    print("# 500 messages in %.1fs, shares %r" % (took, shares))
+    assert fdtest.stop(a) == 0 and fdtest.stop(b) == 0
+
+
+def test_database_restart():
+    """the database restarts under a running mailer: it carries on"""
+    S = stack()
+    p = S.start_mailer()
+    first, = mt.insert_requests(S, 1)
+    mt.wait_status(S, "sent", 1, timeout=10)
+    cluster.stop()
+    time.sleep(1.5)
+    cluster.start()
+    second, = mt.insert_requests(S, 1)
+    mt.wait_status(S, "sent", 2, timeout=20)
+    once_each(S, [first, second])
+    assert p.poll() is None
+    assert fdtest.stop(p) == 0
+
+
+fdtest.run(globals())

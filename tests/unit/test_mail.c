@@ -1,0 +1,868 @@
+/* Unit tests for mail.c: headers, RFC 2047, quoted-printable, injection. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mail.h"
+#include "tap.h"
+#include "validate.h"
+
+#define MAXH 32
+
+/* A composed message taken apart again: unfolded headers and the body. */
+struct parsed {
+	char *names[MAXH];
+	char *values[MAXH];   /* unfolded, raw (still encoded) */
+	size_t n;
+	char *body;           /* quoted-printable decoded */
+	int longest;          /* longest line, CRLF excluded */
+	int bad_eol;          /* a CR or LF that is not part of CRLF */
+};
+
+static const char *const to1[] = { "desk@clinic.example" };
+static const char *const to2[] = { "desk@clinic.example",
+    "manager@clinic.example" };
+static const char *const cc1[] = { "records@clinic.example" };
+
+static struct mail_msg
+base_msg(void)
+{
+	struct mail_msg m = {
+		.from = "In Touch NYC Physical Therapy <appointments@clinic.example>",
+		.message_id = "<FD-ABCDEFGH.1234@clinic.example>",
+		.date = 1715090580,
+		.to = to2, .nto = 2, .cc = cc1, .ncc = 1,
+		.reference = "FD-ABCDEFGH",
+		.location = "Midtown Manhattan",
+		.first_name = "Ada", .last_name = "Lovelace",
+		.email = "ada@example.org", .phone = "+1 212 555 0100",
+		.service = "Physical therapy", .preferred_time = "Mornings",
+		.message = "Lower back pain.\nSince May.",
+		.consent = true, .received = 1715090000,
+	};
+	return m;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static char *
+qp_decode(const char *s)
+{
+	char *out = malloc(strlen(s) + 1), *o = out;
+
+	while (*s) {
+		if (s[0] == '=' && s[1] == '\r' && s[2] == '\n')
+			s += 3;
+		else if (s[0] == '=' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
+			*o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+			s += 3;
+		} else if (s[0] == '\r' && s[1] == '\n') {
+			*o++ = '\n';
+			s += 2;
+		} else
+			*o++ = *s++;
+	}
+	*o = '\0';
+	return out;
+}
+
+static int
+b64val(char c)
+{
+	const char *a =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = c ? strchr(a, c) : NULL;
+
+	return p ? (int)(p - a) : -1;
+}
+
+/* Decodes one encoded word's payload into o; returns bytes or -1. */
+static int
+ew_payload(char enc, const char *s, size_t n, char *o)
+{
+	int len = 0;
+
+	if (enc == 'Q') {
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '_')
+				o[len++] = ' ';
+			else if (s[i] == '=' && i + 2 < n + 1 && hexval(s[i + 1]) >= 0
+			    && hexval(s[i + 2]) >= 0) {
+				o[len++] = (char)(hexval(s[i + 1]) * 16 +
+				    hexval(s[i + 2]));
+				i += 2;
+			} else if (s[i] == '=' || s[i] == '?' || s[i] == ' ')
+				return -1;
+			else
+				o[len++] = s[i];
+		}
+		return len;
+	}
+	if (n % 4)
+		return -1;
+	for (size_t i = 0; i < n; i += 4) {
+		int v[4];
+
+		for (int j = 0; j < 4; j++)
+			v[j] = s[i + j] == '=' ? 0 : b64val(s[i + j]);
+		if (v[0] < 0 || v[1] < 0 || v[2] < 0 || v[3] < 0)
+			return -1;
+		o[len++] = (char)(v[0] << 2 | v[1] >> 4);
+		if (s[i + 2] != '=')
+			o[len++] = (char)((v[1] & 15) << 4 | v[2] >> 2);
+		if (s[i + 3] != '=')
+			o[len++] = (char)((v[2] & 3) << 6 | v[3]);
+	}
+	return len;
+}
+
+/*
+ * RFC 2047 decoding of an unfolded header value: white space between two
+ * encoded words vanishes. Sets *bad when a word is malformed, longer than
+ * 75 bytes, or holds a partial UTF-8 sequence (a split character).
+ */
+static char *
+rfc2047_decode(const char *v, int *bad)
+{
+	char *out = calloc(1, strlen(v) * 3 + 1), *o = out, *pending_ws = NULL;
+	size_t pending_n = 0;
+	int prev_ew = 0;
+
+	*bad = 0;
+	while (*v) {
+		size_t ws = strspn(v, " \t"), wl;
+		const char *w = v + ws;
+
+		wl = strcspn(w, " \t");
+		pending_ws = (char *)v;
+		pending_n = ws;
+		if (wl == 0) {
+			memcpy(o, v, ws);
+			o += ws;
+			break;
+		}
+		if (wl > 12 && strncmp(w, "=?", 2) == 0 &&
+		    strncmp(w + wl - 2, "?=", 2) == 0) {
+			char enc, tmp[256];
+			int n;
+
+			if (wl > 75)
+				*bad = 1;
+			if (strncasecmp(w, "=?UTF-8?", 8) != 0 || w[9] != '?') {
+				*bad = 1;
+				break;
+			}
+			enc = w[8];
+			n = ew_payload(enc, w + 10, wl - 12, tmp);
+			if (n < 0 || !utf8_valid(tmp, (size_t)n)) {
+				*bad = 1;
+				break;
+			}
+			if (!prev_ew) {
+				memcpy(o, pending_ws, pending_n);
+				o += pending_n;
+			}
+			memcpy(o, tmp, (size_t)n);
+			o += n;
+			prev_ew = 1;
+		} else {
+			memcpy(o, pending_ws, pending_n);
+			o += pending_n;
+			memcpy(o, w, wl);
+			o += wl;
+			prev_ew = 0;
+		}
+		v = w + wl;
+	}
+	*o = '\0';
+	/* The leading space after "Name:" is not part of the value. */
+	if (out[0] == ' ')
+		memmove(out, out + 1, strlen(out));
+	return out;
+}
+
+static void
+parsed_free(struct parsed *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->names[i]);
+		free(p->values[i]);
+	}
+	free(p->body);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+check_lines(struct parsed *p, const char *s)
+{
+	int col = 0;
+
+	for (const char *c = s; *c; c++) {
+		if (*c == '\r' && c[1] == '\n') {
+			if (col > p->longest)
+				p->longest = col;
+			col = 0;
+			c++;
+		} else if (*c == '\r' || *c == '\n')
+			p->bad_eol++;
+		else
+			col++;
+	}
+	if (col > p->longest)
+		p->longest = col;
+}
+
+/* Splits at the blank line, unfolds the headers, decodes the body. */
+static int
+parse(const char *msg, struct parsed *p)
+{
+	const char *end = strstr(msg, "\r\n\r\n"), *s = msg;
+
+	memset(p, 0, sizeof(*p));
+	check_lines(p, msg);
+	if (end == NULL)
+		return -1;
+	while (s < end + 2 && p->n < MAXH) {
+		const char *colon = strchr(s, ':'), *e = s;
+		char *v;
+		size_t o = 0;
+
+		if (colon == NULL || colon > end || *s == ' ' || *s == '\t')
+			return -1;
+		/* the logical line runs until a CRLF not followed by WSP */
+		while (!(e[0] == '\r' && e[1] == '\n' && e[2] != ' ' &&
+		    e[2] != '\t'))
+			e++;
+		p->names[p->n] = strndup(s, (size_t)(colon - s));
+		v = malloc((size_t)(e - colon) + 1);
+		for (const char *c = colon + 1; c < e; c++)
+			if (*c != '\r' && *c != '\n')
+				v[o++] = *c;
+		v[o] = '\0';
+		p->values[p->n++] = v;
+		s = e + 2;
+	}
+	p->body = qp_decode(end + 4);
+	return 0;
+}
+
+static const char *
+header(const struct parsed *p, const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcasecmp(p->names[i], name) == 0)
+			return p->values[i];
+	return NULL;
+}
+
+static int
+count_header(const struct parsed *p, const char *name)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		n += strcasecmp(p->names[i], name) == 0;
+	return n;
+}
+
+static const char *const expected_headers[] = { "Date", "From", "To", "Cc",
+    "Reply-To", "Subject", "Message-ID", "MIME-Version", "Content-Type",
+    "Content-Transfer-Encoding", "Auto-Submitted", "X-Frontdesk-Reference" };
+#define NEXPECTED (sizeof(expected_headers) / sizeof(expected_headers[0]))
+
+/* Exactly the expected headers, each once: nothing added by the form. */
+static int
+headers_exact(const struct parsed *p, bool reply_to)
+{
+	size_t want = NEXPECTED - (reply_to ? 0 : 1);
+
+	if (p->n != want)
+		return 0;
+	for (size_t i = 0; i < NEXPECTED; i++) {
+		int n = count_header(p, expected_headers[i]);
+
+		if (n != ((!reply_to && strcmp(expected_headers[i],
+		    "Reply-To") == 0) ? 0 : 1))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+compose(const struct mail_msg *m, struct parsed *p, struct buf *raw)
+{
+	const char *why;
+
+	buf_reset(raw);
+	if (mail_compose(raw, m, &why) == -1)
+		return -1;
+	return parse(buf_str(raw), p);
+}
+
+/* Header text by example: bare words stay bare, the rest is encoded. */
+static const struct {
+	const char *value;
+	bool phrase;
+	const char *want;
+} texts[] = {
+	{ "Hello world", false, "Subject: Hello world\r\n" },
+	{ "  Hello \t  world  ", false, "Subject: Hello world\r\n" },
+	{ "Caf\xc3\xa9 au lait", false,
+	  "Subject: =?UTF-8?Q?Caf=C3=A9?= au lait\r\n" },
+	{ "au caf\xc3\xa9 cr\xc3\xa8me", false,
+	  "Subject: au =?UTF-8?Q?caf=C3=A9_cr=C3=A8me?=\r\n" },
+	{ "a =?UTF-8?Q?b?= c", false,
+	  "Subject: a =?UTF-8?Q?=3D=3FUTF-8=3FQ=3Fb=3F=3D?= c\r\n" },
+	{ "Ada Lovelace", true, "Subject: =?UTF-8?Q?Ada_Lovelace?=\r\n" },
+	{ "\xe7\x8e\x8b", true, "Subject: =?UTF-8?B?546L?=\r\n" },
+	{ "line\r\nBcc: x@y", false,
+	  "Subject: line Bcc: x@y\r\n" },
+	{ "", false, "Subject:\r\n" },
+};
+
+static void
+test_header_text(void)
+{
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct buf b = { 0 };
+
+		mail_header_text(&b, "Subject", texts[i].value, texts[i].phrase);
+		tap_ok(buf_str(&b) && strcmp(b.p, texts[i].want) == 0,
+		    "header text %zu", i);
+		buf_free(&b);
+	}
+}
+
+static void
+test_basic(void)
+{
+	struct mail_msg m = base_msg();
+	struct buf raw = { 0 };
+	struct parsed p;
+	char *subj;
+	int bad;
+
+	tap_ok(compose(&m, &p, &raw) == 0, "basic: composes and parses");
+	tap_ok(headers_exact(&p, true), "basic: exactly the expected headers");
+	tap_ok(p.bad_eol == 0, "basic: CRLF everywhere");
+	tap_ok(p.longest <= 78, "basic: longest line %d <= 78", p.longest);
+	tap_ok(strcmp(header(&p, "From"),
+	    " In Touch NYC Physical Therapy <appointments@clinic.example>") == 0,
+	    "basic: From %s", header(&p, "From"));
+	tap_ok(strcmp(header(&p, "To"),
+	    " desk@clinic.example, manager@clinic.example") == 0,
+	    "basic: To lists the to routes");
+	tap_ok(strcmp(header(&p, "Cc"), " records@clinic.example") == 0,
+	    "basic: Cc lists the cc routes");
+	tap_ok(strstr(buf_str(&raw), "\r\nBcc:") == NULL, "basic: no Bcc header");
+	subj = rfc2047_decode(header(&p, "Subject"), &bad);
+	tap_ok(!bad && strcmp(subj, "Appointment request FD-ABCDEFGH "
+	    "\xe2\x80\x93 Midtown Manhattan") == 0, "basic: Subject decodes to "
+	    "'%s'", subj);
+	tap_ok(strstr(header(&p, "Subject"), "FD-ABCDEFGH") != NULL,
+	    "basic: reference readable in the raw Subject");
+	free(subj);
+	tap_ok(strcmp(header(&p, "Message-ID"),
+	    " <FD-ABCDEFGH.1234@clinic.example>") == 0, "basic: Message-ID "
+	    "from the row");
+	tap_ok(strcmp(header(&p, "Content-Type"),
+	    " text/plain; charset=UTF-8") == 0, "basic: text/plain UTF-8");
+	tap_ok(strcmp(header(&p, "Content-Transfer-Encoding"),
+	    " quoted-printable") == 0, "basic: quoted-printable");
+	subj = rfc2047_decode(header(&p, "Reply-To"), &bad);
+	tap_ok(!bad && strcmp(subj, "Ada Lovelace <ada@example.org>") == 0,
+	    "basic: Reply-To is the submitter: %s", subj);
+	free(subj);
+	tap_ok(strstr(p.body, "Name:           Ada Lovelace\n") &&
+	    strstr(p.body, "Email:          ada@example.org\n") &&
+	    strstr(p.body, "Phone:          +1 212 555 0100\n") &&
+	    strstr(p.body, "Location:       Midtown Manhattan\n") &&
+	    strstr(p.body, "Service:        Physical therapy\n") &&
+	    strstr(p.body, "Preferred time: Mornings\n") &&
+	    strstr(p.body, "Consent:        yes\n") &&
+	    strstr(p.body, "Reference:      FD-ABCDEFGH\n") &&
+	    strstr(p.body, "Received:       2024-05-07 13:53:20 +0000\n") &&
+	    strstr(p.body, "Message:\nLower back pain.\nSince May.\n"),
+	    "basic: the body lists every field");
+	tap_ok(strcmp(header(&p, "Date"), " Tue, 07 May 2024 14:03:00 +0000")
+	    == 0, "basic: Date %s", header(&p, "Date"));
+	parsed_free(&p);
+	buf_free(&raw);
+}
+
+static void
+test_recipients(void)
+{
+	struct mail_msg m = base_msg();
+	struct buf raw = { 0 };
+	struct parsed p;
+	const char *bad_to[] = { "desk@clinic.example\r\nBcc: x@evil.example" };
+
+	m.nto = 0;
+	m.ncc = 0;
+	tap_ok(compose(&m, &p, &raw) == 0 &&
+	    strcmp(header(&p, "To"), " undisclosed-recipients:;") == 0 &&
+	    count_header(&p, "Cc") == 0, "bcc only: To undisclosed, no Cc");
+	parsed_free(&p);
+	m.to = to1;
+	m.nto = 1;
+	tap_ok(compose(&m, &p, &raw) == 0 && count_header(&p, "Cc") == 0,
+	    "no cc: no Cc header");
+	parsed_free(&p);
+	m.to = bad_to;
+	tap_ok(compose(&m, &p, &raw) == -1, "recipient with CRLF refused");
+	buf_free(&raw);
+}
+
+/* Names: each decodes back exactly, encoded words never split a char. */
+static const char *const names[][2] = {
+	{ "Jos\xc3\xa9", "\xc5\x81ukasz \xe7\x8e\x8b" },
+	{ "Ada", "Lovelace" },
+	{ "=?UTF-8?Q?Evil?=", "O'Brien-Smith" },
+	{ "\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b"
+	  "\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b"
+	  "\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b"
+	  "\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b"
+	  "\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b",
+	  "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+	  "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80" },
+	{ "\"Quoted\" <x@evil.example>,", "(comment) ; : @ [ ] \\" },
+	{ "A\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+	  "x" },
+};
+
+static void
+test_names(void)
+{
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct mail_msg m = base_msg();
+		struct buf raw = { 0 }, want = { 0 };
+		struct parsed p;
+		char *got;
+		int bad;
+
+		m.first_name = names[i][0];
+		m.last_name = names[i][1];
+		buf_printf(&want, "%s %s <ada@example.org>", names[i][0],
+		    names[i][1]);
+		if (compose(&m, &p, &raw) != 0) {
+			tap_ok(0, "name %zu composes", i);
+			continue;
+		}
+		got = rfc2047_decode(header(&p, "Reply-To"), &bad);
+		tap_ok(!bad && strcmp(got, want.p) == 0, "name %zu: Reply-To "
+		    "round-trips (%s)", i, got);
+		tap_ok(headers_exact(&p, true) && p.longest <= 76 &&
+		    p.bad_eol == 0, "name %zu: no extra header, lines %d <= 76",
+		    i, p.longest);
+		tap_ok(strstr(p.body, names[i][0]) != NULL, "name %zu: in the "
+		    "body", i);
+		free(got);
+		parsed_free(&p);
+		buf_free(&raw);
+		buf_free(&want);
+	}
+}
+
+/* Location names (admin data) of every shape: the Subject round-trips. */
+static const char *const locations[] = {
+	"Woodbury, Long Island",
+	"Financial District",
+	"S\xc3\xa3o Paulo \xe2\x80\x93 Centro",
+	"A very long location name that goes on and on past the fold column "
+	"of seventy-eight characters and then some more words still to come "
+	"and more after that to reach nearly two hundred",
+	"Averylongwordwithoutanyspacesatallthatcannotbefoldedatwhitespaceok"
+	"andgoesonandonandonandonandon",
+	"\xe6\x9d\xb1\xe4\xba\xac\xe6\x9d\xb1\xe4\xba\xac\xe6\x9d\xb1\xe4"
+	"\xba\xac\xe6\x9d\xb1\xe4\xba\xac\xe6\x9d\xb1\xe4\xba\xac\xe6\x9d"
+	"\xb1\xe4\xba\xac\xe6\x9d\xb1\xe4\xba\xac\xe6\x9d\xb1\xe4\xba\xac"
+	"\xe6\x9d\xb1\xe4\xba\xac\xe6\x9d\xb1\xe4\xba\xac\xe6\x9d\xb1\xe4"
+	"\xba\xac\xe6\x9d\xb1\xe4\xba\xac\xe6\x9d\xb1\xe4\xba\xac\xe6\x9d"
+	"\xb1\xe4\xba\xac \xe6\x9d\xb1\xe4\xba\xac mixed \xc3\xa9t\xc3\xa9",
+	"=?UTF-8?B?SGk=?= looks encoded",
+};
+
+static void
+test_subjects(void)
+{
+	for (size_t i = 0; i < sizeof(locations) / sizeof(locations[0]); i++) {
+		struct mail_msg m = base_msg();
+		struct buf raw = { 0 }, want = { 0 };
+		struct parsed p;
+		char *got;
+		int bad;
+
+		m.location = locations[i];
+		buf_printf(&want, "Appointment request FD-ABCDEFGH \xe2\x80\x93 %s",
+		    locations[i]);
+		if (compose(&m, &p, &raw) != 0) {
+			tap_ok(0, "location %zu composes", i);
+			continue;
+		}
+		got = rfc2047_decode(header(&p, "Subject"), &bad);
+		tap_ok(!bad && strcmp(got, want.p) == 0, "subject %zu "
+		    "round-trips: %s", i, got);
+		tap_ok(p.longest <= 76 && headers_exact(&p, true),
+		    "subject %zu: lines %d <= 76, no extra header", i, p.longest);
+		free(got);
+		parsed_free(&p);
+		buf_free(&raw);
+		buf_free(&want);
+	}
+}
+
+/* Header injection: every text field, every line-break trick. */
+static const char *const attacks[] = {
+	"x\r\nBcc: victim@evil.example",
+	"x\nBcc: victim@evil.example",
+	"x\rBcc: victim@evil.example",
+	"x\r\n\r\nInjected body",
+	"x\r\n X-Continued: folded",
+	"x\xc2\x85X-NEL: next line",
+	"x\xe2\x80\xa8X-LS: line separator",
+	"x\xe2\x80\xa9X-PS: paragraph separator",
+	"x\0\r\nBcc: victim@evil.example",
+	"x\r\nTo: victim@evil.example\r\nSubject: hi",
+	"=?UTF-8?Q?a=0D=0ABcc:_victim@evil.example?=",
+};
+
+enum field { F_FIRST, F_LAST, F_EMAIL, F_PHONE, F_SERVICE, F_TIME,
+    F_MESSAGE, F_LOCATION, F_NFIELDS };
+static const char *const field_names[] = { "first_name", "last_name",
+    "email", "phone", "service", "preferred_time", "message", "location" };
+
+static void
+set_field(struct mail_msg *m, enum field f, const char *v)
+{
+	const char **slot[] = { &m->first_name, &m->last_name, &m->email,
+	    &m->phone, &m->service, &m->preferred_time, &m->message,
+	    &m->location };
+
+	*slot[f] = v;
+}
+
+/* To, Cc and From exactly as configured: the form added no recipient. */
+static int
+recipients_intact(const struct parsed *p)
+{
+	return strcmp(header(p, "To"),
+	    " desk@clinic.example, manager@clinic.example") == 0 &&
+	    strcmp(header(p, "Cc"), " records@clinic.example") == 0 &&
+	    strcmp(header(p, "From"), " In Touch NYC Physical Therapy "
+	    "<appointments@clinic.example>") == 0;
+}
+
+/* Decoded, every header is still one line: no CR, LF, NEL, LS or PS was
+ * encoded in. */
+static int
+decoded_one_line(const struct parsed *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		int bad;
+		char *v = rfc2047_decode(p->values[i], &bad);
+		int ok = !bad && strpbrk(v, "\r\n") == NULL &&
+		    strstr(v, "\xc2\x85") == NULL &&
+		    strstr(v, "\xe2\x80\xa8") == NULL &&
+		    strstr(v, "\xe2\x80\xa9") == NULL;
+
+		free(v);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+test_injection(void)
+{
+	for (int f = 0; f < F_NFIELDS; f++) {
+		int failures = 0;
+
+		for (size_t a = 0; a < sizeof(attacks) / sizeof(attacks[0]);
+		    a++) {
+			struct mail_msg m = base_msg();
+			struct buf raw = { 0 };
+			struct parsed p;
+			set_field(&m, (enum field)f, attacks[a]);
+			if (compose(&m, &p, &raw) != 0) {
+				failures++;
+				continue;
+			}
+			if (!headers_exact(&p, f != F_EMAIL) || p.bad_eol ||
+			    !recipients_intact(&p) || !decoded_one_line(&p))
+				failures++;
+			parsed_free(&p);
+			buf_free(&raw);
+		}
+		tap_ok(failures == 0, "injection in %s: no extra header or "
+		    "recipient (%d failures)", field_names[f], failures);
+	}
+}
+
+static void
+test_minimal(void)
+{
+	struct mail_msg m = base_msg();
+	struct buf raw = { 0 };
+	struct parsed p;
+
+	m.minimal = true;
+	m.service = "SECRET-SERVICE";
+	m.preferred_time = "SECRET-TIME";
+	m.message = "SECRET-MESSAGE";
+	tap_ok(compose(&m, &p, &raw) == 0, "minimal: composes");
+	tap_ok(strstr(buf_str(&raw), "SECRET") == NULL &&
+	    strstr(p.body, "SECRET") == NULL, "minimal: no service, time or "
+	    "message");
+	tap_ok(strstr(p.body, "Name:           Ada Lovelace") &&
+	    strstr(p.body, "Reference:      FD-ABCDEFGH") &&
+	    strstr(p.body, "Phone:") && strstr(p.body, "Email:") &&
+	    strstr(p.body, "Consent:") && strstr(p.body, "Received:"),
+	    "minimal: still names, contacts, reference, time");
+	parsed_free(&p);
+	m.minimal = false;
+	m.email = NULL;
+	m.service = m.preferred_time = m.message = NULL;
+	m.consent = false;
+	tap_ok(compose(&m, &p, &raw) == 0 && headers_exact(&p, false) &&
+	    strstr(p.body, "Email:          (not given)") &&
+	    strstr(p.body, "Consent:        no"), "no email: no Reply-To, "
+	    "said in the body");
+	parsed_free(&p);
+	buf_free(&raw);
+}
+
+static const struct {
+	const char *in, *want;
+} qps[] = {
+	{ "a=b", "a=3Db\r\n" },
+	{ "trailing ", "trailing=20\r\n" },
+	{ "tab\t\nx", "tab=09\r\nx\r\n" },
+	{ ".\nlone dot", "=2E\r\nlone dot\r\n" },
+	{ "From here", "=46rom here\r\n" },
+	{ "caf\xc3\xa9", "caf=C3=A9\r\n" },
+	{ "", "\r\n" },
+	{ "a\n\nb", "a\r\n\r\nb\r\n" },
+};
+
+static void
+test_qp(void)
+{
+	struct buf b = { 0 }, in = { 0 };
+	int longest = 0, split = 0, col = 0;
+	char *dec;
+
+	for (size_t i = 0; i < sizeof(qps) / sizeof(qps[0]); i++) {
+		buf_reset(&b);
+		mail_qp(&b, qps[i].in, strlen(qps[i].in));
+		tap_ok(strcmp(buf_str(&b), qps[i].want) == 0, "qp %zu", i);
+	}
+	/* A long line of two-byte characters: soft breaks, none inside. */
+	for (int i = 0; i < 300; i++)
+		buf_adds(&in, i % 7 ? "\xc3\xa9" : "ab= ");
+	buf_reset(&b);
+	mail_qp(&b, in.p, in.len);
+	for (const char *c = b.p; *c; c++) {
+		if (c[0] == '\r') {
+			longest = col > longest ? col : longest;
+			/* a soft break right after a lead byte splits it */
+			if (c >= b.p + 4 && strncmp(c - 4, "=C3=", 4) == 0)
+				split++;
+			col = 0;
+			c++;
+		} else
+			col++;
+	}
+	dec = qp_decode(b.p);
+	tap_ok(longest <= 76, "qp: longest line %d <= 76", longest);
+	tap_ok(split == 0, "qp: no UTF-8 sequence split by a soft break");
+	tap_ok(strncmp(dec, in.p, in.len) == 0 && dec[in.len] == '\n',
+	    "qp: decodes back");
+	free(dec);
+	buf_free(&b);
+	buf_free(&in);
+}
+
+static const struct {
+	const char *addr;
+	bool ok;
+} addrs[] = {
+	{ "desk@clinic.example", true },
+	{ "frontdesk@localhost", true },
+	{ "a.b+c@x-y.example", true },
+	{ "a@b", true },
+	{ "", false },
+	{ "@x.example", false },
+	{ "a@", false },
+	{ "a..b@x.example", false },
+	{ ".a@x.example", false },
+	{ "a.@x.example", false },
+	{ "a b@x.example", false },
+	{ "a@x.example\r\nBcc: e@evil.example", false },
+	{ "a@x..example", false },
+	{ "a@-x.example", false },
+	{ "a@x-.example", false },
+	{ "<a@x.example>", false },
+	{ "a@x.example,b@y.example", false },
+	{ "\"a\"@x.example", false },
+	{ "a@[127.0.0.1]", false },
+};
+
+static const struct {
+	const char *from, *want;
+} froms[] = {
+	{ "In Touch NYC <appointments@clinic.example>",
+	  "appointments@clinic.example" },
+	{ "appointments@clinic.example", "appointments@clinic.example" },
+	{ "  appointments@clinic.example ", "appointments@clinic.example" },
+	{ "\"Clinic, Inc.\" <a@clinic.example>", "a@clinic.example" },
+	{ "<a@clinic.example>", "a@clinic.example" },
+	{ "Name <a@clinic.example> trailing", NULL },
+	{ "Name <a@clinic.example", NULL },
+	{ "two words@x.example", NULL },
+	{ "", NULL },
+};
+
+static void
+test_addresses(void)
+{
+	char out[MAIL_ADDR_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
+		tap_ok(mail_addr_valid(addrs[i].addr) == addrs[i].ok,
+		    "address %zu %s", i, addrs[i].ok ? "valid" : "invalid");
+	for (size_t i = 0; i < sizeof(froms) / sizeof(froms[0]); i++) {
+		int r = mail_addr_spec(froms[i].from, out, sizeof(out));
+
+		tap_ok(froms[i].want ? r == 0 && strcmp(out, froms[i].want) == 0
+		    : r == -1, "from %zu: %s", i, froms[i].from);
+	}
+}
+
+static void
+test_from_rendering(void)
+{
+	struct mail_msg m = base_msg();
+	struct buf raw = { 0 };
+	struct parsed p;
+	char *got;
+	int bad;
+
+	m.from = "\"Clinic, Inc.\" <a@clinic.example>";
+	tap_ok(compose(&m, &p, &raw) == 0, "quoted From composes");
+	got = rfc2047_decode(header(&p, "From"), &bad);
+	tap_ok(!bad && strcmp(got, "Clinic, Inc. <a@clinic.example>") == 0 &&
+	    strchr(header(&p, "From"), ',') == NULL,
+	    "a From name with specials is encoded: %s", header(&p, "From"));
+	free(got);
+	parsed_free(&p);
+	m.from = "Cl\xc3\xadnica <a@clinic.example>";
+	tap_ok(compose(&m, &p, &raw) == 0, "non-ASCII From composes");
+	got = rfc2047_decode(header(&p, "From"), &bad);
+	tap_ok(!bad && strcmp(got, "Cl\xc3\xadnica <a@clinic.example>") == 0,
+	    "non-ASCII From name round-trips");
+	free(got);
+	parsed_free(&p);
+	buf_free(&raw);
+}
+
+static void
+test_refusals(void)
+{
+	struct mail_msg m = base_msg();
+	struct buf raw = { 0 };
+	const char *why;
+	int r;
+
+	m.message_id = "<x@y>\r\nBcc: e@evil.example";
+	r = mail_compose(&raw, &m, &why);
+	tap_ok(r == -1 && strcmp(why, "bad Message-ID") == 0, "Message-ID "
+	    "with CRLF refused");
+	m = base_msg();
+	m.message_id = "no-brackets@x";
+	tap_ok(mail_compose(&raw, &m, &why) == -1, "Message-ID without <> "
+	    "refused");
+	m = base_msg();
+	m.reference = "FD-ABC\r\nX: y";
+	tap_ok(mail_compose(&raw, &m, &why) == -1, "bad reference refused");
+	m = base_msg();
+	m.from = "Clinic <a@clinic.example>\r\nBcc: e@evil.example";
+	tap_ok(mail_compose(&raw, &m, &why) == -1, "From with CRLF refused");
+	buf_free(&raw);
+}
+
+static void
+test_invalid_utf8(void)
+{
+	struct mail_msg m = base_msg();
+	struct buf raw = { 0 };
+	struct parsed p;
+	char *got;
+	int bad;
+
+	m.first_name = "Bad\xff\xc0\xafName";
+	tap_ok(compose(&m, &p, &raw) == 0, "invalid UTF-8 composes");
+	got = rfc2047_decode(header(&p, "Reply-To"), &bad);
+	tap_ok(!bad && utf8_valid(got, strlen(got)) &&
+	    strstr(got, "Bad\xef\xbf\xbd") == got, "invalid bytes become "
+	    "U+FFFD: %s", got);
+	free(got);
+	parsed_free(&p);
+	buf_free(&raw);
+}
+
+static void
+test_dates(void)
+{
+	char d[64];
+
+	setenv("TZ", "America/New_York", 1);
+	tzset();
+	mail_date(d, sizeof(d), 1715090580);
+	tap_ok(strcmp(d, "Tue, 07 May 2024 10:03:00 -0400") == 0, "date EDT %s",
+	    d);
+	mail_date(d, sizeof(d), 1704067200);
+	tap_ok(strcmp(d, "Sun, 31 Dec 2023 19:00:00 -0500") == 0, "date EST %s",
+	    d);
+	setenv("TZ", "Asia/Kolkata", 1);
+	tzset();
+	mail_date(d, sizeof(d), 0);
+	tap_ok(strcmp(d, "Thu, 01 Jan 1970 05:30:00 +0530") == 0, "date IST %s",
+	    d);
+	setenv("TZ", "UTC", 1);
+	tzset();
+}
+
+int
+main(void)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	test_header_text();
+	test_basic();
+	test_recipients();
+	test_names();
+	test_subjects();
+	test_injection();
+	test_minimal();
+	test_qp();
+	test_addresses();
+	test_from_rendering();
+	test_refusals();
+	test_invalid_utf8();
+	test_dates();
+	return tap_done();
+}

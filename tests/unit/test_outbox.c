@@ -1,0 +1,209 @@
+/* Unit tests for outbox_policy.c: backoff, lease, verdicts, routing. */
+#include <limits.h>
+#include <string.h>
+
+#include "outbox.h"
+#include "tap.h"
+
+static const struct {
+	long attempt, min, max, want;
+} backoffs[] = {
+	/* the defaults: 60 s doubling up to an hour */
+	{ 1, 60, 3600, 60 },
+	{ 2, 60, 3600, 120 },
+	{ 3, 60, 3600, 240 },
+	{ 4, 60, 3600, 480 },
+	{ 5, 60, 3600, 960 },
+	{ 6, 60, 3600, 1920 },
+	{ 7, 60, 3600, 3600 },
+	{ 8, 60, 3600, 3600 },
+	{ 1000, 60, 3600, 3600 },
+	/* the tests' settings */
+	{ 1, 1, 4, 1 },
+	{ 2, 1, 4, 2 },
+	{ 3, 1, 4, 4 },
+	{ 4, 1, 4, 4 },
+	{ 1, 5, 5, 5 },
+	{ 9, 5, 5, 5 },
+	/* no overflow, however large */
+	{ 63, 1, LONG_MAX, 1L << 62 },
+	{ 64, 1, LONG_MAX, LONG_MAX },
+	{ LONG_MAX, 3, LONG_MAX, LONG_MAX },
+	{ 2, LONG_MAX / 2 + 1, LONG_MAX, LONG_MAX },
+	/* nonsense in, sense out */
+	{ 0, 60, 3600, 60 },
+	{ -5, 60, 3600, 60 },
+};
+
+static const struct {
+	bool delivered;
+	long code;
+	bool in_tx;
+	long age, give_up;
+	enum outbox_outcome want;
+	const char *what;
+} verdicts[] = {
+	{ true, 250, true, 0, 259200, OUTBOX_SENT, "250: sent" },
+	{ true, 250, true, 999999, 259200, OUTBOX_SENT, "sent even when old" },
+	{ false, 451, true, 0, 259200, OUTBOX_RETRY, "451: retry" },
+	{ false, 421, false, 0, 259200, OUTBOX_RETRY, "421 greeting: retry" },
+	{ false, 0, false, 0, 259200, OUTBOX_RETRY, "no connection: retry" },
+	{ false, 0, true, 0, 259200, OUTBOX_RETRY, "cut mid-transaction: retry" },
+	{ false, 550, true, 0, 259200, OUTBOX_DEAD, "550 RCPT: dead" },
+	{ false, 554, true, 10, 259200, OUTBOX_DEAD, "554 after DATA: dead" },
+	{ false, 552, true, 10, 259200, OUTBOX_DEAD, "552: dead" },
+	{ false, 535, false, 0, 259200, OUTBOX_RETRY, "535 AUTH: retry" },
+	{ false, 554, false, 0, 259200, OUTBOX_RETRY, "554 greeting: retry" },
+	{ false, 250, true, 0, 259200, OUTBOX_RETRY, "timeout after a 250: retry" },
+	{ false, 451, true, 259199, 259200, OUTBOX_RETRY, "451 just in time" },
+	{ false, 451, true, 259200, 259200, OUTBOX_DEAD, "451 too old: dead" },
+	{ false, 0, false, 400000, 259200, OUTBOX_DEAD, "down too long: dead" },
+};
+
+static void
+test_backoff(void)
+{
+	long prev = 0;
+	int monotonic = 1;
+
+	for (size_t i = 0; i < sizeof(backoffs) / sizeof(backoffs[0]); i++) {
+		long got = outbox_backoff(backoffs[i].attempt, backoffs[i].min,
+		    backoffs[i].max);
+
+		tap_ok(got == backoffs[i].want, "backoff(%ld, %ld, %ld) = %ld "
+		    "(want %ld)", backoffs[i].attempt, backoffs[i].min,
+		    backoffs[i].max, got, backoffs[i].want);
+	}
+	for (long a = 1; a < 200; a++) {
+		long d = outbox_backoff(a, 7, 1000);
+
+		if (d < prev || d > 1000 || d < 7)
+			monotonic = 0;
+		prev = d;
+	}
+	tap_ok(monotonic, "backoff never shrinks and stays in [min, max]");
+}
+
+static void
+test_lease(void)
+{
+	tap_ok(outbox_lease(30, 3600) == 120, "lease 30 s / 3600: %ld",
+	    outbox_lease(30, 3600));
+	tap_ok(outbox_lease(2, 1) == 4, "lease 2 s / 1: %ld", outbox_lease(2, 1));
+	for (long t = 1; t <= 600; t += 37)
+		for (long m = 1; m <= 100000; m *= 3) {
+			long l = outbox_lease(t, m);
+
+			if (l < 2 * t || l >= 2 * t + m) {
+				tap_ok(0, "lease(%ld, %ld) = %ld", t, m, l);
+				return;
+			}
+		}
+	tap_ok(1, "2 x timeout <= lease < 2 x timeout + retry_max");
+}
+
+static void
+test_verdicts(void)
+{
+	for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++)
+		tap_ok(outbox_verdict(verdicts[i].delivered, verdicts[i].code,
+		    verdicts[i].in_tx, verdicts[i].age, verdicts[i].give_up) ==
+		    verdicts[i].want, "verdict: %s", verdicts[i].what);
+}
+
+static int
+same(const char *const *got, size_t n, const char *const *want)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (want[i] == NULL || strcmp(got[i], want[i]) != 0)
+			return 0;
+	return want[i] == NULL;
+}
+
+static const struct {
+	const char *what;
+	const char *emails[6], *kinds[6];
+	const char *default_to;
+	const char *to[4], *cc[4], *bcc[4];
+	size_t nall, skipped;
+	bool fallback;
+} routes[] = {
+	{ "to, cc and bcc",
+	  { "a@x.example", "b@x.example", "c@x.example" },
+	  { "to", "cc", "bcc" }, "d@x.example",
+	  { "a@x.example" }, { "b@x.example" }, { "c@x.example" }, 3, 0, false },
+	{ "no routes: default_to",
+	  { NULL }, { NULL }, "desk@clinic.example",
+	  { "desk@clinic.example" }, { NULL }, { NULL }, 1, 0, true },
+	{ "default_to list",
+	  { NULL }, { NULL }, " a@x.example, b@x.example;c@x.example ",
+	  { "a@x.example", "b@x.example", "c@x.example" }, { NULL }, { NULL },
+	  3, 0, true },
+	{ "no routes, no default_to",
+	  { NULL }, { NULL }, "",
+	  { NULL }, { NULL }, { NULL }, 0, 0, true },
+	{ "bcc only: no default_to",
+	  { "s@x.example" }, { "bcc" }, "d@x.example",
+	  { NULL }, { NULL }, { "s@x.example" }, 1, 0, false },
+	{ "invalid routes skipped",
+	  { "ok@x.example", "bad\r\nBcc: e@evil.example", "no-at", "c@x.example" },
+	  { "to", "to", "cc", "weird" }, "d@x.example",
+	  { "ok@x.example" }, { NULL }, { NULL }, 1, 3, false },
+	{ "all routes invalid: default_to",
+	  { "bad address@x.example" }, { "to" }, "d@x.example",
+	  { "d@x.example" }, { NULL }, { NULL }, 1, 1, true },
+	{ "twice in the envelope: once",
+	  { "a@x.example", "A@X.example", "b@x.example" }, { "to", "bcc", "cc" },
+	  "", { "a@x.example" }, { "b@x.example" }, { NULL }, 2, 0, false },
+};
+
+static void
+test_routes(void)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		struct outbox_rcpts r;
+		size_t n = 0, got;
+
+		while (routes[i].emails[n] != NULL)
+			n++;
+		got = outbox_route(&r, routes[i].emails, routes[i].kinds, n,
+		    routes[i].default_to);
+		tap_ok(got == routes[i].nall && r.nall == got &&
+		    same(r.to, r.nto, routes[i].to) &&
+		    same(r.cc, r.ncc, routes[i].cc) &&
+		    same(r.bcc, r.nbcc, routes[i].bcc) &&
+		    r.skipped == routes[i].skipped &&
+		    r.fallback == routes[i].fallback, "route: %s",
+		    routes[i].what);
+	}
+}
+
+static void
+test_many_routes(void)
+{
+	static char addrs[100][32];
+	const char *emails[100], *kinds[100];
+	struct outbox_rcpts r;
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(addrs[i], sizeof(addrs[i]), "r%d@x.example", i);
+		emails[i] = addrs[i];
+		kinds[i] = "to";
+	}
+	tap_ok(outbox_route(&r, emails, kinds, 100, "") == OUTBOX_MAX_RCPTS &&
+	    r.skipped == 100 - OUTBOX_MAX_RCPTS, "more routes than fit: "
+	    "bounded, the rest counted");
+}
+
+int
+main(void)
+{
+	test_backoff();
+	test_lease();
+	test_verdicts();
+	test_routes();
+	test_many_routes();
+	return tap_done();
+}
