@@ -281,7 +281,7 @@ smtp_send(struct smtp *s, const char *const *rcpts, size_t n,
 	s->len = len;
 	if ((rc = curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, list)) ==
 	    CURLE_OK)
-		rc = smtp_perform(s, s->timeout_ms, false);
+		rc = smtp_perform(s, s->timeout_ms, s->fresh_next);
 	used = smtp_now_ms() - start;
 	/* A reused connection the server had quietly closed fails before any
 	 * reply: try once more on a new one, within the same time budget. */
@@ -293,6 +293,7 @@ smtp_send(struct smtp *s, const char *const *rcpts, size_t n,
 		rc = smtp_perform(s, s->timeout_ms - used, true);
 	}
 	smtp_outcome(s, rc, r);
+	s->fresh_next = !r->delivered;
 	/* The list goes now: the handle must not keep pointing at it. */
 	if ((rc = curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL)) !=
 	    CURLE_OK)

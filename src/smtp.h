@@ -22,6 +22,10 @@ struct smtp {
 	const char *data;
 	size_t len, off;
 	bool got_reply, in_transaction, quitting;
+	/* After a failed transaction the server may still think it is in
+	 * one (libcurl sends no RSET): the next message takes a new
+	 * connection. */
+	bool fresh_next;
 	char reply[SMTP_REPLY_MAX];
 };
 

@@ -4,6 +4,7 @@ give_up_after, the mailer SIGKILLed mid-batch, two mailers on one queue,
 the database restarting. Delivery is at least once, and never twice but
 for a message in flight when a mailer died."""
 import datetime
+import os
 import signal
 import time
 
@@ -138,6 +139,21 @@ def test_554_after_data_dead():
     assert mt.attempts(S, ref) == [
         ("dead", "554", "554 5.6.0 Message rejected as malformed")]
     assert mt.raw_messages(S) == []
+
+
+def test_failed_transaction_then_a_new_connection():
+    """after a refused message the next one starts on a new connection, so
+    a server still stuck in the old transaction cannot refuse it ("503
+    nested MAIL command" from aiosmtpd after a failed DATA)"""
+    S = stack(smtp=False)
+    os.makedirs(S.maildir)  # no tmp/, new/: aiosmtpd's Mailbox fails DATA
+    S.start_smtp()
+    refs = mt.insert_requests(S, 3)
+    S.start_mailer()
+    mt.wait_status(S, "dead", 3, timeout=20)
+    for ref in refs:
+        (outcome, code, reply), = mt.attempts(S, ref)
+        assert code == "500" and "FileNotFoundError" in reply, (code, reply)
 
 
 def test_give_up_after():
