@@ -58,6 +58,10 @@ int ctl_getopt(struct ctl *, int argc, char **argv,
 /* Checks that min to max operands follow the options; reports and
  * returns -1 otherwise. */
 int ctl_operands(struct ctl *, int argc, int min, int max);
+/* For a command whose only option is --json: parses it into *json and
+ * checks min to max operands; -1 on a usage error (reported). */
+int ctl_json_args(struct ctl *, int argc, char **argv, int min, int max,
+    bool *json);
 const struct config *ctl_config(struct ctl *);
 PGconn *ctl_conn(struct ctl *);
 void ctl_close(struct ctl *);

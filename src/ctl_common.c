@@ -86,6 +86,25 @@ ctl_getopt(struct ctl *c, int argc, char **argv, const struct option *longopts)
 }
 
 int
+ctl_json_args(struct ctl *c, int argc, char **argv, int min, int max,
+    bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	*json = false;
+	while ((ch = ctl_getopt(c, argc, argv, opts)) != -1) {
+		if (ch != 'j')
+			return -1;
+		*json = true;
+	}
+	return ctl_operands(c, argc, min, max);
+}
+
+int
 ctl_operands(struct ctl *c, int argc, int min, int max)
 {
 	int n = argc - optind;

@@ -9,11 +9,6 @@
 #define LOCATION_NAME_MAX 200
 #define LOCATION_URL_MAX 500
 
-static const struct option json_opts[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ NULL, 0, NULL, 0 },
-};
-
 /* Shared by every command that takes a slug. */
 int
 ctl_location_check_slug(const char *slug)
@@ -122,14 +117,9 @@ ctl_location_list(struct ctl *c, int argc, char **argv)
 	};
 	bool json = false;
 	PGresult *r;
-	int ch, rc = CTL_OK;
+	int rc = CTL_OK;
 
-	while ((ch = ctl_getopt(c, argc, argv, json_opts)) != -1) {
-		if (ch != 'j')
-			return CTL_USAGE;
-		json = true;
-	}
-	if (ctl_operands(c, argc, 0, 0) == -1)
+	if (ctl_json_args(c, argc, argv, 0, 0, &json) == -1)
 		return CTL_USAGE;
 	r = ctl_exec(c, "SELECT l.slug, l.name, l.thank_you_url, l.active,"
 	    " (SELECT count(*) FROM routes rt WHERE rt.location_id = l.id)"

@@ -198,22 +198,13 @@ ctl_request_print_mail(struct ctl *c, const char *ref)
 int
 ctl_request_show(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char ref[REFERENCE_LEN + 1];
 	const char *vals[] = { ref };
 	bool json = false;
 	PGresult *r;
-	int ch, rc = CTL_OK;
+	int rc = CTL_OK;
 
-	while ((ch = ctl_getopt(c, argc, argv, opts)) != -1) {
-		if (ch != 'j')
-			return CTL_USAGE;
-		json = true;
-	}
-	if (ctl_operands(c, argc, 1, 1) == -1)
+	if (ctl_json_args(c, argc, argv, 1, 1, &json) == -1)
 		return CTL_USAGE;
 	if (ctl_request_ref(argv[optind], ref) == -1)
 		return CTL_ERR;

@@ -137,10 +137,6 @@ static const char route_list_text_sql[] =
 int
 ctl_route_list(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const struct ctl_column cols[] = {
 		{ "location", "LOCATION" }, { "kind", "KIND" },
 		{ "email", "EMAIL" }, { "note", "" },
@@ -148,14 +144,9 @@ ctl_route_list(struct ctl *c, int argc, char **argv)
 	const char *vals[1] = { NULL };
 	bool json = false;
 	PGresult *r;
-	int ch, rc = CTL_OK;
+	int rc = CTL_OK;
 
-	while ((ch = ctl_getopt(c, argc, argv, opts)) != -1) {
-		if (ch != 'j')
-			return CTL_USAGE;
-		json = true;
-	}
-	if (ctl_operands(c, argc, 0, 1) == -1)
+	if (ctl_json_args(c, argc, argv, 0, 1, &json) == -1)
 		return CTL_USAGE;
 	if (optind < argc) {
 		vals[0] = argv[optind];

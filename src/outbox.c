@@ -6,15 +6,12 @@
 
 #include <libpq-fe.h>
 
+#include "db.h"
 #include "log.h"
 #include "outbox.h"
 
 /* One prepared statement per question the mailer asks. */
-static const struct {
-	const char *name;
-	const char *sql;
-	int nparams;
-} statements[] = {
+static const struct db_statement statements[] = {
 	/* The oldest due message: pending and due, or sending under a lease
 	 * that ran out (its mailer died). SKIP LOCKED lets several mailers
 	 * claim side by side; the lease keeps each message to one of them. */
@@ -69,22 +66,8 @@ enum claim_col { C_ID, C_MSGID, C_ATTEMPTS, C_AGE, C_LOCATION_ID,
 static int
 outbox_prepare(struct outbox *o)
 {
-	char q[256];
-
-	for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
-		PGresult *r = PQprepare(o->conn, statements[i].name,
-		    statements[i].sql, statements[i].nparams, NULL);
-		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-
-		if (!ok)
-			log_error("db_prepare_failed", "statement=%s error=%s",
-			    statements[i].name, log_quote(q, sizeof(q),
-			    PQresultErrorMessage(r)));
-		PQclear(r);
-		if (!ok)
-			return -1;
-	}
-	return 0;
+	return db_prepare(o->conn, statements, sizeof(statements) /
+	    sizeof(statements[0]));
 }
 
 /* Statements answer within a quarter of the SMTP timeout (at least a

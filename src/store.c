@@ -3,17 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "log.h"
 #include "store.h"
 
 #define IDEMPOTENCY_WINDOW "interval '24 hours'"
 
 /* One prepared statement per question frontdesk asks. */
-static const struct {
-	const char *name;
-	const char *sql;
-	int nparams;
-} statements[] = {
+static const struct db_statement statements[] = {
 	{ "locations",
 	    "SELECT coalesce(json_agg(json_build_object('slug', slug, 'name', "
 	    "name) ORDER BY id), '[]')::text FROM locations WHERE active", 0 },
@@ -125,20 +122,9 @@ static const struct {
 static int
 store_prepare(struct store *s)
 {
-	for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
-		PGresult *r = PQprepare(s->conn, statements[i].name,
-		    statements[i].sql, statements[i].nparams, NULL);
-		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		char q[256];
-
-		if (!ok)
-			log_error("db_prepare_failed", "statement=%s error=%s",
-			    statements[i].name, log_quote(q, sizeof(q),
-			    PQresultErrorMessage(r)));
-		PQclear(r);
-		if (!ok)
-			return -1;
-	}
+	if (db_prepare(s->conn, statements, sizeof(statements) /
+	    sizeof(statements[0])) == -1)
+		return -1;
 	s->prepared = true;
 	return 0;
 }
