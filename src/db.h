@@ -17,4 +17,10 @@ struct db_statement {
  * the first that failed. */
 int db_prepare(PGconn *conn, const struct db_statement *st, size_t n);
 
+/* A failed result as "SQLSTATE primary message" for the log: never the
+ * DETAIL, which may quote a row's values (a patient's words). NULL r:
+ * the connection's own error. */
+const char *db_error(PGconn *conn, const PGresult *r, char *buf,
+    size_t size);
+
 #endif

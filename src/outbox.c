@@ -85,8 +85,8 @@ outbox_session(struct outbox *o)
 	r = PQexec(o->conn, sql);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)
-		log_error("db_session_failed", "error=%s", log_quote(q,
-		    sizeof(q), PQresultErrorMessage(r)));
+		log_error("db_session_failed", "error=%s", db_error(o->conn, r,
+		    q, sizeof(q)));
 	PQclear(r);
 	return ok ? 0 : -1;
 }
@@ -147,8 +147,7 @@ outbox_exec(struct outbox *o, const char *name, int n,
 	if (PQresultStatus(r) == PGRES_TUPLES_OK)
 		return r;
 	log_error("db_query_failed", "statement=%s error=%s", name,
-	    log_quote(q, sizeof(q), r ? PQresultErrorMessage(r) :
-	    PQerrorMessage(o->conn)));
+	    db_error(o->conn, r, q, sizeof(q)));
 	PQclear(r);
 	if (PQstatus(o->conn) != CONNECTION_OK)
 		outbox_close(o);

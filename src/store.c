@@ -14,6 +14,11 @@ static const struct db_statement statements[] = {
 	{ "locations",
 	    "SELECT coalesce(json_agg(json_build_object('slug', slug, 'name', "
 	    "name) ORDER BY id), '[]')::text FROM locations WHERE active", 0 },
+	/* After a lost link: did our insert commit before it broke? */
+	{ "submitted",
+	    "SELECT l.thank_you_url FROM appointment_requests r"
+	    " JOIN locations l ON l.id = r.location_id WHERE r.reference = $1",
+	    1 },
 	{ "location_active",
 	    "SELECT 1 FROM locations WHERE slug = $1 AND active", 1 },
 	{ "precheck",
@@ -132,10 +137,14 @@ store_prepare(struct store *s)
 int
 store_open(struct store *s)
 {
-	/* Our defaults come first so that the conninfo can override them. */
-	const char *keys[] = { "application_name", "connect_timeout", "dbname",
-	    NULL };
+	/* Our defaults come first so that the conninfo can override them.
+	 * Over TCP, a server that vanished without a word is noticed within
+	 * seconds, not hours; no statement of ours may hold a thread long. */
+	const char *keys[] = { "application_name", "connect_timeout",
+	    "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    "tcp_user_timeout", "options", "dbname", NULL };
 	const char *vals[] = { s->app_name ? s->app_name : "frontdesk", "5",
+	    "10", "5", "3", "15000", "-c statement_timeout=15000",
 	    s->conninfo, NULL };
 	char q[256];
 
@@ -176,9 +185,11 @@ store_exec(struct store *s, const char *name, int n, const char *const *vals,
 {
 	char q[256];
 
+	s->retried = false;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		PGresult *r;
 
+		s->retried = attempt > 0;
 		if (store_open(s) != 0) {
 			*err = STORE_DOWN;
 			return NULL;
@@ -192,7 +203,7 @@ store_exec(struct store *s, const char *name, int n, const char *const *vals,
 			continue;
 		}
 		log_error("db_query_failed", "statement=%s error=%s", name,
-		    log_quote(q, sizeof(q), PQresultErrorMessage(r)));
+		    db_error(s->conn, r, q, sizeof(q)));
 		*err = (r != NULL && PQresultErrorField(r, PG_DIAG_SQLSTATE) &&
 		    strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505") == 0)
 		    ? 23505 : STORE_ERROR;
@@ -266,6 +277,30 @@ store_precheck(struct store *s, const char *slug, const char *key,
 	return STORE_OK;
 }
 
+/* The submit was sent twice, the link having broken, and the second found
+ * the reference taken: the first committed. Answer as it would have
+ * (a 40-bit reference drawn at that very moment by another post is not
+ * worth a thought). */
+static int
+store_submitted(struct store *s, const char *ref, struct buf *thank_you)
+{
+	const char *vals[] = { ref };
+	int err;
+	PGresult *r = store_exec(s, "submitted", 1, vals, NULL, NULL, &err);
+
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return STORE_ERROR;
+	}
+	if (!PQgetisnull(r, 0, 0))
+		buf_adds(thank_you, PQgetvalue(r, 0, 0));
+	PQclear(r);
+	log_info("submit_recovered", "reference=%s", ref);
+	return STORE_OK;
+}
+
 int
 store_submit(struct store *s, const struct appointment *a, bool spam,
     const char *key, const void *fp, size_t fplen, const char *msgid_domain,
@@ -287,6 +322,8 @@ store_submit(struct store *s, const struct appointment *a, bool spam,
 		if (reference_new(ref) == -1)
 			return STORE_ERROR;
 		r = store_exec(s, "submit", 14, vals, lens, formats, &err);
+		if (r == NULL && err == 23505 && s->retried)
+			return store_submitted(s, ref, thank_you);
 		if (r == NULL && err == 23505)
 			continue;
 		if (r == NULL)

@@ -17,6 +17,7 @@ struct store {
 	const char *conninfo;
 	const char *app_name;
 	bool prepared;
+	bool retried;   /* the last statement was sent again on a new link */
 };
 
 enum store_result {

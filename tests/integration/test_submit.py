@@ -406,6 +406,32 @@ def test_metrics():
             r'[0-9.e+-]+$', line), line
 
 
+def test_link_lost_after_commit_not_doubled():
+    """the database link breaks after the insert committed, before the
+    answer: frontdesk reconnects, finds its reference, answers once, and
+    stores one row"""
+    import pgdrop
+    proxy = pgdrop.DropProxy(pgdrop.socket_path(cluster.dir))
+    conf = S.conf_as("web", fastcgi={"threads": "1"})
+    conf["database"]["conninfo"] = ("host=127.0.0.1 port=%d dbname=%s "
+                                    "user=fdt_web" % (proxy.port, S.db))
+    S.stop_frontdesk()
+    S.start_frontdesk(S.write_conf("proxied.conf", conf))
+    try:
+        assert S.post(maria()).status == 201  # connected and prepared
+        before = totals()
+        proxy.armed.set()
+        r = S.post(maria(first_name="Lost"))
+        assert proxy.dropped == 1, proxy.dropped
+        assert r.status == 201, r
+        assert totals()[:2] == (before[0] + 1, before[1] + 1), totals()
+        assert stored(r.json()["reference"])[0] == "Lost"
+        assert "event=submit_recovered" in S.log("frontdesk")
+    finally:
+        S.stop_frontdesk()
+        S.start_frontdesk()
+
+
 def test_no_patient_data_in_logs():
     """the log names references, never a patient's text"""
     log = S.log("frontdesk")
