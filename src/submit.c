@@ -125,6 +125,23 @@ fingerprint(const struct form *f, struct buf *fp)
 	}
 }
 
+/* Copies s (len bytes) without surrounding spaces and tabs into buf;
+ * NULL when it does not fit or holds a NUL. Enough for keys and slugs,
+ * whose own rules allow no other white space. */
+static char *
+copy_trimmed(const char *s, size_t len, char *buf, size_t size)
+{
+	while (len > 0 && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len >= size || memchr(s, '\0', len) != NULL)
+		return NULL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return buf;
+}
+
 /* The idempotency key: the header when present and non-empty, else the
  * field. NULL when none or when it is malformed (validation says so). */
 static const char *
@@ -133,35 +150,42 @@ idempotency_key(struct fcgi_ctx *c, const struct form *f, char *buf,
 {
 	const char *h = fcgi_param(c, "HTTP_IDEMPOTENCY_KEY");
 	const struct form_field *fld;
-	size_t n;
 
 	*bad_header = false;
-	if (h != NULL && (h += strspn(h, " \t"), *h != '\0')) {
-		n = strlen(h);
-		while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
-			n--;
-		if (!validate_key(h, n) || n >= size) {
+	if (h != NULL && h[strspn(h, " \t")] != '\0') {
+		if (copy_trimmed(h, strlen(h), buf, size) == NULL ||
+		    !validate_key(buf, strlen(buf))) {
 			*bad_header = true;
 			return NULL;
 		}
-		memcpy(buf, h, n);
-		buf[n] = '\0';
 		return buf;
 	}
 	if ((fld = form_get(f, "submission_id")) == NULL ||
-	    form_count(f, "submission_id") != 1)
+	    form_count(f, "submission_id") != 1 ||
+	    copy_trimmed(fld->value, fld->value_len, buf, size) == NULL ||
+	    !validate_key(buf, strlen(buf)))
 		return NULL;
-	n = fld->value_len;
-	h = fld->value;
-	while (n > 0 && (*h == ' ' || *h == '\t'))
-		h++, n--;
-	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
-		n--;
-	if (n == 0 || n >= size || !validate_key(h, n))
-		return NULL;
-	memcpy(buf, h, n);
-	buf[n] = '\0';
 	return buf;
+}
+
+/* The 409 of a key already used for other fields. */
+static void
+answer_conflict(struct fcgi_ctx *c)
+{
+	metrics_submission(METRICS_SUB_CONFLICT);
+	http_error(&c->ans, 409, "this submission id was already used for a "
+	    "different request");
+}
+
+/* A bad Idempotency-Key header is the key's field's error. */
+static void
+add_header_error(struct validate_errors *errs)
+{
+	if (errs->n < VALIDATE_MAX_ERRORS) {
+		errs->e[errs->n].field = "submission_id";
+		errs->e[errs->n++].why = "the Idempotency-Key header must be "
+		    "1-64 letters, digits, '-' or '_'";
+	}
 }
 
 static void
@@ -171,6 +195,20 @@ answer_accepted(struct fcgi_ctx *c, const char *ref, const char *url)
 	c->reference = c->refbuf;
 	http_accepted(&c->ans, ref, url && *url ? url :
 	    c->cfg->http_thank_you_url);
+}
+
+/* A honeypot post whose fields are not even valid: kept nowhere, and
+ * answered like any other, telling a bot nothing. */
+static void
+answer_spam_dropped(struct fcgi_ctx *c)
+{
+	char ref[REFERENCE_LEN + 1];
+
+	if (reference_new(ref) == -1)
+		snprintf(ref, sizeof(ref), "FD-00000000");
+	log_info("spam_dropped", NULL);
+	metrics_submission(METRICS_SUB_SPAM);
+	answer_accepted(c, ref, NULL);
 }
 
 /* Writes a valid request to the spool and answers it as accepted: the
@@ -235,13 +273,11 @@ spool_post(struct fcgi_ctx *c, const struct form *f, const char *key,
 		if (valid == 0)
 			spool_accept(c, &a, true, NULL, fp, ref);
 		else
-			answer_accepted(c, ref, NULL);
+			answer_spam_dropped(c);
 		goto done;
 	}
-	if (bad_header && errs.n < VALIDATE_MAX_ERRORS) {
-		errs.e[errs.n].field = "submission_id";
-		errs.e[errs.n++].why = "the Idempotency-Key header must be 1-64 "
-		    "letters, digits, '-' or '_'";
+	if (bad_header) {
+		add_header_error(&errs);
 		valid = -1;
 	}
 	if (valid != 0) {
@@ -258,9 +294,7 @@ spool_post(struct fcgi_ctx *c, const struct form *f, const char *key,
 		answer_accepted(c, ref, NULL);
 		break;
 	case 2:
-		metrics_submission(METRICS_SUB_CONFLICT);
-		http_error(&c->ans, 409, "this submission id was already used "
-		    "for a different request");
+		answer_conflict(c);
 		break;
 	default:
 		answer_unavailable(c);
@@ -303,11 +337,8 @@ store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 		else if (pc.key == 1) {
 			metrics_submission(METRICS_SUB_REPLAYED);
 			answer_accepted(c, pc.reference, pc.thank_you_url);
-		} else {
-			metrics_submission(METRICS_SUB_CONFLICT);
-			http_error(&c->ans, 409, "this submission id was already "
-			    "used for a different request");
-		}
+		} else
+			answer_conflict(c);
 		break;
 	case STORE_DOWN:
 		/* Lost the database between the checks and the insert: the
@@ -371,17 +402,10 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 	key = idempotency_key(c, f, keybuf, sizeof(keybuf), &bad_header);
 	if (key != NULL)
 		fingerprint(f, &fp);
-	if (loc != NULL && loc->value_len < sizeof(slug) &&
-	    memchr(loc->value, '\0', loc->value_len) == NULL) {
-		size_t n = loc->value_len;
-		const char *v = loc->value;
-
-		while (n > 0 && (*v == ' ' || *v == '\t'))
-			v++, n--;
-		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-			n--;
-		snprintf(slug, sizeof(slug), "%.*s", (int)n, v);
-	}
+	/* The slug to ask about now; validation judges it later. */
+	if (loc == NULL || copy_trimmed(loc->value, loc->value_len, slug,
+	    sizeof(slug)) == NULL)
+		slug[0] = '\0';
 	switch (store_precheck(c->store, slug, key, fp.p, fp.len, &pc)) {
 	case STORE_OK:
 		break;
@@ -411,15 +435,8 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 		/* Answer as accepted, whatever happens, telling a bot nothing. */
 		if (valid)
 			store_and_answer(c, &a, true, NULL, &fp);
-		else {
-			char ref[REFERENCE_LEN + 1];
-
-			if (reference_new(ref) == -1)
-				snprintf(ref, sizeof(ref), "FD-00000000");
-			log_info("spam_dropped", NULL);
-			metrics_submission(METRICS_SUB_SPAM);
-			answer_accepted(c, ref, NULL);
-		}
+		else
+			answer_spam_dropped(c);
 		goto done;
 	}
 	if (pc.key == 1) {
@@ -429,15 +446,11 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 		goto done;
 	}
 	if (pc.key == 2) {
-		metrics_submission(METRICS_SUB_CONFLICT);
-		http_error(&c->ans, 409, "this submission id was already used "
-		    "for a different request");
+		answer_conflict(c);
 		goto done;
 	}
-	if (bad_header && errs.n < VALIDATE_MAX_ERRORS) {
-		errs.e[errs.n].field = "submission_id";
-		errs.e[errs.n++].why = "the Idempotency-Key header must be 1-64 "
-		    "letters, digits, '-' or '_'";
+	if (bad_header) {
+		add_header_error(&errs);
 		valid = 0;
 	}
 	if (!valid) {
