@@ -1,8 +1,8 @@
 #!/bin/sh
 # install-deps: installs the Debian packages in scripts/packages.txt that are
 # missing (as root). The tests and the demo start their own PostgreSQL and
-# nginx on free ports and sockets, so services the packages start are left
-# alone.
+# web servers on free ports and sockets; the packages' services are not
+# started.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 pkgs=$(grep -v '^#' "$here/packages.txt" | tr '\n' ' ')
@@ -23,6 +23,16 @@ if [ -n "$missing" ]; then
 	fi
 	echo "install-deps: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
+	# The packages' own services (nginx and Apache on port 80, a system
+	# PostgreSQL) are not wanted, and two web servers would fight over
+	# port 80: keep them from starting while installing.
+	policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
