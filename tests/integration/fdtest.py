@@ -562,9 +562,13 @@ class FcgiClient:
     """Sends one request in pieces, so a test can act between them."""
 
     def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.settimeout(20)
-        self.s.connect(path)
+        """path: a unix socket's path, or a (host, port) pair."""
+        if isinstance(path, tuple):
+            self.s = socket.create_connection(path, 20)
+        else:
+            self.s = socket.socket(socket.AF_UNIX)
+            self.s.settimeout(20)
+            self.s.connect(path)
 
     def begin(self, params):
         self.s.sendall(_fcgi_record(1, bytes([0, 1, 0, 0, 0, 0, 0, 0])) +

@@ -502,6 +502,26 @@ def _fcgi_get(path, sock):
     return c.response()
 
 
+def test_tcp_listen_ipv4_and_ipv6():
+    """[fastcgi] listen = 127.0.0.1:PORT and [::1]:PORT"""
+    for host, spec in (("127.0.0.1", "127.0.0.1:%d"), ("::1", "[::1]:%d")):
+        port = fdtest.free_port()
+        conf = S.conf_as("web", fastcgi={"listen": spec % port})
+        p = fdtest.spawn([S.program("frontdesk"), "-c",
+                          S.write_conf("tcp.conf", conf)],
+                         os.path.join(S.dir, "tcp.log"))
+        try:
+            def up():
+                try:
+                    return _fcgi_get("/api/healthz", (host, port))
+                except OSError:
+                    return None
+            out = wait_for(up, what="frontdesk on " + spec % port)
+            assert out.startswith(b"Status: 200"), out
+        finally:
+            assert fdtest.stop(p) == 0
+
+
 def test_inherited_socket_fd0():
     """no listen key: serves on fd 0, as spawn-fcgi passes it"""
     sock = os.path.join(S.dir, "fd0.sock")
