@@ -328,6 +328,9 @@ def test_locations_in_order_added():
     """GET /locations: active ones, in the order they were added"""
     r = S.get("/api/locations")
     assert r.status == 200, r
+    assert r.headers["content-type"] == "application/json", r.headers
+    assert r.body.startswith(b'[{"slug":"midtown","name":"Midtown '
+                             b'Manhattan"},'), r.body
     assert r.json() == [{"slug": "midtown", "name": "Midtown Manhattan"},
                         {"slug": "fidi", "name": "Financial District"},
                         {"slug": "woodbury",
