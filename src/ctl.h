@@ -92,6 +92,8 @@ void ctl_out_table(const PGresult *r, const struct ctl_column *cols,
  * NULLs become their JSON kinds. `one`: the first row as an object,
  * else an array. Returns CTL_OK or CTL_ERR. */
 int ctl_out_json(const PGresult *r, bool one);
+int ctl_location_print(const PGresult *r, bool json,
+    const struct ctl_column *cols, size_t ncols);
 int ctl_out_csv(const PGresult *r);
 const char *ctl_value(const PGresult *r, int row, const char *field);
 

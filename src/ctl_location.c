@@ -128,15 +128,24 @@ ctl_location_list(struct ctl *c, int argc, char **argv)
 	    " FROM locations l ORDER BY l.id", 0, NULL);
 	if (r == NULL)
 		return CTL_ERR;
+	rc = ctl_location_print(r, json, cols, sizeof(cols) / sizeof(cols[0]));
+	PQclear(r);
+	return rc;
+}
+
+/* A list of locations (alone, or with their routes) as JSON or a table. */
+int
+ctl_location_print(const PGresult *r, bool json,
+    const struct ctl_column *cols, size_t ncols)
+{
 	if (json)
-		rc = ctl_out_json(r, false);
-	else if (PQntuples(r) == 0)
+		return ctl_out_json(r, false);
+	if (PQntuples(r) == 0)
 		printf("no locations yet: add one with `%s location add`\n",
 		    CTL_PROG);
 	else
-		ctl_out_table(r, cols, sizeof(cols) / sizeof(cols[0]));
-	PQclear(r);
-	return rc;
+		ctl_out_table(r, cols, ncols);
+	return CTL_OK;
 }
 
 /* Under a lock, so that two admins disabling the last two locations at

@@ -18,6 +18,20 @@ ctl_route_check_email(const char *email)
 
 /* One statement tells an unknown location from an address it already
  * has: the last column reads the table as it was before the insert. */
+/* SLUG EMAIL, each checked: CTL_OK, CTL_USAGE or CTL_ERR. */
+static int
+route_operands(struct ctl *c, int argc, char **argv, const char **vals)
+{
+	if (ctl_operands(c, argc, 2, 2) == -1)
+		return CTL_USAGE;
+	vals[0] = argv[optind];
+	vals[1] = argv[optind + 1];
+	if (ctl_location_check_slug(vals[0]) == -1 ||
+	    ctl_route_check_email(vals[1]) == -1)
+		return CTL_ERR;
+	return CTL_OK;
+}
+
 static const char route_add_sql[] =
     "WITH loc AS (SELECT id FROM locations WHERE slug = $1),"
     " ins AS (INSERT INTO routes (location_id, email, kind)"
@@ -50,13 +64,8 @@ ctl_route_add(struct ctl *c, int argc, char **argv)
 		kind_given = true;
 		vals[2] = ch == 'c' ? "cc" : "bcc";
 	}
-	if (ctl_operands(c, argc, 2, 2) == -1)
-		return CTL_USAGE;
-	vals[0] = argv[optind];
-	vals[1] = argv[optind + 1];
-	if (ctl_location_check_slug(vals[0]) == -1 ||
-	    ctl_route_check_email(vals[1]) == -1)
-		return CTL_ERR;
+	if ((rc = route_operands(c, argc, argv, vals)) != CTL_OK)
+		return rc;
 	if ((r = ctl_exec(c, route_add_sql, 3, vals)) == NULL)
 		return CTL_ERR;
 	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
@@ -89,13 +98,8 @@ ctl_route_remove(struct ctl *c, int argc, char **argv)
 
 	if (ctl_getopt(c, argc, argv, NULL) != -1)
 		return CTL_USAGE;
-	if (ctl_operands(c, argc, 2, 2) == -1)
-		return CTL_USAGE;
-	vals[0] = argv[optind];
-	vals[1] = argv[optind + 1];
-	if (ctl_location_check_slug(vals[0]) == -1 ||
-	    ctl_route_check_email(vals[1]) == -1)
-		return CTL_ERR;
+	if ((rc = route_operands(c, argc, argv, vals)) != CTL_OK)
+		return rc;
 	if ((r = ctl_exec(c, route_remove_sql, 2, vals)) == NULL)
 		return CTL_ERR;
 	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
@@ -156,13 +160,7 @@ ctl_route_list(struct ctl *c, int argc, char **argv)
 	if ((r = ctl_exec(c, json ? route_list_json_sql : route_list_text_sql,
 	    1, vals)) == NULL)
 		return CTL_ERR;
-	if (json)
-		rc = ctl_out_json(r, false);
-	else if (PQntuples(r) == 0)
-		printf("no locations yet: add one with `%s location add`\n",
-		    CTL_PROG);
-	else
-		ctl_out_table(r, cols, sizeof(cols) / sizeof(cols[0]));
+	rc = ctl_location_print(r, json, cols, sizeof(cols) / sizeof(cols[0]));
 	PQclear(r);
 	return rc;
 }
