@@ -1,7 +1,9 @@
 /* store: frontdesk's PostgreSQL statements (one connection per thread). */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -135,6 +137,22 @@ store_prepare(struct store *s)
 	return 0;
 }
 
+/* While the database cannot be reached, one connection attempt every two
+ * seconds, across all threads, is enough: the other requests are answered
+ * at once (from the spool, or 503) instead of each waiting out a connect
+ * timeout to a host that does not answer. */
+#define STORE_RETRY_MS 2000
+static atomic_llong store_retry_at;
+
+static long long
+store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 store_open(struct store *s)
 {
@@ -144,7 +162,7 @@ store_open(struct store *s)
 	const char *keys[] = { "application_name", "connect_timeout",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count",
 	    "tcp_user_timeout", "options", "dbname", NULL };
-	const char *vals[] = { s->app_name ? s->app_name : "frontdesk", "5",
+	const char *vals[] = { s->app_name ? s->app_name : "frontdesk", "3",
 	    "10", "5", "3", "15000", "-c statement_timeout=15000",
 	    s->conninfo, NULL };
 	char q[256];
@@ -154,9 +172,13 @@ store_open(struct store *s)
 		return 0;
 	if (s->conn != NULL)
 		PQfinish(s->conn);
+	s->conn = NULL;
 	s->prepared = false;
+	if (store_now_ms() < atomic_load(&store_retry_at))
+		return STORE_DOWN;
 	s->conn = PQconnectdbParams(keys, vals, 1);
 	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
+		atomic_store(&store_retry_at, store_now_ms() + STORE_RETRY_MS);
 		log_warn("db_connect_failed", "error=%s", log_quote(q, sizeof(q),
 		    s->conn ? PQerrorMessage(s->conn) : "out of memory"));
 		return STORE_DOWN;

@@ -175,6 +175,36 @@ def test_two_processes_share_a_spool():
     assert fdtest.stop(p) == 0
 
 
+def test_unresponsive_database_host():
+    """a database host that takes the connection and never answers: posts
+    are spooled without each waiting out a connect timeout"""
+    import socket
+    import time
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(64)  # never accepted: connect works, nothing answers
+    conf = S.conf_as("web")
+    conf["database"]["conninfo"] = ("host=127.0.0.1 port=%d dbname=%s "
+                                    "user=fdt_web" % (hole.getsockname()[1],
+                                                      S.db))
+    S.stop_frontdesk()
+    S.start_frontdesk(S.write_conf("hole.conf", conf))
+    try:
+        t0 = time.monotonic()
+        codes = [S.post(maria(first_name="Hole%d" % i)).status
+                 for i in range(8)]
+        took = time.monotonic() - t0
+        assert codes == [201] * 8, codes
+        # connect_timeout is 3 s: one or two attempts, not eight
+        assert took < 8, took
+    finally:
+        S.stop_frontdesk()
+        hole.close()
+        S.start_frontdesk()
+    wait_replayed()
+    assert S.count("appointment_requests", "first_name LIKE 'Hole%'") == 8
+
+
 def test_no_patient_data_in_spool_logs():
     """the log says spooled and replayed, by reference only"""
     log = S.log("frontdesk")
