@@ -39,10 +39,12 @@ write_durably(const char *dir, const char *sub, const char *name,
 	size_t off = 0;
 	int fd;
 
-	snprintf(tmp, sizeof(tmp), "%s/tmp/%s.%ld", dir, name, (long)getpid());
+	/* A name of its own per call: threads and processes claiming one
+	 * key at once must not write into each other's file. */
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%s.XXXXXX", dir, name);
 	snprintf(dst, sizeof(dst), "%s/%s/%s", dir, sub, name);
 	snprintf(subdir, sizeof(subdir), "%s/%s", dir, sub);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
 		return -1;
 	while (off < len) {
 		ssize_t w = write(fd, data + off, len - off);

@@ -97,6 +97,25 @@ def test_keys_honoured_while_down():
         == 1
 
 
+def test_concurrent_same_key_while_down():
+    """while down: 12 posts at once with one key, one spooled request, every
+    answer the same"""
+    import concurrent.futures
+    f = maria(submission_id="spool-race-1", first_name="Race")
+    cluster.stop()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(6) as ex:
+            answers = list(ex.map(lambda _: S.post(f), range(12)))
+        assert all(a.status == 201 for a in answers), answers
+        assert len({a.json()["reference"] for a in answers}) == 1, answers
+        assert len(spooled()) == 1, spooled()
+    finally:
+        cluster.start()
+    wait_replayed()
+    assert S.count("appointment_requests", "first_name = 'Race'") == 1
+    assert by_ref(answers[0].json()["reference"]) == 1
+
+
 def test_repost_of_a_stored_post_not_doubled():
     """a key the database took before the outage, reposted during it:
     still one request"""
