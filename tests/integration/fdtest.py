@@ -353,6 +353,19 @@ class Stack:
             raise AssertionError("frontdesk exited: " + self.log("frontdesk"))
         return self.frontdesk
 
+    def second_frontdesk(self, name="second"):
+        """Another frontdesk process on the same database (and spool), on
+        a socket of its own: returns (process, socket path)."""
+        sock = os.path.join(self.dir, name + ".sock")
+        conf = self.conf_as("web", fastcgi={"listen": sock})
+        p = spawn([self.program("frontdesk"), "-c",
+                   self.write_conf(name + ".conf", conf)],
+                  os.path.join(self.dir, name + ".log"))
+        wait_for(lambda: os.path.exists(sock) or p.poll() is not None,
+                 what=name + " socket")
+        assert p.poll() is None, self.log(name)
+        return p, sock
+
     def stop_frontdesk(self, sig=signal.SIGTERM):
         return stop(self.frontdesk, sig)
 

@@ -4,7 +4,6 @@
 command line and signals. Messages are parsed with Python's email package;
 raw bytes are checked for CRLF and line lengths."""
 import email.utils
-import os
 import re
 import signal
 import subprocess

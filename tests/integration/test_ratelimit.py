@@ -3,7 +3,6 @@
 429 with Retry-After past the limit, exact under concurrency and across
 processes, per address (X-Forwarded-For only from trusted proxies)."""
 import concurrent.futures
-import os
 
 import fdtest
 from fdtest import maria
@@ -93,12 +92,7 @@ def test_exact_under_concurrency():
 
 def test_holds_across_processes():
     """two frontdesk processes on one database share the count"""
-    sock2 = os.path.join(S.dir, "second.sock")
-    conf = S.conf_as("web", fastcgi={"listen": sock2})
-    p = fdtest.spawn([S.program("frontdesk"), "-c",
-                      S.write_conf("second.conf", conf)],
-                     os.path.join(S.dir, "second.log"))
-    fdtest.wait_for(lambda: os.path.exists(sock2), what="second socket")
+    p, sock2 = S.second_frontdesk()
     body = fdtest.form_body(maria())
 
     def direct():

@@ -172,12 +172,7 @@ def test_start_while_down_and_crash():
 
 def test_two_processes_share_a_spool():
     """two frontdesk processes on one spool: 20 posts, 20 rows, no double"""
-    sock2 = os.path.join(S.dir, "second.sock")
-    conf = S.conf_as("web", fastcgi={"listen": sock2})
-    p = fdtest.spawn([S.program("frontdesk"), "-c",
-                      S.write_conf("second.conf", conf)],
-                     os.path.join(S.dir, "second.log"))
-    wait_for(lambda: os.path.exists(sock2), what="second socket")
+    p, sock2 = S.second_frontdesk()
     before = S.count("appointment_requests")
     cluster.stop()
     refs = []
