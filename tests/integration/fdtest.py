@@ -239,6 +239,59 @@ def multipart_body(fields, boundary="fdtestBoundary42"):
     return out, "multipart/form-data; boundary=" + boundary
 
 
+SHIPPED_SOCKET = "/run/frontdesk/fcgi.sock"  # in every file under conf/
+
+
+def with_socket(text, socket_path):
+    """A shipped file's text with the test's frontdesk socket put in."""
+    return text.replace(SHIPPED_SOCKET, socket_path)
+
+
+def shipped(relpath, socket_path, dest):
+    """Copies SOURCE/relpath to dest with the socket put in; returns dest."""
+    with open(os.path.join(SOURCE, relpath)) as f:
+        text = f.read()
+    with open(dest, "w") as f:
+        f.write(with_socket(text, socket_path))
+    return dest
+
+
+def nginx_conf(d, port, www, includes, http_extra="",
+               error_log="error.log"):
+    """Writes d/nginx.conf: nginx in the foreground, everything in d, one
+    server on 127.0.0.1:port serving www with includes in it; returns its
+    path. Run it as nginx -p d -c PATH."""
+    shutil.copy("/etc/nginx/fastcgi_params", d)
+    path = os.path.join(d, "nginx.conf")
+    with open(path, "w") as f:
+        f.write("""
+%(user)s
+daemon off;
+worker_processes 1;
+pid %(d)s/nginx.pid;
+error_log %(d)s/%(error_log)s warn;
+events { worker_connections 1024; }
+http {
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path %(d)s/client_body;
+    fastcgi_temp_path %(d)s/fastcgi_temp;
+    proxy_temp_path %(d)s/proxy_temp;
+    uwsgi_temp_path %(d)s/uwsgi_temp;
+    scgi_temp_path %(d)s/scgi_temp;
+    %(http_extra)s
+    server {
+        listen 127.0.0.1:%(port)d;
+        root %(www)s;
+%(includes)s    }
+}
+""" % {"d": d, "port": port, "www": www, "http_extra": http_extra,
+       "error_log": error_log,
+       "user": "user root;" if os.geteuid() == 0 else "",
+       "includes": "".join("        include %s;\n" % i for i in includes)})
+    return path
+
+
 class Stack:
     """A database, frontdesk and nginx (and, when asked, an SMTP server
     and the mailer), wired together in a temporary folder."""
@@ -377,43 +430,17 @@ class Stack:
             self.port = free_port()
             if os.path.exists(os.path.join(self.dir, "nginx.pid")):
                 os.unlink(os.path.join(self.dir, "nginx.pid"))
-        shipped = location_conf or open(os.path.join(
-            SOURCE, "conf/nginx/frontdesk.conf")).read()
-        shipped = shipped.replace("unix:/run/frontdesk/fcgi.sock",
-                                  "unix:" + self.socket)
-        with open(os.path.join(self.dir, "frontdesk-location.conf"), "w") as f:
-            f.write(shipped)
-        shutil.copy("/etc/nginx/fastcgi_params", self.dir)
+        loc = os.path.join(self.dir, "frontdesk-location.conf")
+        if location_conf is None:
+            shipped("conf/nginx/frontdesk.conf", self.socket, loc)
+        else:
+            with open(loc, "w") as f:
+                f.write(with_socket(location_conf, self.socket))
         www = self.www or os.path.join(self.dir, "www")
         os.makedirs(www, exist_ok=True)
-        includes = "".join("        include %s;\n" % f
-                           for f in self.nginx_includes)
-        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
-            f.write("""
-%(user)s
-daemon off;
-worker_processes 1;
-pid %(d)s/nginx.pid;
-error_log %(d)s/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path %(d)s/client_body;
-    fastcgi_temp_path %(d)s/fastcgi_temp;
-    proxy_temp_path %(d)s/proxy_temp;
-    uwsgi_temp_path %(d)s/uwsgi_temp;
-    scgi_temp_path %(d)s/scgi_temp;
-    %(http_extra)s
-    server {
-        listen 127.0.0.1:%(port)d;
-        root %(www)s;
-        include %(d)s/frontdesk-location.conf;
-%(includes)s    }
-}
-""" % {"d": self.dir, "port": self.port, "http_extra": http_extra.replace(
-            "unix:/run/frontdesk/fcgi.sock", "unix:" + self.socket),
-       "user": "user root;" if os.geteuid() == 0 else "",
-       "www": www, "includes": includes})
+        nginx_conf(self.dir, self.port, www, [loc] + self.nginx_includes,
+                   with_socket(http_extra, self.socket),
+                   error_log="nginx-error.log")
         self.nginx = spawn(["nginx", "-e", os.path.join(self.dir,
                             "nginx-error.log"), "-p", self.dir, "-c",
                             os.path.join(self.dir, "nginx.conf")],

@@ -43,33 +43,7 @@ def tempdir():
 
 
 def nginx_conf(d, includes, port, www=os.path.join(SOURCE, "www")):
-    shutil.copy("/etc/nginx/fastcgi_params", d)
-    path = os.path.join(d, "nginx.conf")
-    with open(path, "w") as f:
-        f.write("""
-%(user)s
-daemon off;
-worker_processes 1;
-pid %(d)s/nginx.pid;
-error_log %(d)s/error.log warn;
-events { worker_connections 64; }
-http {
-    include /etc/nginx/mime.types;
-    access_log off;
-    client_body_temp_path %(d)s/client_body;
-    fastcgi_temp_path %(d)s/fastcgi_temp;
-    proxy_temp_path %(d)s/proxy_temp;
-    uwsgi_temp_path %(d)s/uwsgi_temp;
-    scgi_temp_path %(d)s/scgi_temp;
-    server {
-        listen 127.0.0.1:%(port)d;
-        root %(www)s;
-%(includes)s    }
-}
-""" % {"d": d, "port": port, "www": www,
-       "user": "user root;" if os.geteuid() == 0 else "",
-       "includes": "".join("        include %s;\n" % i for i in includes)})
-    return path
+    return fdtest.nginx_conf(d, port, www, includes)
 
 
 def nginx_check(includes):
@@ -136,12 +110,8 @@ def test_nginx_serves_form_and_api():
     """nginx with the shipped files: form, API, 413s, thank-you page"""
     S = stack()
     d = tempdir()
-    loc = os.path.join(d, "frontdesk.conf")
-    with open(os.path.join(SOURCE, "conf/nginx/frontdesk.conf")) as f:
-        text = f.read()
-    with open(loc, "w") as f:
-        f.write(text.replace("unix:/run/frontdesk/fcgi.sock",
-                             "unix:" + S.socket))
+    loc = fdtest.shipped("conf/nginx/frontdesk.conf", S.socket,
+                         os.path.join(d, "frontdesk.conf"))
     port = fdtest.free_port()
     conf = nginx_conf(d, [loc, os.path.join(SOURCE,
                           "conf/nginx/thank-you.conf")], port)
@@ -214,12 +184,8 @@ def test_apache_conf():
         raise fdtest.Skip("Apache httpd with mod_proxy_fcgi is not installed")
     S = stack()
     d = tempdir()
-    inc = os.path.join(d, "frontdesk.conf")
-    with open(os.path.join(SOURCE, "conf/apache/frontdesk.conf")) as f:
-        text = f.read()
-    with open(inc, "w") as f:
-        f.write(text.replace("unix:/run/frontdesk/fcgi.sock",
-                             "unix:" + S.socket))
+    inc = fdtest.shipped("conf/apache/frontdesk.conf", S.socket,
+                         os.path.join(d, "frontdesk.conf"))
     port = fdtest.free_port()
     conf = apache_conf(d, port, inc)
     r = subprocess.run([binary, "-t", "-f", conf], capture_output=True)
@@ -243,12 +209,8 @@ def test_lighttpd_conf():
         raise fdtest.Skip("lighttpd is not installed")
     S = stack()
     d = tempdir()
-    inc = os.path.join(d, "frontdesk.conf")
-    with open(os.path.join(SOURCE, "conf/lighttpd/frontdesk.conf")) as f:
-        text = f.read()
-    with open(inc, "w") as f:
-        f.write(text.replace('"/run/frontdesk/fcgi.sock"',
-                             '"%s"' % S.socket))
+    inc = fdtest.shipped("conf/lighttpd/frontdesk.conf", S.socket,
+                         os.path.join(d, "frontdesk.conf"))
     port = fdtest.free_port()
     conf = os.path.join(d, "lighttpd.conf")
     with open(conf, "w") as f:
