@@ -233,6 +233,7 @@ static int
 config_check(struct parse_ctx *p)
 {
 	struct config *c = p->c;
+	const char *at;
 	size_t n;
 
 	if (c->mail_retry_max < c->mail_retry_min) {
@@ -247,6 +248,13 @@ config_check(struct parse_ctx *p)
 		ctx_fail(p, "[http] prefix: must start with /");
 		return -1;
 	}
+	/* The right side of every Message-ID: the domain of [smtp] from. */
+	if ((at = strrchr(c->smtp_from, '@')) == NULL)
+		snprintf(c->msgid_domain, sizeof(c->msgid_domain),
+		    "frontdesk.localhost");
+	else
+		snprintf(c->msgid_domain, sizeof(c->msgid_domain), "%.*s",
+		    (int)strcspn(at + 1, "> \t"), at + 1);
 	if (strncasecmp(c->smtp_url, "smtp://", 7) != 0 &&
 	    strncasecmp(c->smtp_url, "smtps://", 8) != 0) {
 		ctx_fail(p, "[smtp] url: must start with smtp:// or smtps://");
@@ -298,16 +306,4 @@ config_load_string(struct config *c, const char *name, const char *text,
 	    .errsize = errsize };
 
 	return config_parse(&p);
-}
-
-void
-config_msgid_domain(const struct config *c, char *out, size_t size)
-{
-	const char *at = strrchr(c->smtp_from, '@');
-
-	if (at == NULL)
-		snprintf(out, size, "frontdesk.localhost");
-	else
-		snprintf(out, size, "%.*s", (int)strcspn(at + 1, "> \t"),
-		    at + 1);
 }

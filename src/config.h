@@ -34,6 +34,7 @@ struct config {
 	char smtp_username[CONFIG_STR];
 	char smtp_password_file[CONFIG_STR];
 	char smtp_from[CONFIG_STR];
+	char msgid_domain[CONFIG_STR];    /* derived: the domain of from */
 	long smtp_timeout;
 
 	char mail_default_to[CONFIG_STR];
@@ -54,7 +55,5 @@ int config_load(struct config *c, const char *path, char *err, size_t errsize);
 int config_load_string(struct config *c, const char *name, const char *text,
     char *err, size_t errsize);
 void config_defaults(struct config *c);
-/* The domain of [smtp] from: the right side of every Message-ID. */
-void config_msgid_domain(const struct config *c, char *out, size_t size);
 
 #endif

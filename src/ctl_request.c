@@ -248,8 +248,8 @@ static const char unspam_sql[] =
 static int
 ctl_request_queue(struct ctl *c, int argc, char **argv, bool unspam)
 {
-	char ref[REFERENCE_LEN + 1], domain[CONFIG_STR];
-	const char *vals[] = { ref, domain };
+	char ref[REFERENCE_LEN + 1];
+	const char *vals[] = { ref, ctl_config(c)->msgid_domain };
 	PGresult *r;
 	int rc = CTL_ERR;
 
@@ -259,7 +259,6 @@ ctl_request_queue(struct ctl *c, int argc, char **argv, bool unspam)
 		return CTL_USAGE;
 	if (ctl_request_ref(argv[optind], ref) == -1)
 		return CTL_ERR;
-	config_msgid_domain(ctl_config(c), domain, sizeof(domain));
 	if (ctl_begin(c, CTL_LOCK_OUTBOX) == -1)
 		return CTL_ERR;
 	if ((r = ctl_exec(c, unspam ? unspam_sql : resend_sql, 2,

@@ -218,7 +218,6 @@ spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
     const char *key, const struct buf *fp, const char *ref)
 {
 	struct spool_entry e = { .spam = spam, .a = *a, .fplen = fp->len };
-	char domain[CONFIG_STR];
 	struct timespec now;
 	struct tm tm;
 
@@ -228,8 +227,7 @@ spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 	snprintf(e.created_at + 19, sizeof(e.created_at) - 19, ".%06ldZ",
 	    now.tv_nsec / 1000);
 	snprintf(e.reference, sizeof(e.reference), "%s", ref);
-	config_msgid_domain(c->cfg, domain, sizeof(domain));
-	e.msgid_domain = domain;
+	e.msgid_domain = (char *)(uintptr_t)c->cfg->msgid_domain;
 	e.key = (char *)(uintptr_t)key;
 	e.fp = (unsigned char *)fp->p;
 	if (spool_write(c->cfg->spool_dir, &e) == -1) {
@@ -308,16 +306,15 @@ static void
 store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
     const char *key, const struct buf *fp)
 {
-	char ref[REFERENCE_LEN + 1], domain[CONFIG_STR];
+	char ref[REFERENCE_LEN + 1];
 	struct buf thank_you = { 0 };
 	struct validate_errors errs = { .n = 1,
 	    .e = { { "location", "is not an available location" } } };
 	struct store_precheck pc;
 	int r;
 
-	config_msgid_domain(c->cfg, domain, sizeof(domain));
-	r = store_submit(c->store, a, spam, key, fp->p, fp->len, domain, ref,
-	    &thank_you);
+	r = store_submit(c->store, a, spam, key, fp->p, fp->len,
+	    c->cfg->msgid_domain, ref, &thank_you);
 	switch (r) {
 	case STORE_OK:
 		log_info(spam ? "spam_stored" : "accepted", "reference=%s "

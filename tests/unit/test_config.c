@@ -52,6 +52,8 @@ test_defaults(void)
 	    "retry defaults 60/3600");
 	tap_ok(c.mail_give_up_after == 259200, "give_up_after default");
 	tap_ok(c.limits_per_ip_per_hour == 20, "per_ip_per_hour default 20");
+	tap_ok(strcmp(c.msgid_domain, "localhost") == 0,
+	    "default Message-ID domain: %s", c.msgid_domain);
 }
 
 static void
@@ -86,6 +88,8 @@ test_good(void)
 	tap_ok(c.mail_retry_max == 5 && c.mail_give_up_after == 60, "mail edges");
 	tap_ok(c.limits_per_ip_per_hour == 0, "rate limit off");
 	tap_ok(c.ntrusted == 3 && c.trusted[2].bits == 8, "trusted proxies");
+	tap_ok(strcmp(c.msgid_domain, "clinic.example") == 0,
+	    "Message-ID domain from [smtp] from: %s", c.msgid_domain);
 	tap_ok(strcmp(c.spool_dir, "/var/spool/frontdesk") == 0, "spool dir");
 }
 
