@@ -53,7 +53,8 @@ def free_port():
 
 
 def wait_for(cond, timeout=10.0, what="condition", interval=0.02):
-    """Polls cond() until it is truthy or the deadline passes."""
+    """Polls cond() until it is truthy or the deadline passes. what names
+    the condition in the error; a callable is called at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
         v = cond()
@@ -61,7 +62,8 @@ def wait_for(cond, timeout=10.0, what="condition", interval=0.02):
             return v
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %.1fs waiting for %s"
-                                 % (timeout, what))
+                                 % (timeout, what() if callable(what)
+                                    else what))
         time.sleep(interval)
 
 
@@ -551,8 +553,10 @@ def maria(**over):
 
 # -- the TAP runner
 def run(namespace):
+    only = os.environ.get("FDTEST_ONLY", "").split()
     tests = [(n, f) for n, f in namespace.items()
-             if n.startswith("test_") and callable(f)]
+             if n.startswith("test_") and callable(f)
+             and (not only or n in only)]
     failed = 0
     for i, (name, fn) in enumerate(tests, 1):
         doc = (fn.__doc__ or "").strip().splitlines()
@@ -568,6 +572,9 @@ def run(namespace):
             print("not ok %d - %s" % (i, desc))
             for line in traceback.format_exc().splitlines():
                 print("# " + line)
+            # also on stderr, which meson --print-errorlogs shows for TAP
+            sys.stderr.write("not ok %d - %s\n%s" % (
+                i, desc, traceback.format_exc()))
         sys.stdout.flush()
     print("1..%d" % len(tests))
     sys.stdout.flush()

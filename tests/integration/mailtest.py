@@ -136,7 +136,7 @@ def outbox_status(S):
 
 def wait_status(S, status, n, timeout=30):
     return wait_for(lambda: outbox_status(S).get(status, 0) >= n, timeout,
-                    what="%d outbox rows %s (have %r)" % (
+                    what=lambda: "%d outbox rows %s (have %r)" % (
                         n, status, outbox_status(S)))
 
 

@@ -222,7 +222,9 @@ def test_sigkill_mid_batch_of_200():
     p.wait(10)
     status = mt.outbox_status(S)
     in_flight = status.get("sending", 0)
-    assert 0 < status.get("pending", 0) < 140, status
+    # the server had 60 when the kill came; the 60th may still have been
+    # 'sending' (stored by the server, not yet recorded): at most 140 left
+    assert 0 < status.get("pending", 0) <= 140, status
     assert in_flight <= 1, status
     t0 = time.monotonic()
     p = S.start_mailer(conf=conf)
