@@ -42,8 +42,15 @@ def tempdir():
     return d
 
 
+# Each web server's wrapper believes X-Forwarded-For from the loopback, so
+# that a test can be another host without leaving the loopback: the shipped
+# monitoring rules then see that host's address.
+OTHER_HOST = {"X-Forwarded-For": "203.0.113.9"}
+NGINX_REALIP = "set_real_ip_from 127.0.0.1; real_ip_header X-Forwarded-For;"
+
+
 def nginx_conf(d, includes, port, www=os.path.join(SOURCE, "www")):
-    return fdtest.nginx_conf(d, port, www, includes)
+    return fdtest.nginx_conf(d, port, www, includes, NGINX_REALIP)
 
 
 def nginx_check(includes):
@@ -85,8 +92,8 @@ def post(port, fields, json_mode=True, path="/api/appointments"):
 
 def check_server(port, name):
     """What every web server's file must give: the form, the API, the
-    413, the monitoring paths closed to other hosts (here: all open to
-    loopback)."""
+    413, the monitoring paths open to the loopback and closed to another
+    host (OTHER_HOST, through the wrapper's forwarded-address module)."""
     st, h, body = get(port, "/api/locations")
     assert st == 200 and json.loads(body) == LOCATIONS, (name, st, body)
     st, h, body = post(port, maria())
@@ -95,7 +102,14 @@ def check_server(port, name):
     st, h, body = post(port, maria(), json_mode=False)
     assert st == 303 and h["location"].startswith("/thank-you/?ref=FD-"), \
         (name, st, h)
-    st, h, body = get(port, "/api/healthz")
+    for path in ("/api/healthz", "/api/metrics"):
+        st, h, body = get(port, path)
+        assert st == 200, (name, path, st, body)
+        # from another host: closed
+        st, h, body = get(port, path, headers=OTHER_HOST)
+        assert st == 403, (name, path, st, body)
+    # ... while the public API stays open to it
+    st, h, body = get(port, "/api/locations", headers=OTHER_HOST)
     assert st == 200, (name, st, body)
     # Just over max_body (64 KiB): frontdesk's own 413, in JSON.
     st, h, body = post(port, maria(message="x" * 70000))
@@ -160,10 +174,12 @@ def apache_conf(d, port, include):
              "ErrorLog %s/error.log" % d, "LogLevel warn",
              "Mutex file:%s default" % d, "Listen 127.0.0.1:%d" % port]
     for m in ("mpm_event", "authz_core", "authz_host", "proxy", "proxy_fcgi",
-              "mime", "dir"):
+              "mime", "dir", "remoteip"):
         lines.append("LoadModule %s_module %s/mod_%s.so" % (m, mods, m))
     if os.geteuid() == 0:
         lines += ["User www-data", "Group www-data"]
+    lines += ["RemoteIPHeader X-Forwarded-For",
+              "RemoteIPInternalProxy 127.0.0.1"]
     lines += ["TypesConfig /etc/mime.types",
               "DirectoryIndex index.html",
               "<VirtualHost 127.0.0.1:%d>" % port,
@@ -217,7 +233,9 @@ def test_lighttpd_conf():
         f.write('server.document-root = "%s"\n' % os.path.join(SOURCE, "www")
                 + 'server.bind = "127.0.0.1"\n'
                 + "server.port = %d\n" % port
-                + 'server.modules = ( "mod_access" )\n'
+                + 'server.modules = ( "mod_extforward", "mod_access" )\n'
+                + 'extforward.forwarder = ( "127.0.0.1" => "trust" )\n'
+                + 'extforward.headers = ( "X-Forwarded-For" )\n'
                 + 'index-file.names = ( "index.html" )\n'
                 + ('server.username = "www-data"\n'
                    'server.groupname = "www-data"\n'
