@@ -318,6 +318,7 @@ http {
 		index index.html;
 		include $state/nginx/frontdesk.conf;
 		include $top/conf/nginx/thank-you.conf;
+		include $top/conf/nginx/form.conf;
 	}
 }
 EOF

@@ -45,8 +45,18 @@
 		return s;
 	}
 
+	/* The page may carry a key already (nginx SSI writes one into each
+	 * copy it serves) or none (served without SSI): either way, this view
+	 * gets a key of its own. */
 	function setKey() {
-		form.elements.submission_id.value = newKey();
+		var key = form.elements.submission_id;
+		if (!key) {
+			key = document.createElement("input");
+			key.type = "hidden";
+			key.id = key.name = "submission_id";
+			form.appendChild(key);
+		}
+		key.value = newKey();
 	}
 
 	/* GET /locations: the list may have changed since the page was made.

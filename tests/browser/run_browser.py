@@ -35,19 +35,21 @@ def served_www():
     www = tempfile.mkdtemp(prefix="fdtest-www-")
     fdtest._cleanups.append(lambda: shutil.rmtree(www, ignore_errors=True))
     shutil.copytree(os.path.join(fdtest.SOURCE, "www"), www,
-                    dirs_exist_ok=True)
+                    dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.in"))
     os.chmod(www, 0o755)
     return www
 
 
 def nginx_extras(www):
     """The site-level bits a real server has: MIME types (Chromium refuses
-    a stylesheet served as text/plain) and the shipped thank-you file."""
+    a stylesheet served as text/plain) and the shipped form and thank-you
+    files."""
     path = os.path.join(www, "..", os.path.basename(www) + "-site.conf")
     with open(path, "w") as f:
-        f.write("include /etc/nginx/mime.types;\n"
-                "include %s;\n" % os.path.join(fdtest.SOURCE, "conf",
-                                               "nginx", "thank-you.conf"))
+        f.write("include /etc/nginx/mime.types;\n")
+        for name in ("thank-you.conf", "form.conf"):
+            f.write("include %s;\n" % os.path.join(fdtest.SOURCE, "conf",
+                                                   "nginx", name))
     fdtest._cleanups.append(lambda: os.unlink(path))
     return [path]
 
@@ -60,6 +62,11 @@ def render_form(stack, www):
                        input=listing, capture_output=True)
     if r.returncode != 0:
         raise AssertionError("render-form.py: " + r.stderr.decode())
+    # The same page where form.conf's SSI does not reach: a site that
+    # serves the form without it.
+    os.makedirs(os.path.join(www, "plain"), exist_ok=True)
+    shutil.copy(os.path.join(www, "index.html"),
+                os.path.join(www, "plain", "index.html"))
 
 
 def main():

@@ -133,6 +133,21 @@ test("JS on: the form has labels, fieldsets and a fresh key per view",
 	await page.close();
 });
 
+test("JS on, the page served without SSI: form.js adds the key itself",
+    async () => {
+	const page = await js.newPage();
+	const r = await page.goto(BASE + "/plain/");
+	const raw = await r.text();
+	const outsideComments = raw.replace(/<!--[\s\S]*?-->/g, "");
+	assert(raw.includes("<!--# echo") &&
+	    !/submission_id/.test(outsideComments),
+	    "served as is: the SSI lines left as comments, no key field");
+	const k = await page.inputValue("#appointment-form " +
+	    "input[type=hidden][name=submission_id]");
+	assert(/^[0-9a-f]{32}$/.test(k), "a key from form.js: " + k);
+	await page.close();
+});
+
 test("JS on: the location list is refreshed from GET /api/locations",
     async () => {
 	const page = await js.newPage();
@@ -264,7 +279,8 @@ test("JS on: the email with the same reference arrives", async () => {
 	    "body names the patient and the reference");
 });
 
-test("JS off: the page carries the rendered locations", async () => {
+test("JS off: the page carries the rendered locations and its own key",
+    async () => {
 	const page = await nojs.newPage();
 	await page.goto(BASE + "/");
 	const got = await page.$$eval("#location option", (os) =>
@@ -272,8 +288,12 @@ test("JS off: the page carries the rendered locations", async () => {
 	assert(JSON.stringify(got) ===
 	    JSON.stringify(["", "midtown", "fidi", "woodbury"]),
 	    "rendered options " + JSON.stringify(got));
-	assert(await page.inputValue("#submission_id") === "",
-	    "no fixed key in the page");
+	// nginx (conf/nginx/form.conf) writes a fresh key into each copy
+	const k1 = await page.inputValue("#submission_id");
+	await page.reload();
+	const k2 = await page.inputValue("#submission_id");
+	assert(/^[0-9a-f]{32}$/.test(k1), "a key from nginx: " + k1);
+	assert(k1 !== k2, "a new key per page view, without JavaScript too");
 	await page.close();
 });
 

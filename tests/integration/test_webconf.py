@@ -49,8 +49,35 @@ OTHER_HOST = {"X-Forwarded-For": "203.0.113.9"}
 NGINX_REALIP = "set_real_ip_from 127.0.0.1; real_ip_header X-Forwarded-For;"
 
 
-def nginx_conf(d, includes, port, www=os.path.join(SOURCE, "www")):
-    return fdtest.nginx_conf(d, port, www, includes, NGINX_REALIP)
+def render(listing, out=None):
+    """scripts/render-form.py on listing (bytes); its CompletedProcess."""
+    args = [fdtest.PYTHON, os.path.join(SOURCE, "scripts", "render-form.py")]
+    return subprocess.run(args + (["-o", out] if out else []),
+                          input=listing, capture_output=True)
+
+
+_www = None
+
+
+def www():
+    """The site to serve: a copy of www/ with index.html rendered into it
+    for the three locations, as the demo and a deployment do (the rendered
+    page is output, not kept in the repo)."""
+    global _www
+    if _www is None:
+        d = tempdir()
+        shutil.copytree(os.path.join(SOURCE, "www"), d, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.in"))
+        r = render(json.dumps(LOCATIONS).encode(),
+                   os.path.join(d, "index.html"))
+        assert r.returncode == 0, r.stderr.decode()
+        os.chmod(os.path.join(d, "index.html"), 0o644)
+        _www = d
+    return _www
+
+
+def nginx_conf(d, includes, port):
+    return fdtest.nginx_conf(d, port, www(), includes, NGINX_REALIP)
 
 
 def nginx_check(includes):
@@ -120,6 +147,32 @@ def check_server(port, name):
     assert st == 413, (name, st)
 
 
+KEY_FIELD = re.compile(rb'<input type=hidden id=submission_id '
+                       rb'name=submission_id value=([0-9a-f]{32})>')
+
+
+def form_keys(S, port):
+    """form.conf: each copy of the form carries a fresh key from nginx,
+    uncached; a plain-HTML double post with it stores one request."""
+    keys = []
+    for path in ("/", "/", "/index.html"):
+        st, h, body = get(port, path)
+        assert st == 200 and h.get("cache-control") == "no-store", (path, h)
+        found = KEY_FIELD.findall(body)
+        assert len(found) == 1, (path, body[-1500:])
+        keys.append(found[0].decode())
+    assert len(set(keys)) == 3, keys
+    fields = maria(first_name="Doubleclick", submission_id=keys[0])
+    before = S.count("appointment_requests")
+    answers = [post(port, fields, json_mode=False) for _ in range(2)]
+    assert [a[0] for a in answers] == [303, 303], answers
+    assert answers[0][1]["location"] == answers[1][1]["location"], answers
+    assert S.count("appointment_requests") == before + 1
+    # the same key with other fields: the contract's 409
+    st, h, body = post(port, dict(fields, last_name="Other"), json_mode=False)
+    assert st == 409, (st, body)
+
+
 def test_nginx_serves_form_and_api():
     """nginx with the shipped files: form, API, 413s, thank-you page"""
     S = stack()
@@ -127,8 +180,9 @@ def test_nginx_serves_form_and_api():
     loc = fdtest.shipped("conf/nginx/frontdesk.conf", S.socket,
                          os.path.join(d, "frontdesk.conf"))
     port = fdtest.free_port()
-    conf = nginx_conf(d, [loc, os.path.join(SOURCE,
-                          "conf/nginx/thank-you.conf")], port)
+    conf = nginx_conf(d, [loc] + [os.path.join(SOURCE, "conf/nginx", f)
+                              for f in ("thank-you.conf", "form.conf")],
+                      port)
     p = fdtest.spawn(["nginx", "-p", d, "-c", conf, "-e",
                       os.path.join(d, "error.log")],
                      os.path.join(d, "nginx.out"))
@@ -140,6 +194,7 @@ def test_nginx_serves_form_and_api():
         st, h, body = get(port, "/style.css")
         assert st == 200 and h["content-type"] == "text/css", h
         check_server(port, "nginx")
+        form_keys(S, port)
         st, h, body = get(port, "/thank-you/?ref=FD-0123ABCD")
         assert b'<strong id="ref">FD-0123ABCD</strong>' in body, body
         assert h.get("cache-control") == "no-store", h
@@ -183,8 +238,8 @@ def apache_conf(d, port, include):
     lines += ["TypesConfig /etc/mime.types",
               "DirectoryIndex index.html",
               "<VirtualHost 127.0.0.1:%d>" % port,
-              "DocumentRoot %s" % os.path.join(SOURCE, "www"),
-              "<Directory %s>" % os.path.join(SOURCE, "www"),
+              "DocumentRoot %s" % www(),
+              "<Directory %s>" % www(),
               "Require all granted", "</Directory>",
               "Include %s" % include, "</VirtualHost>"]
     path = os.path.join(d, "httpd.conf")
@@ -230,7 +285,7 @@ def test_lighttpd_conf():
     port = fdtest.free_port()
     conf = os.path.join(d, "lighttpd.conf")
     with open(conf, "w") as f:
-        f.write('server.document-root = "%s"\n' % os.path.join(SOURCE, "www")
+        f.write('server.document-root = "%s"\n' % www()
                 + 'server.bind = "127.0.0.1"\n'
                 + "server.port = %d\n" % port
                 + 'server.modules = ( "mod_extforward", "mod_access" )\n'
@@ -345,40 +400,37 @@ class FormParser(html.parser.HTMLParser):
 
 
 def test_form_matches_contract():
-    """www/index.html: the contract's fields, labelled; honeypot hidden"""
+    """the rendered form: the contract's fields, labelled; honeypot hidden;
+    no key of its own until nginx or form.js writes one in"""
     p = FormParser()
-    with open(os.path.join(SOURCE, "www", "index.html")) as f:
+    with open(os.path.join(www(), "index.html")) as f:
         p.feed(f.read())
     fields = ["first_name", "last_name", "email", "phone", "location",
-              "service", "preferred_time", "message", "consent", "website",
-              "submission_id"]
+              "service", "preferred_time", "message", "consent", "website"]
     assert sorted(p.controls) == sorted(fields), sorted(p.controls)
     for name in fields:
-        if name != "submission_id":
-            assert p.controls[name].get("id") in p.labels, name
+        assert p.controls[name].get("id") in p.labels, name
     assert p.controls["location"]["tag"] == "select"
     assert p.options == ["", "midtown", "fidi", "woodbury"], p.options
     hp = p.controls["website"]
     assert hp.get("autocomplete") == "off" and hp.get("tabindex") == "-1"
-    assert p.controls["submission_id"].get("value") == "", \
-        "a fixed key in a static page would collide (409)"
 
 
 def test_form_is_rendered_from_template():
-    """www/index.html is render-form.py's output for the three locations"""
+    """render-form.py: active locations only, in order, names escaped;
+    a bad listing is refused"""
     listing = json.dumps([dict(l, active=True) for l in LOCATIONS] +
                          [{"slug": "closed", "name": "Closed",
-                           "active": False}])
-    r = subprocess.run([fdtest.PYTHON, os.path.join(SOURCE, "scripts",
-                        "render-form.py")], input=listing.encode(),
-                       capture_output=True)
+                           "active": False},
+                          {"slug": "bk", "name": "Brooklyn <&> \"Park\""}])
+    r = render(listing.encode())
     assert r.returncode == 0, r.stderr
-    with open(os.path.join(SOURCE, "www", "index.html"), "rb") as f:
-        assert r.stdout == f.read(), \
-            "www/index.html is stale: rerun scripts/render-form.py"
-    r = subprocess.run([fdtest.PYTHON, os.path.join(SOURCE, "scripts",
-                        "render-form.py")], input=b'[{"slug": "a b"}]',
-                       capture_output=True)
+    p = FormParser()
+    p.feed(r.stdout.decode())
+    assert p.options == ["", "midtown", "fidi", "woodbury", "bk"], p.options
+    assert b"Brooklyn &lt;&amp;&gt; &quot;Park&quot;" in r.stdout
+    assert b"@" + b"API_PREFIX@" not in r.stdout
+    r = render(b'[{"slug": "a b"}]')
     assert r.returncode == 1 and b"bad slug" in r.stderr, r
 
 
