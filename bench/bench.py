@@ -23,6 +23,7 @@ os.environ["FRONTDESK_BUILD"] = os.path.abspath(args.build)
 os.environ.setdefault("FRONTDESK_SOURCE", os.path.abspath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")))
 import fdtest  # noqa: E402
+import mailtest  # noqa: E402
 
 # The ceilings: what a clinic's busiest day needs, with a wide margin.
 CEILINGS = {
@@ -30,6 +31,9 @@ CEILINGS = {
     "post_min_rps": 500.0,     # durable submissions per second, 2 cores
     "get_p99_ms": 20.0,        # GET /locations, 99th percentile
     "rss_max_mib": 64.0,       # frontdesk's peak resident memory
+    "deliver_p99_ms": 2000.0,  # a patient's submit to the desk's SMTP server
+    "mailer_min_mps": 20.0,    # messages per second draining a backlog
+    "mailer_rss_max_mib": 32.0,  # frontdesk-mailer's peak resident memory
     "keep_conn_p99_ms": None,  # only reported: why the nginx file avoids it
 }
 
@@ -86,8 +90,65 @@ def rss_mib(pid):
     return int(re.search(r"VmHWM:\s+(\d+) kB", st).group(1)) / 1024
 
 
+def stored_at(maildir):
+    """{reference: wall-clock time the SMTP server stored it}, from
+    smtpd_fault.py's file names (time_ns first)."""
+    out = {}
+    d = os.path.join(maildir, "new")
+    for name in os.listdir(d) if os.path.isdir(d) else ():
+        with open(os.path.join(d, name), "rb") as f:
+            m = re.search(rb"^X-Frontdesk-Reference: (FD-\w{8})", f.read(),
+                          re.M)
+        if m:
+            out[m.group(1).decode()] = int(name.split(".")[0]) / 1e9
+    return out
+
+
+def percentile(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q / 100.0 * (len(xs) - 1))))]
+
+
+def delivery(cluster):
+    """Post to delivery: posts through nginx, spread out so they meet the
+    mailer's poll at every phase, timed from the post to the SMTP server
+    storing the message; then a backlog drained by one mailer."""
+    import random
+    import time
+    S = fdtest.Stack(cluster)
+    mailtest.start_smtpd(S)
+    mailer = S.start_mailer()
+    time.sleep(0.5)
+    sent = {}
+    for i in range(args.seconds * 8):
+        t = time.time()
+        r = S.post(fdtest.maria(first_name="Bench%d" % i))
+        if r.status != 201:
+            sys.exit("delivery post: %r" % r)
+        sent[r.json()["reference"]] = t
+        time.sleep(random.uniform(0.0, 0.25))
+    fdtest.wait_for(lambda: len(stored_at(S.maildir)) >= len(sent), 60,
+                    what="every message at the SMTP server")
+    got = stored_at(S.maildir)
+    lat = [(got[ref] - t) * 1000 for ref, t in sent.items()]
+    # A backlog: as after an SMTP outage, every message due at once.
+    fdtest.stop(mailer)
+    n = 100 * args.seconds
+    mailtest.insert_requests(S, n)
+    t0 = time.monotonic()
+    mailer = S.start_mailer()
+    mailtest.wait_status(S, "sent", n + len(sent), timeout=300)
+    mps = n / (time.monotonic() - t0)
+    rss = rss_mib(mailer.pid)
+    fdtest.stop(mailer)
+    return {"n": len(lat), "p50": percentile(lat, 50),
+            "p99": percentile(lat, 99), "max": max(lat), "backlog": n,
+            "mps": mps, "rss": rss}
+
+
 def main():
     cluster = fdtest.Cluster(durable=True)
+    mail = delivery(cluster)
     stack = fdtest.Stack(cluster, conf={"fastcgi": {"threads": "8"}})
     body = fdtest.form_body(fdtest.maria())
     wrk(stack, "POST", "/api/appointments", body, seconds=2)  # warm up
@@ -127,6 +188,13 @@ def main():
          get["p99"] <= CEILINGS["get_p99_ms"]),
         ("frontdesk peak RSS (MiB)", rss, CEILINGS["rss_max_mib"],
          rss <= CEILINGS["rss_max_mib"]),
+        ("post to SMTP server p99 (ms)", mail["p99"],
+         CEILINGS["deliver_p99_ms"], mail["p99"] <= CEILINGS["deliver_p99_ms"]),
+        ("mailer backlog drain (msg/s)", mail["mps"],
+         CEILINGS["mailer_min_mps"], mail["mps"] >= CEILINGS["mailer_min_mps"]),
+        ("frontdesk-mailer peak RSS (MiB)", mail["rss"],
+         CEILINGS["mailer_rss_max_mib"],
+         mail["rss"] <= CEILINGS["mailer_rss_max_mib"]),
     ]
     print("frontdesk benchmark: %d connections, %d s per run, 8 threads, "
           "nginx + PostgreSQL with fsync on, %d cores" % (
@@ -136,6 +204,11 @@ def main():
         print("%-36s %12.2f %12.2f  %s" % (name, v, ceil,
                                            "ok" if ok else "OVER"))
     print("%-36s %12.2f %12s  %s" % ("POST p50 (ms)", post["p50"], "-", "info"))
+    print("%-36s %12.2f %12s  %s" % ("post to SMTP server p50 (ms)",
+                                     mail["p50"], "-", "info: %d posts, "
+                                     "max %.0f ms" % (mail["n"], mail["max"])))
+    print("%-36s %12d %12s  %s" % ("backlog drained (messages)",
+                                   mail["backlog"], "-", "info"))
     print("%-36s %12.2f %12s  %s" % ("GET /api/locations req/s", get["rps"],
                                      "-", "info"))
     print("%-36s %12.2f %12s  %s" % ("POST p99 with keep_conn on (ms)",
