@@ -27,6 +27,7 @@ struct key {
 
 static const char *const tls_choices[] = { "required", "off", NULL };
 static const char *const details_choices[] = { "full", "minimal", NULL };
+static const char *const onoff_choices[] = { "off", "on", NULL };
 
 #define OFF(f) offsetof(struct config, f)
 /* The one table of every key: section, name, type, default, range. */
@@ -58,6 +59,8 @@ static const struct key keys[] = {
 	{ "mail", "default_to", KEY_STR, OFF(mail_default_to), "", 0, 0, NULL },
 	{ "mail", "details", KEY_ENUM, OFF(mail_details), "full", 0, 0,
 	    details_choices },
+	{ "mail", "html", KEY_ENUM, OFF(mail_html), "off", 0, 0,
+	    onoff_choices },
 	{ "mail", "retry_min", KEY_INT, OFF(mail_retry_min), "60", 1, LONG_MAX,
 	    NULL },
 	{ "mail", "retry_max", KEY_INT, OFF(mail_retry_max), "3600", 1,

@@ -39,6 +39,7 @@ struct config {
 
 	char mail_default_to[CONFIG_STR];
 	long mail_details;
+	long mail_html;                   /* 0 off, 1 on */
 	long mail_retry_min;
 	long mail_retry_max;
 	long mail_give_up_after;

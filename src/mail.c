@@ -641,6 +641,146 @@ body_text(struct buf *b, const struct mail_msg *m)
 	buf_free(&name);
 }
 
+/* s, cleaned as mail_clean does, with HTML's five special characters as
+ * entities; in multi-line text each line break becomes "<br>". */
+static void
+html_text(struct buf *b, const char *s, bool multiline)
+{
+	struct buf t = { 0 };
+
+	mail_clean(&t, s, multiline);
+	if (t.failed) {
+		b->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < t.len; i++) {
+		switch (t.p[i]) {
+		case '&': buf_adds(b, "&amp;"); break;
+		case '<': buf_adds(b, "&lt;"); break;
+		case '>': buf_adds(b, "&gt;"); break;
+		case '"': buf_adds(b, "&quot;"); break;
+		case '\'': buf_adds(b, "&#39;"); break;
+		case '\n': buf_adds(b, "<br>\n"); break;
+		default: buf_addc(b, t.p[i]);
+		}
+	}
+	buf_free(&t);
+}
+
+/* A link target holds only unreserved URL characters; the rest are
+ * percent-encoded, so no address can end the attribute or add to it. */
+static void
+html_href(struct buf *b, const char *scheme, const char *s)
+{
+	buf_adds(b, scheme);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || (*p != '\0' &&
+		    strchr("-._~@+", *p) != NULL))
+			buf_addc(b, (char)*p);
+		else
+			buf_printf(b, "%%%02X", *p);
+	}
+}
+
+/* One row of the HTML table; link: "mailto:", "tel:" or NULL, and href
+ * the link's target (already safe to use) when value is given. */
+static void
+html_row(struct buf *b, const char *label, const char *value,
+    const char *link, const char *href)
+{
+	buf_printf(b, "<tr><th align=\"left\" valign=\"top\" "
+	    "style=\"padding:4px 12px 4px 0\">%s</th><td "
+	    "style=\"padding:4px 0\">", label);
+	if (value == NULL || *value == '\0')
+		buf_adds(b, "<em>(not given)</em>");
+	else if (link != NULL && href != NULL) {
+		buf_adds(b, "<a href=\"");
+		html_href(b, link, href);
+		buf_adds(b, "\">");
+		html_text(b, value, false);
+		buf_adds(b, "</a>");
+	} else
+		html_text(b, value, false);
+	buf_adds(b, "</td></tr>\n");
+}
+
+/* The phone's digits, with its leading "+", for a tel: link; NULL when
+ * there are not 7 to 15 of them. */
+static const char *
+phone_digits(const char *phone, char out[17])
+{
+	size_t n = 0;
+	const char *p = phone;
+
+	if (p == NULL)
+		return NULL;
+	while (*p == ' ')
+		p++;
+	if (*p == '+')
+		out[n++] = *p++;
+	for (; *p; p++) {
+		if (*p >= '0' && *p <= '9') {
+			if (n == 16)
+				return NULL;
+			out[n++] = *p;
+		} else if (strchr(" -.()", *p) == NULL)
+			return NULL;
+	}
+	out[n] = '\0';
+	n -= out[0] == '+';
+	return n >= 7 && n <= 15 ? out : NULL;
+}
+
+/* The same facts as body_text, as a small HTML page for mail clients
+ * that show HTML: a table, the email and phone as links. */
+static void
+body_html(struct buf *b, const struct mail_msg *m)
+{
+	struct buf name = { 0 };
+	char when[64], tel[17];
+
+	buf_adds(&name, m->first_name ? m->first_name : "");
+	buf_addc(&name, ' ');
+	buf_adds(&name, m->last_name ? m->last_name : "");
+	if (name.failed)
+		b->failed = true;
+	buf_printf(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	    "\n<title>Appointment request %s</title></head>\n"
+	    "<body style=\"font-family:sans-serif;font-size:15px\">\n"
+	    "<h2 style=\"font-size:18px\">New appointment request %s</h2>\n"
+	    "<table style=\"border-collapse:collapse\">\n", m->reference,
+	    m->reference);
+	html_row(b, "Name", name.p ? name.p : "", NULL, NULL);
+	html_row(b, "Email", m->email, "mailto:",
+	    m->email != NULL && mail_addr_valid(m->email) ? m->email : NULL);
+	html_row(b, "Phone", m->phone, "tel:", phone_digits(m->phone, tel));
+	html_row(b, "Location", m->location, NULL, NULL);
+	if (!m->minimal) {
+		html_row(b, "Service", m->service, NULL, NULL);
+		html_row(b, "Preferred time", m->preferred_time, NULL, NULL);
+	}
+	html_row(b, "Consent", m->consent ? "yes" : "no", NULL, NULL);
+	html_row(b, "Reference", m->reference, NULL, NULL);
+	body_time(when, sizeof(when), m->received);
+	html_row(b, "Received", when, NULL, NULL);
+	buf_adds(b, "</table>\n");
+	if (m->minimal)
+		buf_printf(b, "<p>Service, preferred time and message are not "
+		    "included in this email (details = minimal): see "
+		    "<code>frontdeskctl request show %s</code>.</p>\n",
+		    m->reference);
+	else if (m->message != NULL && *m->message != '\0') {
+		buf_adds(b, "<h3 style=\"font-size:16px\">Message</h3>\n<p>");
+		html_text(b, m->message, true);
+		buf_adds(b, "</p>\n");
+	} else
+		buf_adds(b, "<h3 style=\"font-size:16px\">Message</h3>\n"
+		    "<p><em>(none)</em></p>\n");
+	buf_adds(b, "</body></html>\n");
+	buf_free(&name);
+}
+
 /* Subject: the reference bare (greppable), the location's name encoded
  * only where it needs to be. */
 static void
@@ -657,22 +797,62 @@ hdr_subject(struct buf *out, const struct mail_msg *m)
 	buf_free(&s);
 }
 
+#define PART_TEXT "Content-Type: text/plain; charset=UTF-8\r\n" \
+	"Content-Transfer-Encoding: quoted-printable\r\n"
+#define PART_HTML "Content-Type: text/html; charset=UTF-8\r\n" \
+	"Content-Transfer-Encoding: quoted-printable\r\n"
+
+/* The boundary of the HTML alternative: "=_" never occurs in
+ * quoted-printable text (a literal "=" is always "=3D"), so neither part
+ * can hold it. */
+#define BOUNDARY "=_frontdesk_"
+
 static void
 headers_fixed(struct buf *out, const struct mail_msg *m)
 {
 	hdr_subject(out, m);
 	buf_printf(out, "Message-ID: %s\r\n", m->message_id);
-	buf_adds(out, "MIME-Version: 1.0\r\n"
-	    "Content-Type: text/plain; charset=UTF-8\r\n"
-	    "Content-Transfer-Encoding: quoted-printable\r\n"
-	    "Auto-Submitted: auto-generated\r\n");
+	buf_adds(out, "MIME-Version: 1.0\r\n");
+	if (m->html)
+		buf_printf(out, "Content-Type: multipart/alternative;\r\n"
+		    " boundary=\"" BOUNDARY "%s\"\r\n", m->reference);
+	else
+		buf_adds(out, PART_TEXT);
+	buf_adds(out, "Auto-Submitted: auto-generated\r\n");
 	buf_printf(out, "X-Frontdesk-Reference: %s\r\n", m->reference);
+}
+
+/* The body: the text alone, or the text and its HTML alternative (the
+ * preferred last, RFC 2046 5.1.4), each quoted-printable. */
+static void
+body_all(struct buf *out, const struct mail_msg *m)
+{
+	struct buf text = { 0 }, html = { 0 };
+
+	body_text(&text, m);
+	if (m->html)
+		body_html(&html, m);
+	if (text.failed || html.failed)
+		out->failed = true;
+	else if (!m->html)
+		mail_qp(out, text.p, text.len);
+	else {
+		buf_printf(out, "This is a MIME message: the same request as "
+		    "plain text and as HTML.\r\n\r\n--" BOUNDARY "%s\r\n"
+		    PART_TEXT "\r\n", m->reference);
+		mail_qp(out, text.p, text.len);
+		buf_printf(out, "\r\n--" BOUNDARY "%s\r\n" PART_HTML "\r\n",
+		    m->reference);
+		mail_qp(out, html.p, html.len);
+		buf_printf(out, "\r\n--" BOUNDARY "%s--\r\n", m->reference);
+	}
+	buf_free(&text);
+	buf_free(&html);
 }
 
 int
 mail_compose(struct buf *out, const struct mail_msg *m, const char **why)
 {
-	struct buf body = { 0 };
 	char date[64];
 
 	*why = NULL;
@@ -698,12 +878,7 @@ mail_compose(struct buf *out, const struct mail_msg *m, const char **why)
 	hdr_reply_to(out, m);
 	headers_fixed(out, m);
 	buf_adds(out, "\r\n");
-	body_text(&body, m);
-	if (body.failed)
-		out->failed = true;
-	else
-		mail_qp(out, body.p, body.len);
-	buf_free(&body);
+	body_all(out, m);
 	if (out->failed) {
 		*why = "out of memory";
 		return -1;

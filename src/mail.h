@@ -20,6 +20,7 @@
 struct mail_msg {
 	const char *from;             /* [smtp] from: "Name <addr>" or "addr" */
 	bool minimal;                 /* [mail] details = minimal */
+	bool html;                    /* [mail] html = on: an HTML alternative */
 	const char *message_id;       /* "<...>", chosen with the outbox row */
 	time_t date;
 	const char *const *to;        /* bare addresses */

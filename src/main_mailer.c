@@ -116,6 +116,7 @@ mailer_send(struct mailer *m, struct outbox_msg *om,
 
 	om->mail.from = m->cfg->smtp_from;
 	om->mail.minimal = m->cfg->mail_details == CONFIG_DETAILS_MINIMAL;
+	om->mail.html = m->cfg->mail_html == 1;
 	om->mail.date = time(NULL);
 	om->mail.to = rc->to;
 	om->mail.nto = rc->nto;

@@ -282,6 +282,61 @@ def test_minimal_details():
     assert "(212) 555-0143" in body
 
 
+class _HTMLShape(__import__("html.parser").parser.HTMLParser):
+    """The tags, links and text of an HTML part."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.links, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.links += [v for k, v in attrs if k == "href"]
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_html_alternative():
+    """[mail] html = on: the text and an HTML alternative, the form's text
+    escaped in it, through nginx; the default (off) stays text/plain"""
+    S = stack(start=True)
+    fields = maria(first_name="<script>alert(1)</script>",
+                   last_name="O'Brien & \"Sons\"",
+                   message="a < b\r\n<img src=x onerror=alert(1)>\r\n"
+                           "Bcc: victim@evil.example")
+    r = S.post(fields)
+    assert r.status == 201, r
+    ref = r.json()["reference"]
+    conf = mt.mailer_conf(S, "html.conf", mail={"html": "on"})
+    assert mt.run_once(S, conf)[0] == 0
+    raw, m = one_message(S)
+    check_raw(raw)
+    assert m.get_content_type() == "multipart/alternative", \
+        m.get_content_type()
+    assert [p.get_content_type() for p in m.iter_parts()] == \
+        ["text/plain", "text/html"]
+    assert m["Bcc"] is None and m["Reply-To"] is not None
+    plain = m.get_body(preferencelist=("plain",)).get_content()
+    html = m.get_body(preferencelist=("html",))
+    assert html.get_content_charset() == "utf-8"
+    page = _HTMLShape()
+    page.feed(html.get_content())
+    text = "".join(page.text)
+    assert "script" not in page.tags and "img" not in page.tags, page.tags
+    assert "<script>alert(1)</script> O'Brien & \"Sons\"" in text, text
+    assert "a < b" in text and "<img src=x onerror=alert(1)>" in text
+    assert ref in text and "Midtown Manhattan" in text
+    assert page.links == ["mailto:maria.gonzalez@example.com",
+                          "tel:2125550143"], page.links
+    assert "Name:           <script>alert(1)</script>" in plain
+    # the default: one text/plain part, as before
+    S.ctl("request", "resend", ref)
+    assert mt.run_once(S)[0] == 0
+    m = mt.parse(mt.raw_messages(S)[-1])
+    assert m.get_content_type() == "text/plain" and not m.is_multipart()
+
+
 def test_connection_reused():
     """one connection for a whole batch"""
     S = stack()

@@ -26,6 +26,7 @@ static const struct bad_case bad[] = {
 	{ "[mail]\nretry_min = 100\nretry_max = 50\n", "retry_max: must be at least retry_min" },
 	{ "[mail]\ngive_up_after = 59\n", "give_up_after: 59 is out of range" },
 	{ "[mail]\ndetails = some\n", "details: \"some\"" },
+	{ "[mail]\nhtml = yes\n", "[mail] html: \"yes\" is not one of" },
 	{ "[limits]\nper_ip_per_hour = -1\n", "out of range" },
 	{ "[limits]\nper_ip_per_hour = 1000000001\n", "out of range" },
 	{ "[http]\nprefix = api\n", "[http] prefix: must start with /" },
@@ -51,6 +52,7 @@ test_defaults(void)
 	tap_ok(c.mail_retry_min == 60 && c.mail_retry_max == 3600,
 	    "retry defaults 60/3600");
 	tap_ok(c.mail_give_up_after == 259200, "give_up_after default");
+	tap_ok(c.mail_html == 0, "html default off");
 	tap_ok(c.limits_per_ip_per_hour == 20, "per_ip_per_hour default 20");
 	tap_ok(strcmp(c.msgid_domain, "localhost") == 0,
 	    "default Message-ID domain: %s", c.msgid_domain);
@@ -71,7 +73,8 @@ test_good(void)
 	    "trusted_proxies = 127.0.0.1, ::1, 10.0.0.0/8\n"
 	    "[smtp]\nurl = smtps://mail.example:465\ntls = off\ntimeout = 600\n"
 	    "from = Clinic <a@clinic.example>\n"
-	    "[mail]\ndetails = minimal\nretry_min = 5\nretry_max = 5\n"
+	    "[mail]\ndetails = minimal\nhtml = on\nretry_min = 5\n"
+	    "retry_max = 5\n"
 	    "give_up_after = 60\n"
 	    "[limits]\nper_ip_per_hour = 0\n"
 	    "[spool]\ndir = /var/spool/frontdesk\n";
@@ -85,6 +88,7 @@ test_good(void)
 	tap_ok(strcmp(c.http_prefix, "/api") == 0, "prefix trailing / dropped");
 	tap_ok(c.smtp_tls == CONFIG_TLS_OFF && c.smtp_timeout == 600, "smtp");
 	tap_ok(c.mail_details == CONFIG_DETAILS_MINIMAL, "details minimal");
+	tap_ok(c.mail_html == 1, "html on");
 	tap_ok(c.mail_retry_max == 5 && c.mail_give_up_after == 60, "mail edges");
 	tap_ok(c.limits_per_ip_per_hour == 0, "rate limit off");
 	tap_ok(c.ntrusted == 3 && c.trusted[2].bits == 8, "trusted proxies");

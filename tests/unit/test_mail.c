@@ -846,6 +846,129 @@ test_dates(void)
 	tzset();
 }
 
+/* Part k (0 or 1) of a multipart body: its headers into *hdrs and its
+ * quoted-printable content decoded; NULL when the framing is wrong. */
+static char *
+part(const char *raw, const char *boundary, int k, char **hdrs)
+{
+	char delim[128], *out = NULL;
+	const char *s = raw, *e, *h;
+
+	snprintf(delim, sizeof(delim), "\r\n--%s", boundary);
+	for (int i = 0; i <= k; i++) {
+		if ((s = strstr(s, delim)) == NULL)
+			return NULL;
+		s += strlen(delim);
+	}
+	if (strncmp(s, "\r\n", 2) != 0 || (e = strstr(s, delim)) == NULL ||
+	    (h = strstr(s, "\r\n\r\n")) == NULL || h > e)
+		return NULL;
+	*hdrs = strndup(s + 2, (size_t)(h - s - 2));
+	{
+		char *qp = strndup(h + 4, (size_t)(e - h - 4));
+
+		out = qp_decode(qp);
+		free(qp);
+	}
+	return out;
+}
+
+static int
+count_str(const char *s, const char *what)
+{
+	int n = 0;
+
+	for (; (s = strstr(s, what)) != NULL; s += strlen(what))
+		n++;
+	return n;
+}
+
+static void
+test_html(void)
+{
+	struct mail_msg m = base_msg();
+	struct buf raw = { 0 }, plain = { 0 };
+	struct parsed p, pp;
+	char *th = NULL, *hh = NULL, *text, *html;
+	const char *b = "=_frontdesk_FD-ABCDEFGH";
+
+	m.first_name = "<script>alert(1)</script>";
+	m.last_name = "O'Brien & \"Sons\"";
+	m.email = "o'brien&x@example.org";
+	m.phone = "+1 (212) 555-0100";
+	m.message = "a < b\n\"quoted\" & more\n<img src=x onerror=alert(1)>";
+	tap_ok(compose(&m, &pp, &plain) == 0, "html: the text-only twin");
+	m.html = true;
+	tap_ok(compose(&m, &p, &raw) == 0, "html: composes and parses");
+	tap_ok(p.bad_eol == 0 && p.longest <= 78, "html: CRLF, longest line "
+	    "%d <= 78", p.longest);
+	tap_ok(strcmp(header(&p, "Content-Type"), " multipart/alternative; "
+	    "boundary=\"=_frontdesk_FD-ABCDEFGH\"") == 0,
+	    "html: multipart/alternative: %s", header(&p, "Content-Type"));
+	tap_ok(count_header(&p, "Content-Transfer-Encoding") == 0 &&
+	    count_header(&p, "MIME-Version") == 1 &&
+	    count_header(&p, "Reply-To") == 1 && p.n == NEXPECTED - 1,
+	    "html: the same headers but the transfer encoding");
+	tap_ok(count_str(buf_str(&raw), b) == 4 &&
+	    strstr(raw.p, "\r\n--=_frontdesk_FD-ABCDEFGH--\r\n") != NULL &&
+	    strcmp(raw.p + raw.len - strlen(b) - 6, "--=_frontdesk_FD-ABCDEFGH"
+	    "--\r\n") == 0, "html: the boundary only where it belongs, closed "
+	    "last");
+	text = part(raw.p, b, 0, &th);
+	html = part(raw.p, b, 1, &hh);
+	tap_ok(text && th && strcmp(th, "Content-Type: text/plain; "
+	    "charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable") == 0,
+	    "html: part 1 is the text");
+	tap_ok(html && hh && strcmp(hh, "Content-Type: text/html; "
+	    "charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable") == 0,
+	    "html: part 2, the preferred, is the HTML");
+	tap_ok(text && strcmp(text, pp.body) == 0,
+	    "html: the text part is the text-only body");
+	tap_ok(html && strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt; "
+	    "O&#39;Brien &amp; &quot;Sons&quot;</td>") != NULL,
+	    "html: the name escaped");
+	tap_ok(html && strstr(html, "<script") == NULL &&
+	    strstr(html, "<img") == NULL, "html: no markup from the form");
+	tap_ok(html && strstr(html, "<a href=\"mailto:o%27brien%26x@example."
+	    "org\">o&#39;brien&amp;x@example.org</a>") != NULL,
+	    "html: the email a mailto: link, percent-encoded");
+	tap_ok(html && strstr(html, "<a href=\"tel:+12125550100\">+1 (212) "
+	    "555-0100</a>") != NULL, "html: the phone a tel: link");
+	tap_ok(html && strstr(html, "<p>a &lt; b<br>\n&quot;quoted&quot; &amp; "
+	    "more<br>\n&lt;img src=x onerror=alert(1)&gt;</p>") != NULL,
+	    "html: the message escaped, its line breaks kept");
+	tap_ok(html && strstr(html, "Midtown Manhattan") &&
+	    strstr(html, "Physical therapy") && strstr(html, "Mornings") &&
+	    strstr(html, "2024-05-07 13:53:20 +0000") &&
+	    strstr(html, "<title>Appointment request FD-ABCDEFGH</title>"),
+	    "html: every field");
+	parsed_free(&p);
+	parsed_free(&pp);
+	free(text), free(html), free(th), free(hh);
+	th = hh = NULL;
+
+	/* minimal: the HTML leaves out what the text leaves out */
+	m.minimal = true;
+	m.service = "SECRET-SERVICE";
+	m.preferred_time = "SECRET-TIME";
+	m.message = "SECRET-MESSAGE";
+	m.email = "not an address";
+	m.phone = "12";
+	tap_ok(compose(&m, &p, &raw) == 0, "html minimal: composes");
+	html = part(raw.p, b, 1, &hh);
+	tap_ok(html && strstr(html, "SECRET") == NULL &&
+	    strstr(raw.p, "SECRET") == NULL &&
+	    strstr(html, "frontdeskctl request show FD-ABCDEFGH") != NULL,
+	    "html minimal: no service, time or message");
+	tap_ok(html && strstr(html, "href") == NULL &&
+	    strstr(html, "not an address</td>") && strstr(html, ">12</td>"),
+	    "html: no link for a bad address or phone, the text shown");
+	parsed_free(&p);
+	free(html), free(hh);
+	buf_free(&raw);
+	buf_free(&plain);
+}
+
 int
 main(void)
 {
@@ -858,6 +981,7 @@ main(void)
 	test_subjects();
 	test_injection();
 	test_minimal();
+	test_html();
 	test_qp();
 	test_addresses();
 	test_from_rendering();
