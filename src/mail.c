@@ -456,6 +456,15 @@ hdr_addrs(struct buf *out, const char *name, const char *const *v, size_t n)
 	return 0;
 }
 
+/* "First Last", raw from the form: the caller cleans or encodes it. */
+static void
+full_name(struct buf *name, const struct mail_msg *m)
+{
+	buf_adds(name, m->first_name ? m->first_name : "");
+	buf_addc(name, ' ');
+	buf_adds(name, m->last_name ? m->last_name : "");
+}
+
 /* Reply-To: the submitter, the name only ever inside encoded words. */
 static void
 hdr_reply_to(struct buf *out, const struct mail_msg *m)
@@ -468,9 +477,7 @@ hdr_reply_to(struct buf *out, const struct mail_msg *m)
 	    !mail_addr_valid(m->email))
 		return;
 	snprintf(addr, sizeof(addr), "<%s>", m->email);
-	buf_adds(&name, m->first_name ? m->first_name : "");
-	buf_addc(&name, ' ');
-	buf_adds(&name, m->last_name ? m->last_name : "");
+	full_name(&name, m);
 	hdr_begin(&h, out, "Reply-To");
 	if (buf_str(&name) != NULL) {
 		struct buf clean = { 0 };
@@ -608,9 +615,7 @@ body_text(struct buf *b, const struct mail_msg *m)
 	struct buf name = { 0 };
 	char when[64];
 
-	buf_adds(&name, m->first_name ? m->first_name : "");
-	buf_addc(&name, ' ');
-	buf_adds(&name, m->last_name ? m->last_name : "");
+	full_name(&name, m);
 	buf_adds(b, "New appointment request ");
 	buf_adds(b, m->reference);
 	buf_adds(b, "\n\n");
@@ -740,9 +745,7 @@ body_html(struct buf *b, const struct mail_msg *m)
 	struct buf name = { 0 };
 	char when[64], tel[17];
 
-	buf_adds(&name, m->first_name ? m->first_name : "");
-	buf_addc(&name, ' ');
-	buf_adds(&name, m->last_name ? m->last_name : "");
+	full_name(&name, m);
 	if (name.failed)
 		b->failed = true;
 	buf_printf(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
