@@ -465,6 +465,15 @@ full_name(struct buf *name, const struct mail_msg *m)
 	buf_adds(name, m->last_name ? m->last_name : "");
 }
 
+/* The submitter's email is one to reply to (Reply-To, a mailto: link):
+ * the web's rule and the header's. */
+static bool
+email_usable(const struct mail_msg *m)
+{
+	return m->email != NULL && validate_email(m->email, strlen(m->email)) &&
+	    mail_addr_valid(m->email);
+}
+
 /* Reply-To: the submitter, the name only ever inside encoded words. */
 static void
 hdr_reply_to(struct buf *out, const struct mail_msg *m)
@@ -473,8 +482,7 @@ hdr_reply_to(struct buf *out, const struct mail_msg *m)
 	char addr[MAIL_ADDR_MAX + 3];
 	struct hdr h;
 
-	if (m->email == NULL || !validate_email(m->email, strlen(m->email)) ||
-	    !mail_addr_valid(m->email))
+	if (!email_usable(m))
 		return;
 	snprintf(addr, sizeof(addr), "<%s>", m->email);
 	full_name(&name, m);
@@ -756,7 +764,7 @@ body_html(struct buf *b, const struct mail_msg *m)
 	    m->reference);
 	html_row(b, "Name", name.p ? name.p : "", NULL, NULL);
 	html_row(b, "Email", m->email, "mailto:",
-	    m->email != NULL && mail_addr_valid(m->email) ? m->email : NULL);
+	    email_usable(m) ? m->email : NULL);
 	html_row(b, "Phone", m->phone, "tel:", phone_digits(m->phone, tel));
 	html_row(b, "Location", m->location, NULL, NULL);
 	if (!m->minimal) {
