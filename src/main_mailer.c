@@ -133,6 +133,21 @@ mailer_send(struct mailer *m, struct outbox_msg *om,
 		return;
 	}
 	smtp_send(&m->smtp, rc->all, rc->nall, m->msg.p, m->msg.len, r);
+	if (r->delivered && r->nrefused > 0) {
+		/* Sent to the others; the refused route is the admin's to fix,
+		 * and its refusal stays with the attempt. */
+		char q[SMTP_REPLY_MAX + 16];
+		size_t n = strlen(r->reply);
+
+		log_warn("rcpt_refused", "outbox_id=%lld reference=%s refused=%zu "
+		    "reply=%s hint=\"fix or remove the route\"", om->id,
+		    om->mail.reference, r->nrefused,
+		    log_quote(q, sizeof(q), r->refused));
+		if (n + 12 < sizeof(r->reply))
+			snprintf(r->reply + n, sizeof(r->reply) - n,
+			    "; refused: %.*s", (int)(sizeof(r->reply) - n - 12),
+			    r->refused);
+	}
 	res->outcome = outbox_verdict(r->delivered, r->code, r->in_transaction,
 	    om->age, m->cfg->mail_give_up_after);
 	res->smtp_code = r->code;

@@ -13,6 +13,14 @@
 #include "log.h"
 #include "smtp.h"
 
+/* libcurl 7.69 named it with three Ls; 8.2 fixed the spelling and
+ * deprecated the old name. */
+#if LIBCURL_VERSION_NUM >= 0x080200
+#define FD_RCPT_ALLOWFAILS CURLOPT_MAIL_RCPT_ALLOWFAILS
+#else
+#define FD_RCPT_ALLOWFAILS CURLOPT_MAIL_RCPT_ALLLOWFAILS
+#endif
+
 #define PASSWORD_MAX 1024
 
 /* Sets one option; on failure names it in err and returns -1. */
@@ -75,11 +83,49 @@ smtp_read_cb(char *dst, size_t size, size_t nmemb, void *arg)
 	struct smtp *s = arg;
 	size_t want = size * nmemb, left = s->len - s->off;
 
+	/* A recipient said "try later": nobody gets this message now, so
+	 * that the retry can go to everyone without a duplicate. */
+	if (s->rcpt_tempfail)
+		return CURL_READFUNC_ABORT;
+
 	if (want > left)
 		want = left;
 	memcpy(dst, s->data + s->off, want);
 	s->off += want;
 	return want;
+}
+
+/* Appends "what" to a "; "-separated list, cut to size. */
+static void
+smtp_list_add(char *list, size_t size, const char *what)
+{
+	size_t n = strlen(list);
+
+	if (n > 0 && n + 2 < size)
+		n += (size_t)snprintf(list + n, size - n, "; ");
+	if (n + 1 < size)
+		snprintf(list + n, size - n, "%s", what);
+}
+
+/* The server's answer to the RCPT in s->rcpt. */
+static void
+smtp_rcpt_answer(struct smtp *s, long code)
+{
+	char one[SMTP_REPLY_MAX];
+
+	if (code >= 400 && code <= 599) {
+		snprintf(one, sizeof(one), "%.80s %.110s", s->rcpt, s->reply);
+		if (code >= 500) {
+			smtp_list_add(s->refused, sizeof(s->refused), one);
+			s->nrefused++;
+		} else if (!s->rcpt_tempfail) {
+			s->rcpt_tempfail = true;
+			s->tempfail_code = code;
+			snprintf(s->tempfail_reply, sizeof(s->tempfail_reply),
+			    "RCPT %.190s", one);
+		}
+	}
+	s->rcpt[0] = '\0';
 }
 
 /* Keeps the server's last reply line and notes MAIL FROM going out; the
@@ -95,6 +141,14 @@ smtp_debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
 	if (type == CURLINFO_HEADER_OUT && size >= 10 &&
 	    strncasecmp(data, "MAIL FROM:", 10) == 0)
 		s->in_transaction = true;
+	if (type == CURLINFO_HEADER_OUT && size > 8 &&
+	    strncasecmp(data, "RCPT TO:", 8) == 0) {
+		for (size_t i = 8; i < size && data[i] != '\r' &&
+		    data[i] != '\n' && n < sizeof(s->rcpt) - 1; i++)
+			s->rcpt[n++] = data[i];
+		s->rcpt[n] = '\0';
+		n = 0;
+	}
 	/* The answer to QUIT says nothing about the message (a QUIT may
 	 * also close an old connection before a new one speaks). */
 	if (type == CURLINFO_HEADER_OUT)
@@ -110,6 +164,9 @@ smtp_debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
 		s->reply[n++] = (c < 0x20 || c >= 0x7f) ? ' ' : (char)c;
 	}
 	s->reply[n] = '\0';
+	/* The last line of the answer to a RCPT ("550-" lines go before). */
+	if (s->rcpt[0] != '\0' && n >= 3 && s->reply[3] != '-')
+		smtp_rcpt_answer(s, strtol(s->reply, NULL, 10));
 	return 0;
 }
 
@@ -123,6 +180,8 @@ smtp_setup(struct smtp *s, const struct config *cfg, char *err,
 	SETOPT(s, CURLOPT_URL, cfg->smtp_url, err, errsize);
 	SETOPT(s, CURLOPT_PROTOCOLS_STR, "smtp,smtps", err, errsize);
 	SETOPT(s, CURLOPT_MAIL_FROM, s->from, err, errsize);
+	/* One recipient refused must not cost the others their copy. */
+	SETOPT(s, FD_RCPT_ALLOWFAILS, 1L, err, errsize);
 	SETOPT(s, CURLOPT_UPLOAD, 1L, err, errsize);
 	SETOPT(s, CURLOPT_READFUNCTION, smtp_read_cb, err, errsize);
 	SETOPT(s, CURLOPT_READDATA, s, err, errsize);
@@ -214,6 +273,10 @@ smtp_perform(struct smtp *s, long timeout_ms, bool fresh)
 	s->off = 0;
 	s->got_reply = s->in_transaction = s->quitting = false;
 	s->reply[0] = s->errbuf[0] = '\0';
+	s->rcpt[0] = s->tempfail_reply[0] = s->refused[0] = '\0';
+	s->rcpt_tempfail = false;
+	s->tempfail_code = 0;
+	s->nrefused = 0;
 	if ((rc = curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, timeout_ms)) !=
 	    CURLE_OK || (rc = curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT,
 	    fresh ? 1L : 0L)) != CURLE_OK)
@@ -247,6 +310,14 @@ smtp_outcome(struct smtp *s, CURLcode rc, struct smtp_result *r)
 		code = 0;
 	r->delivered = rc == CURLE_OK;
 	r->in_transaction = s->in_transaction;
+	r->nrefused = s->nrefused;
+	snprintf(r->refused, sizeof(r->refused), "%s", s->refused);
+	if (!r->delivered && s->rcpt_tempfail) {
+		/* Some recipient said "later": the message waits for all. */
+		r->code = s->tempfail_code;
+		smtp_reply_set(r->reply, sizeof(r->reply), s->tempfail_reply, "");
+		return;
+	}
 	/* Only a verdict's code: a 250 to EHLO before a TLS failure is not. */
 	r->code = r->delivered || code >= 400 ? code : 0;
 	if (rc != CURLE_OK && (!s->got_reply || code < 400))

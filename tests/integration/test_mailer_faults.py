@@ -131,6 +131,60 @@ def test_550_dead_with_reply():
     once_each(S, [good])
 
 
+def test_one_route_refused_others_served():
+    """one route refused with 550 (a stale Cc): the other recipients still
+    get the message, sent; the refusal recorded and logged"""
+    S = stack("--reject", "gone@clinic.example")
+    S.ctl("route", "add", "midtown", "gone@clinic.example", "--cc")
+    S.ctl("route", "add", "midtown", "records@clinic.example", "--bcc")
+    ref, = mt.insert_requests(S, 1, slug="midtown")
+    rc, log = mt.run_once(S)
+    assert rc == 0, log
+    raw, = mt.raw_messages(S)
+    m = mt.parse(raw)
+    assert sorted(str(m["X-RcptTo"]).split(", ")) == [
+        "midtown.desk@clinic.example", "records@clinic.example"], \
+        m["X-RcptTo"]
+    (outcome, code, reply), = mt.attempts(S, ref)
+    assert (outcome, code) == ("sent", "250"), (outcome, code, reply)
+    assert "refused: <gone@clinic.example> 550" in reply, reply
+    assert "event=rcpt_refused" in log and "refused=1" in log, log
+    assert "Shooting pain" not in log
+
+
+def test_every_route_refused_dead():
+    """every recipient refused with 550: dead, nothing sent"""
+    S = stack("--reject", "midtown.desk@clinic.example",
+              "--reject", "gone@clinic.example")
+    S.ctl("route", "add", "midtown", "gone@clinic.example", "--cc")
+    ref, = mt.insert_requests(S, 1, slug="midtown")
+    assert mt.run_once(S)[0] == 0
+    (outcome, code, reply), = mt.attempts(S, ref)
+    assert (outcome, code) == ("dead", "550"), (outcome, code, reply)
+    assert mt.raw_messages(S) == []
+
+
+def test_one_route_451_whole_message_waits():
+    """a 451 to one of two recipients: nobody gets it yet, the next message
+    goes out on a new connection, and the retry delivers it once, to both"""
+    S = stack("--tempfail", "1")
+    S.ctl("route", "add", "midtown", "manager@clinic.example", "--cc")
+    ref, = mt.insert_requests(S, 1, slug="midtown")
+    other, = mt.insert_requests(S, 1, slug="fidi")
+    assert mt.run_once(S)[0] == 0
+    (outcome, code, reply), = mt.attempts(S, ref)
+    assert (outcome, code) == ("retry", "451"), (outcome, code, reply)
+    assert reply.startswith("RCPT <midtown.desk@clinic.example> 451"), reply
+    assert mt.outbox_row(S, other)[0] == "sent"
+    assert list(mt.by_reference(S)) == [other]
+    S.sql("UPDATE outbox SET next_attempt_at = now()")
+    assert mt.run_once(S)[0] == 0
+    assert mt.outbox_row(S, ref)[0] == "sent"
+    m, = mt.by_reference(S)[ref]
+    assert sorted(str(m["X-RcptTo"]).split(", ")) == [
+        "manager@clinic.example", "midtown.desk@clinic.example"]
+
+
 def test_554_after_data_dead():
     """554 after the data: dead with the reply"""
     S = stack("--reject-data")
