@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -317,6 +320,47 @@ wait_connection(struct pollfd pfd[2])
 	return (pfd[0].revents & POLLIN) ? 1 : -1;
 }
 
+/* How long one read or write on a web server's connection may wait:
+ * short for the header records, which a web server sends as soon as it
+ * connects, longer for the body and the answer. A client that connects
+ * and says nothing costs one thread HEADER_TIMEOUT at most, never the
+ * others their turn. */
+#define HEADER_TIMEOUT_S 5
+#define BODY_TIMEOUT_S 30
+
+static void
+conn_timeouts(int fd, long secs)
+{
+	struct timeval tv = { .tv_sec = secs };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Takes one new connection: the fd, -1 to try again, -2 to stop. One
+ * thread at a time polls and accepts (a thread that lost the race would
+ * only find EAGAIN); the header records are read after the lock is let
+ * go, so a slow or silent client holds up its own thread alone. */
+static int
+take_connection(struct worker *w, struct pollfd pfd[2])
+{
+	int ready, fd = -1, one = 1;
+
+	pthread_mutex_lock(&accept_lock);
+	ready = wait_connection(pfd);
+	if (ready == 1)
+		fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	pthread_mutex_unlock(&accept_lock);
+	if (ready == 0)
+		return -2;
+	if (fd == -1)
+		return -1;
+	/* TCP: answers go out at once (libfcgi's own accept does this). */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	conn_timeouts(fd, HEADER_TIMEOUT_S);
+	return fd;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -332,27 +376,28 @@ worker_main(void *arg)
 	 * database that is down now is retried per request. */
 	(void)store_open(&w->store);
 	while (!atomic_load(&stopping)) {
-		int ready, accepted = 0;
+		/* A connection the web server kept (FCGI_KEEP_CONN) is read
+		 * again as it is; otherwise this thread takes a new one and
+		 * hands it to libfcgi, which reads a request from the ipcFd it
+		 * is given (keepConnection stops FCGX_Accept_r's finishing
+		 * step from closing it first). */
+		if (req.ipcFd < 0) {
+			int fd = take_connection(w, pfd);
 
-		/* One thread at a time waits and accepts, as libfcgi's own
-		 * threaded example does: a thread that lost the race for a
-		 * connection would otherwise fail in accept and libfcgi would
-		 * give up on the request cycle. Holding the lock costs little:
-		 * the web server writes the request's header records right
-		 * after it connects. */
-		pthread_mutex_lock(&accept_lock);
-		ready = wait_connection(pfd);
-		if (ready == 1)
-			accepted = FCGX_Accept_r(&req) >= 0;
-		pthread_mutex_unlock(&accept_lock);
-		if (ready == 0)
-			break;
-		if (!accepted)
+			if (fd == -2)
+				break;
+			if (fd == -1)
+				continue;
+			req.ipcFd = fd;
+			req.keepConnection = 1;
+		}
+		if (FCGX_Accept_r(&req) < 0)
 			continue;
+		conn_timeouts(req.ipcFd, BODY_TIMEOUT_S);
 		serve_one(w, &req);
 		FCGX_Finish_r(&req);
 	}
-	FCGX_Free(&req, 0);
+	FCGX_Free(&req, 1);
 	store_close(&w->store);
 	return NULL;
 }

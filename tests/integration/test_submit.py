@@ -525,6 +525,47 @@ def test_tcp_listen_ipv4_and_ipv6():
             assert fdtest.stop(p) == 0
 
 
+def test_silent_connections_hold_up_no_one():
+    """clients that connect over TCP and say nothing park only the
+    thread that took each one, for 5 s at most; the other threads go on
+    serving at once, and SIGTERM still ends it all with 0"""
+    port = fdtest.free_port()
+    conf = S.conf_as("web", fastcgi={"listen": "127.0.0.1:%d" % port,
+                                     "threads": "3"})
+    p = fdtest.spawn([S.program("frontdesk"), "-c",
+                      S.write_conf("silent.conf", conf)],
+                     os.path.join(S.dir, "silent.log"))
+    silent = []
+    try:
+        def up():
+            try:
+                return _fcgi_get("/api/healthz", ("127.0.0.1", port))
+            except OSError:
+                return None
+        wait_for(up, what="frontdesk on TCP")
+        for _ in range(2):
+            silent.append(socket.create_connection(("127.0.0.1", port)))
+        time.sleep(0.3)  # two threads are now reading nothing
+        for _ in range(5):
+            t0 = time.monotonic()
+            out = _fcgi_get("/api/healthz", ("127.0.0.1", port))
+            took = time.monotonic() - t0
+            assert out.startswith(b"Status: 200"), out
+            assert took < 1.0, "a served request waited %.2fs" % took
+        # the silent ones are let go within the header timeout
+        for sk in silent:
+            sk.settimeout(10)
+            t0 = time.monotonic()
+            assert sk.recv(1) == b""
+            assert time.monotonic() - t0 < 8
+        assert fdtest.stop(p) == 0
+    finally:
+        for sk in silent:
+            sk.close()
+        if p.poll() is None:
+            fdtest.stop(p)
+
+
 def test_inherited_socket_fd0():
     """no listen key: serves on fd 0, as spawn-fcgi passes it"""
     sock = os.path.join(S.dir, "fd0.sock")
