@@ -187,7 +187,11 @@ handle_healthz(struct fcgi_ctx *c)
 		http_text(&c->ans, 200, "ok\n");
 	else {
 		http_header(&c->ans, "Retry-After", "30");
-		http_text(&c->ans, 503, "database unavailable\n");
+		/* JSON mode: every error but 422 is {"error": ...} */
+		if (c->ans.json)
+			http_error(&c->ans, 503, "the database is unavailable");
+		else
+			http_text(&c->ans, 503, "database unavailable\n");
 	}
 }
 
@@ -402,7 +406,10 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/* How a spooled request fared: 0 stored, 1 keep for later, -1 never. */
+/* How a spooled request fared: 0 stored; 1 the database is gone, keep
+ * it and stop; 2 refused for now (a lock or statement timeout, say): keep
+ * it, go on with the next; -1 never (its location no longer exists). An
+ * accepted request is never dropped for a passing error. */
 static int
 replay_entry(const struct spool_entry *e, void *arg)
 {
@@ -411,8 +418,10 @@ replay_entry(const struct spool_entry *e, void *arg)
 		return 0;
 	case STORE_DOWN:
 		return 1;
-	default:
+	case STORE_LOCATION_GONE:
 		return -1;
+	default:
+		return 2;
 	}
 }
 

@@ -2,12 +2,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -67,6 +69,15 @@ write_durably(const char *dir, const char *sub, const char *name,
 		errno = saved;
 		if (r == -1)
 			return -1;
+		/* A claim not known to be durable is no claim: take it back,
+		 * so no later post is answered from it. */
+		if (fsync_dir(subdir) == -1) {
+			saved = errno;
+			unlink(dst);
+			errno = saved == EEXIST ? EIO : saved;
+			return -1;
+		}
+		return 0;
 	} else if (rename(tmp, dst) == -1)
 		goto fail;
 	return fsync_dir(subdir);
@@ -238,13 +249,57 @@ spool_write(const char *dir, const struct spool_entry *e)
 	return r;
 }
 
+/* How long a twin post waits for the first one's entry: 2 s at most. */
+#define CLAIM_WAIT_TRIES 200
+static const struct timespec claim_wait = { 0, 10 * 1000 * 1000 };
+
+/* Is the entry for ref in dir/new (written, not yet replayed)? */
+static bool
+entry_waiting(const char *dir, const char *ref)
+{
+	char pattern[PATH_MAX];
+	glob_t g;
+	bool found;
+
+	snprintf(pattern, sizeof(pattern), "%s/new/*-%s.json", dir, ref);
+	found = glob(pattern, GLOB_NOSORT, NULL, &g) == 0 && g.gl_pathc > 0;
+	globfree(&g);
+	return found;
+}
+
+/* dir/keys/key as claimed: 1 with fingerprint hex (ref gets its
+ * reference), 2 with another, 0 when there is no such claim, -1 when it
+ * cannot be read. */
+static int
+key_read(const char *dir, const char *key, const char *hex,
+    char ref[REFERENCE_LEN + 1])
+{
+	char path[PATH_MAX], *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+	int r = -1;
+
+	snprintf(path, sizeof(path), "%s/keys/%s", dir, key);
+	if ((f = fopen(path, "r")) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	if (getline(&line, &cap, f) > REFERENCE_LEN) {
+		memcpy(ref, line, REFERENCE_LEN);
+		ref[REFERENCE_LEN] = '\0';
+		len = getline(&line, &cap, f);
+		r = (len > 0 && (size_t)len == strlen(hex) + 1 &&
+		    memcmp(line, hex, (size_t)len - 1) == 0) ? 1 : 2;
+	}
+	free(line);
+	fclose(f);
+	return r;
+}
+
 int
 spool_claim_key(const char *dir, const char *key, const void *fp,
     size_t fplen, char ref[REFERENCE_LEN + 1])
 {
-	char path[PATH_MAX], *hex = hex_encode(fp, fplen), *text = NULL;
-	size_t len;
-	FILE *f;
+	char *hex = hex_encode(fp, fplen), *text = NULL, first[REFERENCE_LEN + 1];
 	int r = -1;
 
 	if (hex == NULL)
@@ -256,25 +311,57 @@ spool_claim_key(const char *dir, const char *key, const void *fp,
 	if (write_durably(dir, "keys", key, text, strlen(text), true) == 0)
 		r = 0;
 	else if (errno == EEXIST) {
-		snprintf(path, sizeof(path), "%s/keys/%s", dir, key);
-		if ((f = fopen(path, "r")) != NULL) {
-			char *line = NULL;
-			size_t cap = 0;
-
-			if (getline(&line, &cap, f) > REFERENCE_LEN) {
-				memcpy(ref, line, REFERENCE_LEN);
-				ref[REFERENCE_LEN] = '\0';
-				len = (size_t)getline(&line, &cap, f);
-				r = (len == strlen(hex) + 1 &&
-				    memcmp(line, hex, len - 1) == 0) ? 1 : 2;
+		/* The same post: answer with the first one's reference, but
+		 * only once its entry is on disk. It is being written (a double
+		 * click): wait for it a little. Its write failed (the claim is
+		 * released) or takes too long: nothing may be promised. */
+		for (int tries = 0; ; tries++) {
+			r = key_read(dir, key, hex, first);
+			if (r != 1 || entry_waiting(dir, first))
+				break;
+			if (tries == CLAIM_WAIT_TRIES) {
+				r = 3;
+				break;
 			}
-			free(line);
-			fclose(f);
+			nanosleep(&claim_wait, NULL);
 		}
+		if (r == 1)
+			memcpy(ref, first, sizeof(first));
+		else if (r == 0)
+			r = -1;   /* released meanwhile: the client may retry */
 	}
 	free(hex);
 	free(text);
 	return r;
+}
+
+int
+spool_find_key(const char *dir, const char *key, const void *fp,
+    size_t fplen, char ref[REFERENCE_LEN + 1])
+{
+	char *hex = hex_encode(fp, fplen), first[REFERENCE_LEN + 1];
+	int r;
+
+	if (hex == NULL)
+		return 0;
+	r = key_read(dir, key, hex, first);
+	free(hex);
+	/* Only a claim whose entry still waits to be replayed: once replayed,
+	 * the database knows the key itself. */
+	if ((r != 1 && r != 2) || !entry_waiting(dir, first))
+		return 0;
+	if (r == 1)
+		memcpy(ref, first, sizeof(first));
+	return r;
+}
+
+bool
+spool_locations_noted(const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/locations.json", dir);
+	return access(path, F_OK) == 0;
 }
 
 void
@@ -354,7 +441,8 @@ read_all(int fd)
 	return p;
 }
 
-/* Replays one file under its lock: 0 stored, 1 keep, -1 failed. */
+/* Replays one file under its lock: 0 stored, 1 keep (stop), 2 keep (go
+ * on), -1 failed for good (moved to failed/). */
 static int
 replay_one(const char *dir, const char *name,
     int (*fn)(const struct spool_entry *, void *), void *arg)
@@ -390,7 +478,9 @@ replay_one(const char *dir, const char *name,
 		snprintf(failed, sizeof(failed), "%s/failed/%s", dir, name);
 		rename(path, failed);
 		log_error("spool_replay_failed", "file=%s", name);
-	}
+	} else if (r == 2)
+		log_warn("spool_replay_deferred", "file=%s hint=\"the database "
+		    "refused it for now; it stays and is tried again\"", name);
 	if (decoded)
 		spool_entry_free(&e);
 	free(text);
@@ -409,6 +499,8 @@ spool_replay(const char *dir, int (*fn)(const struct spool_entry *, void *),
 
 	if (names == NULL && n == 0)
 		return 0;
+	/* 1: the database is gone again, the rest wait too; 2: this one
+	 * waits, the others go on. */
 	for (i = 0; i < n && r != 1; i++) {
 		if ((r = replay_one(dir, names[i], fn, arg)) == 0)
 			done++;

@@ -34,9 +34,9 @@ void spool_entry_free(struct spool_entry *e);
 /* Calls fn for each file waiting in dir/new, oldest first, each held
  * under an exclusive lock so that processes sharing the spool never
  * replay one twice at once. fn returns 0 (stored: the file is removed),
- * 1 (keep it for later: the database is down again) or -1 (it can never
- * be stored: moved to dir/failed). Stops at the first 1. Returns how many
- * were stored, or -1. */
+ * 1 (keep it for later: the database is down again; stops there), 2 (keep
+ * it for later: refused for now; the others go on) or -1 (it can never
+ * be stored: moved to dir/failed). Returns how many were stored, or -1. */
 int spool_replay(const char *dir,
     int (*fn)(const struct spool_entry *e, void *arg), void *arg);
 /* Are files waiting? */
@@ -44,9 +44,16 @@ bool spool_pending(const char *dir);
 
 /* Claims an idempotency key for a spooled request (O_EXCL: one claim
  * wins across threads and processes). Returns 0 when claimed; 1 when the
- * key was claimed before with the same fingerprint (ref gets that
- * request's reference); 2 with another fingerprint; -1 on error. */
+ * key was claimed before with the same fingerprint and that request is
+ * on disk (ref gets its reference; a twin waits up to 2 s for it); 2
+ * with another fingerprint; 3 when the same post's entry is still not on
+ * disk: answer nothing accepted; -1 on error. */
 int spool_claim_key(const char *dir, const char *key, const void *fp,
+    size_t fplen, char ref[REFERENCE_LEN + 1]);
+/* The same question with the database up: a key spooled during an outage
+ * whose request still waits in dir/new. 1 same fingerprint (ref filled),
+ * 2 another, 0 none such. */
+int spool_find_key(const char *dir, const char *key, const void *fp,
     size_t fplen, char ref[REFERENCE_LEN + 1]);
 
 /* Gives up a claim whose request could not be spooled. */
@@ -57,5 +64,7 @@ void spool_release_key(const char *dir, const char *key);
  * knows them. */
 int spool_save_locations(const char *dir, const char *const *slugs, size_t n);
 bool spool_location_known(const char *dir, const char *slug);
+/* Has a list been noted at all? */
+bool spool_locations_noted(const char *dir);
 
 #endif

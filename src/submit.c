@@ -118,23 +118,25 @@ fingerprint(const struct form *f, struct buf *fp)
 		buf_printf(fp, "%s:%zu", name, form_count(f, name));
 		for (size_t j = 0; j < f->nfields; j++)
 			if (strcmp(f->fields[j].name, name) == 0) {
-				buf_printf(fp, ":%zu:", f->fields[j].value_len);
-				buf_add(fp, f->fields[j].value, f->fields[j].value_len);
+				/* as validation will see it: a repost that differs
+				 * only in surrounding white space is the same */
+				const char *v = f->fields[j].value;
+				size_t n = f->fields[j].value_len;
+
+				validate_trim(&v, &n);
+				buf_printf(fp, ":%zu:", n);
+				buf_add(fp, v, n);
 			}
 		buf_addc(fp, '\n');
 	}
 }
 
-/* Copies s (len bytes) without surrounding spaces and tabs into buf;
- * NULL when it does not fit or holds a NUL. Enough for keys and slugs,
- * whose own rules allow no other white space. */
+/* Copies s (len bytes) trimmed as validation trims it (Unicode white
+ * space) into buf; NULL when it does not fit or holds a NUL. */
 static char *
 copy_trimmed(const char *s, size_t len, char *buf, size_t size)
 {
-	while (len > 0 && (*s == ' ' || *s == '\t'))
-		s++, len--;
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-		len--;
+	validate_trim(&s, &len);
 	if (len >= size || memchr(s, '\0', len) != NULL)
 		return NULL;
 	memcpy(buf, s, len);
@@ -261,6 +263,12 @@ spool_post(struct fcgi_ctx *c, const struct form *f, const char *key,
 	char ref[REFERENCE_LEN + 1];
 	int valid;
 
+	/* Never read the locations (first start with the database down):
+	 * nothing to judge a post by, so no 422 either. */
+	if (!spool_locations_noted(dir)) {
+		answer_unavailable(c);
+		return;
+	}
 	valid = validate_form(f, spool_location_ok, (void *)(uintptr_t)dir, &a,
 	    &errs);
 	if (valid == VALIDATE_NOMEM || reference_new(ref) == -1) {
@@ -323,6 +331,11 @@ store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 		answer_accepted(c, ref, buf_str(&thank_you));
 		break;
 	case STORE_LOCATION_GONE:
+		if (spam) {
+			/* disabled since the check: a bot still learns nothing */
+			answer_spam_dropped(c);
+			break;
+		}
 		metrics_submission(METRICS_SUB_REJECTED);
 		http_invalid(&c->ans, &errs);
 		break;
@@ -415,6 +428,17 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 	default:
 		answer_unavailable(c);
 		goto done;
+	}
+	/* A key spooled while the database was down and not replayed yet:
+	 * the spool knows its first answer, the database does not yet. */
+	if (key != NULL && pc.key == 0 && c->cfg->spool_dir[0] != '\0') {
+		int k = spool_find_key(c->cfg->spool_dir, key, fp.p, fp.len,
+		    pc.reference);
+
+		if (k == 1 || k == 2) {
+			pc.key = k;
+			pc.thank_you_url[0] = '\0';
+		}
 	}
 	lc.slug = slug;
 	lc.active = pc.location;

@@ -59,7 +59,6 @@ static size_t	 utf8_decode(const unsigned char *, size_t, uint32_t *);
 static int	 is_space(uint32_t);
 static int	 is_break(uint32_t);
 static int	 is_control(uint32_t);
-static void	 trim(const char **, size_t *);
 static const char *clean_text(const struct rule *, const char *, size_t,
 		    char **);
 static const char *judge(const struct rule *, const char *,
@@ -160,8 +159,8 @@ is_control(uint32_t c)
 
 /* Trims valid UTF-8 in place; stepping back over continuation bytes finds
  * each last code point. */
-static void
-trim(const char **sp, size_t *lenp)
+void
+validate_trim(const char **sp, size_t *lenp)
 {
 	const unsigned char	*s = (const unsigned char *)*sp;
 	size_t			 len = *lenp, n, start;
@@ -270,7 +269,7 @@ check_field(const struct rule *r, const struct form *f,
 	len = fld->value_len;
 	if (!utf8_valid(v, len))
 		return "is not valid UTF-8";
-	trim(&v, &len);
+	validate_trim(&v, &len);
 	if (len == 0)
 		return r->required ? "is required" : NULL;
 	if ((why = clean_text(r, v, len, out)) != NULL)
@@ -298,7 +297,7 @@ filled_honeypot(const struct form *f)
 		len = f->fields[i].value_len;
 		if (!utf8_valid(v, len))
 			return 1;
-		trim(&v, &len);
+		validate_trim(&v, &len);
 		if (len > 0)
 			return 1;
 	}

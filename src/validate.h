@@ -60,6 +60,9 @@ bool validate_email(const char *s, size_t len);
 bool validate_phone(const char *s, size_t len);
 /* 1-64 of [A-Za-z0-9_-] */
 bool validate_key(const char *s, size_t len);
+/* Moves *s and *len past surrounding Unicode white space (NBSP included),
+ * as every field is trimmed before it is checked. */
+void validate_trim(const char **s, size_t *len);
 /* lowercase slug: 1-64 of [a-z0-9-], starting with a letter or digit */
 bool validate_slug(const char *s, size_t len);
 

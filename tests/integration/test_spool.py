@@ -97,6 +97,48 @@ def test_keys_honoured_while_down():
         == 1
 
 
+def test_replay_refused_for_now_is_kept():
+    """a replay the database refuses for now (here: the web role may not
+    insert) stays in the spool, nothing lost; meanwhile, the database up,
+    a repost with its key gets the spool's first answer and other fields
+    409; once it may, it is stored, once"""
+    f = maria(submission_id="deferred-1", first_name="Deferred")
+    cluster.stop()
+    try:
+        r1 = S.post(f)
+        assert r1.status == 201, r1
+        ref = r1.json()["reference"]
+    finally:
+        cluster.start()
+    S.sql("REVOKE INSERT ON appointment_requests FROM frontdesk_web")
+    try:
+        wait_for(lambda: "spool_replay_deferred" in S.log("frontdesk"), 10,
+                 "a deferred replay")
+        assert len(spooled()) == 1 and by_ref(ref) == 0
+        assert not os.listdir(os.path.join(SPOOL, "failed"))
+        r2 = S.post(f)
+        assert r2.status == 201 and r2.json() == r1.json(), r2
+        r3 = S.post(maria(submission_id="deferred-1", first_name="Other"))
+        assert r3.status == 409, r3
+    finally:
+        S.sql("GRANT INSERT ON appointment_requests TO frontdesk_web")
+    wait_replayed()
+    assert by_ref(ref) == 1
+    assert S.count("appointment_requests", "submission_id = 'deferred-1'") \
+        == 1
+
+
+def test_key_trimmed_like_every_field():
+    """a key with surrounding Unicode white space (NBSP) is the trimmed
+    key: a repost is one request"""
+    f = maria(submission_id="nbsp-key-1\u00a0", first_name="Nbsp")
+    r1, r2 = S.post(f), S.post(dict(f, submission_id=" nbsp-key-1 "))
+    assert r1.status == 201 and r2.json() == r1.json(), (r1, r2)
+    assert S.count("appointment_requests", "first_name = 'Nbsp'") == 1
+    assert S.count("appointment_requests",
+                   "submission_id = 'nbsp-key-1'") == 1
+
+
 def test_concurrent_same_key_while_down():
     """while down: 12 posts at once with one key, one spooled request, every
     answer the same"""
@@ -168,6 +210,25 @@ def test_start_while_down_and_crash():
     S.start_frontdesk()
     wait_replayed()
     assert by_ref(r.json()["reference"]) == 1
+
+
+def test_never_read_locations_503():
+    """started with the database down and a spool that never saw the
+    locations: 503, not a 422 about the location"""
+    fresh = os.path.join(S.dir, "fresh-spool")
+    conf = S.conf_as("web", spool={"dir": fresh})
+    S.stop_frontdesk()
+    cluster.stop()
+    try:
+        S.start_frontdesk(S.write_conf("fresh.conf", conf))
+        r = S.post(maria(first_name="Fresh"))
+        assert r.status == 503 and "retry-after" in r.headers, r
+        h = S.get("/api/healthz", headers={"Accept": "application/json"})
+        assert h.status == 503 and set(h.json()) == {"error"}, h
+    finally:
+        cluster.start()
+        S.stop_frontdesk()
+        S.start_frontdesk()
 
 
 def test_two_processes_share_a_spool():

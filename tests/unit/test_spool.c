@@ -31,6 +31,7 @@ entry(const char *ref, const char *at, const char *key)
 
 static int replayed;
 static char order[8][16];
+static int wait_ok;  /* FD-WA1T0000 is refused for now until this is set */
 
 static int
 count_cb(const struct spool_entry *e, void *arg)
@@ -40,8 +41,11 @@ count_cb(const struct spool_entry *e, void *arg)
 	if (replayed < 8)
 		snprintf(order[replayed], sizeof(order[0]), "%s", e->reference);
 	replayed++;
-	return strcmp(e->reference, "FD-BADBAD00") == 0 ? -1 :
-	    (want >= 0 && replayed > want) ? 1 : 0;
+	if (strcmp(e->reference, "FD-BADBAD00") == 0)
+		return -1;
+	if (strcmp(e->reference, "FD-WA1T0000") == 0 && !wait_ok)
+		return 2;
+	return (want >= 0 && replayed > want) ? 1 : 0;
 }
 
 int
@@ -76,8 +80,11 @@ main(void)
 	tap_ok(spool_claim_key(dir, "key-1", e.fp, e.fplen, ref) == 0,
 	    "first claim wins");
 	snprintf(ref, sizeof(ref), "FD-ZZZZZZZZ");
-	tap_ok(spool_claim_key(dir, "key-1", e.fp, e.fplen, ref) == 1 &&
-	    strcmp(ref, "FD-ABCDEFGH") == 0, "same fields: the first reference");
+	tap_ok(spool_claim_key(dir, "key-1", e.fp, e.fplen, ref) == 3 &&
+	    strcmp(ref, "FD-ZZZZZZZZ") == 0, "same fields, first entry not on "
+	    "disk yet: nothing promised");
+	tap_ok(spool_find_key(dir, "key-1", e.fp, e.fplen, ref) == 0,
+	    "database up, entry not on disk: the database decides");
 	tap_ok(spool_claim_key(dir, "key-1", "other", 5, ref) == 2,
 	    "other fields: a conflict");
 	spool_release_key(dir, "key-1");
@@ -87,6 +94,21 @@ main(void)
 
 	tap_ok(!spool_pending(dir), "nothing pending yet");
 	tap_ok(spool_write(dir, &e) == 0, "write");
+	snprintf(ref, sizeof(ref), "FD-ZZZZZZZZ");
+	tap_ok(spool_claim_key(dir, "key-1", e.fp, e.fplen, ref) == 1 &&
+	    strcmp(ref, "FD-ABCDEFGH") == 0, "same fields, entry on disk: the "
+	    "first reference");
+	snprintf(ref, sizeof(ref), "FD-ZZZZZZZZ");
+	tap_ok(spool_find_key(dir, "key-1", e.fp, e.fplen, ref) == 1 &&
+	    strcmp(ref, "FD-ABCDEFGH") == 0, "database up, not replayed yet: "
+	    "the spool's answer");
+	tap_ok(spool_find_key(dir, "key-1", "other", 5, ref) == 2,
+	    "database up, other fields: a conflict");
+	tap_ok(spool_find_key(dir, "key-2", e.fp, e.fplen, ref) == 0,
+	    "an unknown key: none");
+	spool_entry_free(&e);
+	e = entry("FD-WA1T0000", "2026-11-29T01:15:00.000000Z", NULL);
+	tap_ok(spool_write(dir, &e) == 0, "write one the database refuses");
 	spool_entry_free(&e);
 	e = entry("FD-00000001", "2026-11-29T01:00:00.000000Z", NULL);
 	tap_ok(spool_write(dir, &e) == 0, "write an older one");
@@ -105,16 +127,25 @@ main(void)
 	want = -1;
 	replayed = 0;
 	r = spool_replay(dir, count_cb, &want);
-	tap_ok(r == 1 && replayed == 2,
-	    "the rest: one stored, one that can never be");
+	tap_ok(r == 1 && replayed == 3,
+	    "the rest: one stored, one refused for now, one that can never be");
+	tap_ok(spool_pending(dir), "the refused one stays");
+	wait_ok = 1;
+	replayed = 0;
+	r = spool_replay(dir, count_cb, &want);
+	tap_ok(r == 1 && replayed == 1, "then it is stored");
 	tap_ok(!spool_pending(dir), "spool empty");
 	snprintf(path, sizeof(path), "%s/failed/2026-11-29T01:30:00.000000-"
 	    "FD-BADBAD00.json", dir);
 	tap_ok(access(path, F_OK) == 0, "kept in failed/ for an admin");
 	snprintf(path, sizeof(path), "%s/keys/key-1", dir);
 	tap_ok(access(path, F_OK) == -1, "a replayed key's claim is gone");
+	tap_ok(spool_find_key(dir, "key-1", "first_name:1:5:Maria\n\x01\xff",
+	    23, ref) == 0, "replayed: the database decides");
+	tap_ok(!spool_locations_noted(dir), "no locations noted yet");
 
 	tap_ok(spool_save_locations(dir, slugs, 2) == 0, "save locations");
+	tap_ok(spool_locations_noted(dir), "locations noted");
 	tap_ok(spool_location_known(dir, "fidi") &&
 	    !spool_location_known(dir, "woodbury"), "known locations");
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
