@@ -468,13 +468,15 @@ replay_one(const char *dir, const char *name,
 	text = read_all(fd);
 	decoded = text != NULL && spool_decode(text, &e) == 0;
 	r = decoded ? fn(&e, arg) : -1;
-	if (r == 0) {
-		if (decoded && e.key != NULL) {
-			snprintf(keypath, sizeof(keypath), "%s/keys/%s", dir, e.key);
-			unlink(keypath);
-		}
+	/* Stored, or never to be: its key's claim goes either way (the
+	 * database knows a stored one's key; a failed one answers no one). */
+	if ((r == 0 || r == -1) && decoded && e.key != NULL) {
+		snprintf(keypath, sizeof(keypath), "%s/keys/%s", dir, e.key);
+		unlink(keypath);
+	}
+	if (r == 0)
 		unlink(path);
-	} else if (r == -1) {
+	else if (r == -1) {
 		snprintf(failed, sizeof(failed), "%s/failed/%s", dir, name);
 		rename(path, failed);
 		log_error("spool_replay_failed", "file=%s", name);

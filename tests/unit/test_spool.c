@@ -113,7 +113,10 @@ main(void)
 	e = entry("FD-00000001", "2026-11-29T01:00:00.000000Z", NULL);
 	tap_ok(spool_write(dir, &e) == 0, "write an older one");
 	spool_entry_free(&e);
-	e = entry("FD-BADBAD00", "2026-11-29T01:30:00.000000Z", NULL);
+	e = entry("FD-BADBAD00", "2026-11-29T01:30:00.000000Z", "key-bad");
+	snprintf(ref, sizeof(ref), "FD-BADBAD00");
+	tap_ok(spool_claim_key(dir, "key-bad", e.fp, e.fplen, ref) == 0,
+	    "the one that can never be stored holds a key");
 	spool_write(dir, &e);
 	spool_entry_free(&e);
 	tap_ok(spool_pending(dir), "pending");
@@ -138,6 +141,8 @@ main(void)
 	snprintf(path, sizeof(path), "%s/failed/2026-11-29T01:30:00.000000-"
 	    "FD-BADBAD00.json", dir);
 	tap_ok(access(path, F_OK) == 0, "kept in failed/ for an admin");
+	snprintf(path, sizeof(path), "%s/keys/key-bad", dir);
+	tap_ok(access(path, F_OK) == -1, "its key's claim is gone too");
 	snprintf(path, sizeof(path), "%s/keys/key-1", dir);
 	tap_ok(access(path, F_OK) == -1, "a replayed key's claim is gone");
 	tap_ok(spool_find_key(dir, "key-1", "first_name:1:5:Maria\n\x01\xff",
