@@ -61,10 +61,11 @@ static const struct key keys[] = {
 	    details_choices },
 	{ "mail", "html", KEY_ENUM, OFF(mail_html), "off", 0, 0,
 	    onoff_choices },
-	{ "mail", "retry_min", KEY_INT, OFF(mail_retry_min), "60", 1, LONG_MAX,
+	/* INT_MAX: outbox.c binds a backoff as $5::integer. */
+	{ "mail", "retry_min", KEY_INT, OFF(mail_retry_min), "60", 1, INT_MAX,
 	    NULL },
 	{ "mail", "retry_max", KEY_INT, OFF(mail_retry_max), "3600", 1,
-	    LONG_MAX, NULL },
+	    INT_MAX, NULL },
 	{ "mail", "give_up_after", KEY_INT, OFF(mail_give_up_after), "259200",
 	    60, LONG_MAX, NULL },
 	{ "limits", "per_ip_per_hour", KEY_INT, OFF(limits_per_ip_per_hour),

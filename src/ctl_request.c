@@ -249,7 +249,7 @@ static int
 ctl_request_queue(struct ctl *c, int argc, char **argv, bool unspam)
 {
 	char ref[REFERENCE_LEN + 1];
-	const char *vals[] = { ref, ctl_config(c)->msgid_domain };
+	const char *vals[] = { ref, NULL };
 	PGresult *r;
 	int rc = CTL_ERR;
 
@@ -259,6 +259,9 @@ ctl_request_queue(struct ctl *c, int argc, char **argv, bool unspam)
 		return CTL_USAGE;
 	if (ctl_request_ref(argv[optind], ref) == -1)
 		return CTL_ERR;
+	/* Only now: loading the configuration exits on an error, which must
+	 * not hide a usage error or keep --help from working. */
+	vals[1] = ctl_config(c)->msgid_domain;
 	if (ctl_begin(c, CTL_LOCK_OUTBOX) == -1)
 		return CTL_ERR;
 	if ((r = ctl_exec(c, unspam ? unspam_sql : resend_sql, 2,

@@ -83,6 +83,17 @@ mailer_sleep(long ms)
 		;
 }
 
+/* Sleeps ms even when asked to stop: for a pause that finishing the
+ * message in flight needs. */
+static void
+mailer_pause(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 /* Takes "--once" out of argv (the shared parser does not know it). */
 static bool
 take_once(int *argc, char **argv)
@@ -124,11 +135,16 @@ mailer_send(struct mailer *m, struct outbox_msg *om,
 	om->mail.ncc = rc->ncc;
 	buf_reset(&m->msg);
 	if (mail_compose(&m->msg, &om->mail, &why) == -1) {
-		/* A row we cannot turn into mail never will be: dead. */
 		log_error("compose_failed", "outbox_id=%lld reason=\"%s\"",
 		    om->id, why);
 		snprintf(r->reply, sizeof(r->reply), "cannot compose: %s", why);
-		res->outcome = OUTBOX_DEAD;
+		/* A row we cannot turn into mail never will be: dead. Memory
+		 * may be there next time: transient, like a lost connection. */
+		if (strcmp(why, "out of memory") == 0)
+			res->outcome = outbox_verdict(false, 0, false, om->age,
+			    m->cfg->mail_give_up_after);
+		else
+			res->outcome = OUTBOX_DEAD;
 		res->reply = r->reply;
 		return;
 	}
@@ -192,8 +208,10 @@ mailer_record(struct mailer *m, const struct outbox_msg *om,
     const struct outbox_result *res)
 {
 	for (int i = 0; i < RECORD_TRIES; i++) {
+		/* Not mailer_sleep: after SIGTERM it would not wait at all,
+		 * and a brief database blip would use up every try. */
 		if (i > 0)
-			mailer_sleep(DB_RETRY_MS);
+			mailer_pause(DB_RETRY_MS);
 		if (m->ob.conn == NULL && outbox_open(&m->ob, m->cfg) == -1)
 			continue;
 		if (outbox_record(&m->ob, om, res) == 0)

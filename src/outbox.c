@@ -1,7 +1,12 @@
 /* outbox: the mailer's side of the queue: claim, route, record. */
+#include <sys/random.h>
+
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -91,6 +96,32 @@ outbox_session(struct outbox *o)
 	return ok ? 0 : -1;
 }
 
+/* Host (cut to 63 bytes), pid (a long: 20 characters at most), nonce. */
+_Static_assert(sizeof(((struct outbox *)0)->claimer) >= 63 + 1 + 20 + 1 +
+    16 + 1, "claimer too small");
+
+/*
+ * Tells this process apart from any other: mailers in containers may
+ * share a host name and all be PID 1. Drawn once: outbox_open runs again
+ * on every reconnect, and the message in flight is recorded only where
+ * claimed_by still names us.
+ */
+static uint64_t
+outbox_nonce(void)
+{
+	static uint64_t nonce;
+	static bool drawn;
+
+	if (!drawn) {
+		/* GRND_NONBLOCK: early at boot, a weaker nonce beats a hang. */
+		if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) !=
+		    (ssize_t)sizeof(nonce))
+			nonce = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+		drawn = true;
+	}
+	return nonce;
+}
+
 int
 outbox_open(struct outbox *o, const struct config *cfg)
 {
@@ -106,8 +137,8 @@ outbox_open(struct outbox *o, const struct config *cfg)
 	if (gethostname(host, sizeof(host)) == -1)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
-	snprintf(o->claimer, sizeof(o->claimer), "%s:%ld", host,
-	    (long)getpid());
+	snprintf(o->claimer, sizeof(o->claimer), "%s:%ld:%016" PRIx64, host,
+	    (long)getpid(), outbox_nonce());
 	o->lease = outbox_lease(cfg->smtp_timeout, cfg->mail_retry_max);
 	outbox_close(o);
 	o->conn = PQconnectdbParams(keys, vals, 1);

@@ -51,7 +51,7 @@ struct outbox_result {
 struct outbox {
 	struct pg_conn *conn;
 	const struct config *cfg;
-	char claimer[128];        /* host:pid, in claimed_by */
+	char claimer[128];        /* host:pid:nonce, in claimed_by */
 	long lease;               /* seconds */
 };
 
@@ -64,8 +64,9 @@ long outbox_backoff(long attempt, long retry_min, long retry_max);
  * be retried within 2 x timeout + retry_max. */
 long outbox_lease(long timeout, long retry_max);
 /* sent; or a 5xx within the mail transaction (MAIL, RCPT, DATA): dead;
- * anything else (4xx, no connection, TLS, AUTH) is transient: retry, or
- * dead once the message is older than give_up_after. */
+ * anything else (4xx, no connection, TLS, AUTH, a 530 "authentication
+ * required") is transient: retry, or dead once the message is older than
+ * give_up_after. */
 enum outbox_outcome outbox_verdict(bool delivered, long smtp_code,
     bool in_transaction, long age, long give_up_after);
 /* The recipients from a location's routes (kind "to", "cc" or "bcc");

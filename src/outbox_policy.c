@@ -43,8 +43,11 @@ outbox_verdict(bool delivered, long smtp_code, bool in_transaction,
 	if (delivered)
 		return OUTBOX_SENT;
 	/* A 5xx before MAIL FROM (a greeting, EHLO or AUTH refused) says
-	 * nothing about this message; it is our set-up's problem. */
-	if (in_transaction && smtp_code >= 500 && smtp_code <= 599)
+	 * nothing about this message; it is our set-up's problem. So is a
+	 * 530 to MAIL FROM (authentication required, RFC 4954): the server
+	 * wants credentials we did not give, whatever the message. */
+	if (in_transaction && smtp_code >= 500 && smtp_code <= 599 &&
+	    smtp_code != 530)
 		return OUTBOX_DEAD;
 	if (age >= give_up_after)
 		return OUTBOX_DEAD;

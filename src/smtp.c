@@ -40,7 +40,7 @@ smtp_read_password(struct smtp *s, const char *path, char *err,
 	char buf[PASSWORD_MAX + 2];
 	struct stat st;
 	ssize_t n;
-	int fd;
+	int fd, rc = -1;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errsize, "[smtp] password_file %s: %s", path,
@@ -56,7 +56,7 @@ smtp_read_password(struct smtp *s, const char *path, char *err,
 	if (n < 0 || n > PASSWORD_MAX) {
 		snprintf(err, errsize, "[smtp] password_file %s: %s", path,
 		    n < 0 ? strerror(errno) : "longer than 1024 bytes");
-		return -1;
+		goto out;
 	}
 	/* One trailing line break is the editor's, not the password's. */
 	if (n > 0 && buf[n - 1] == '\n')
@@ -67,14 +67,18 @@ smtp_read_password(struct smtp *s, const char *path, char *err,
 	if (n == 0 || memchr(buf, '\0', (size_t)n) != NULL) {
 		snprintf(err, errsize, "[smtp] password_file %s: empty or "
 		    "holds a NUL byte", path);
-		return -1;
+		goto out;
 	}
 	if ((s->password = strdup(buf)) == NULL) {
 		snprintf(err, errsize, "out of memory");
-		return -1;
+		goto out;
 	}
+	rc = 0;
+out:
+	/* Whatever was read, a too long or broken file too, may be a
+	 * password: leave no copy on the stack. */
 	explicit_bzero(buf, sizeof(buf));
-	return 0;
+	return rc;
 }
 
 static size_t
@@ -208,13 +212,43 @@ smtp_setup(struct smtp *s, const struct config *cfg, char *err,
 	return 0;
 }
 
+/*
+ * Where the host starts: past the scheme and any userinfo. The last '@'
+ * anywhere, not just before the first '/': a password may hold either
+ * unescaped, and an '@' later on (nothing an SMTP URL needs) only makes
+ * us hide more, or warn about a relay that is on the loopback after all.
+ */
+static const char *
+smtp_url_host(const char *url)
+{
+	const char *h = strstr(url, "://"), *at;
+
+	h = h ? h + 3 : url;
+	if ((at = strrchr(h, '@')) != NULL)
+		h = at + 1;
+	return h;
+}
+
+/* The URL fit for a log: any user name and password become "***". */
+static const char *
+smtp_url_redact(char *buf, size_t size, const char *url)
+{
+	const char *h = smtp_url_host(url), *a = strstr(url, "://");
+	int pre = a != NULL ? (int)(a + 3 - url) : 0;
+
+	if (h == url + pre)
+		snprintf(buf, size, "%s", url);
+	else
+		snprintf(buf, size, "%.*s***@%s", pre, url, h);
+	return buf;
+}
+
 /* Is the URL's host the loopback? (tls = off is meant for that only.) */
 static bool
 smtp_url_loopback(const char *url)
 {
-	const char *h = strstr(url, "://");
+	const char *h = smtp_url_host(url);
 
-	h = h ? h + 3 : url;
 	return strncmp(h, "127.", 4) == 0 || strncasecmp(h, "localhost", 9) == 0
 	    || strncmp(h, "[::1]", 5) == 0;
 }
@@ -244,10 +278,15 @@ smtp_init(struct smtp *s, const struct config *cfg, char *err,
 		return -1;
 	if (cfg->smtp_tls == CONFIG_TLS_OFF &&
 	    strncasecmp(cfg->smtp_url, "smtp://", 7) == 0 &&
-	    !smtp_url_loopback(cfg->smtp_url))
+	    !smtp_url_loopback(cfg->smtp_url)) {
+		char url[CONFIG_STR + 8], q[2 * CONFIG_STR + 32];
+
+		/* The URL may carry a password: never log that part. */
 		log_warn("smtp_tls_off", "url=%s hint=\"tls = off sends in the "
 		    "clear: use it only for a relay on the loopback\"",
-		    cfg->smtp_url);
+		    log_quote(q, sizeof(q), smtp_url_redact(url, sizeof(url),
+		    cfg->smtp_url)));
+	}
 	if ((s->curl = curl_easy_init()) == NULL) {
 		snprintf(err, errsize, "libcurl: curl_easy_init failed");
 		return -1;

@@ -106,7 +106,8 @@ def test_attempt_recorded():
     assert (status, n, last_error) == ("sent", "1", None)
     assert sent_at is not None
     claimed = S.sql("SELECT claimed_by FROM outbox")[0][0]
-    assert re.match(r"^[^:]+:\d+$", claimed), claimed
+    # host:pid and a nonce: containers may share a host name and PID 1.
+    assert re.match(r"^[^:]+:\d+:[0-9a-f]{16}$", claimed), claimed
 
 
 def test_bcc_only_in_envelope():
@@ -449,6 +450,29 @@ def test_bad_configuration_refused():
         conf = mt.mailer_conf(S, "bad.conf", **{section: keys})
         rc, log = mt.run_once(S, conf)
         assert rc == 1 and want in log.encode(), (keys, log)
+
+
+def test_tls_off_warning_hides_password():
+    """tls = off to a remote relay is warned about, without the URL's
+    user name and password"""
+    S = stack()
+    # The loopback, behind userinfo: no warning (and nothing queued, so
+    # nothing is sent).
+    conf = mt.mailer_conf(S, "loop.conf", smtp={
+        "url": "smtp://u:s3cr3t@127.0.0.1:%d" % S.smtp_port, "tls": "off"})
+    rc, log = mt.run_once(S, conf)
+    assert rc == 0 and "smtp_tls_off" not in log, log
+    assert "s3cr3t" not in log, log
+    # TEST-NET: never answers; the message waits for a retry.
+    ref, = mt.insert_requests(S, 1)
+    conf = mt.mailer_conf(S, "remote.conf", smtp={
+        "url": "smtp://u:s3cr3t@192.0.2.1:25", "tls": "off",
+        "timeout": "1"})
+    rc, log = mt.run_once(S, conf)
+    assert rc == 0, log
+    assert 'smtp_tls_off url="smtp://***@192.0.2.1:25"' in log, log
+    assert "s3cr3t" not in log, log
+    assert mt.outbox_row(S, ref)[0] == "pending", mt.outbox_row(S, ref)
 
 
 def test_database_down_once_fails():

@@ -93,7 +93,8 @@ def test_451_on_rcpt_then_250():
     S.start_mailer()
     mt.wait_status(S, "sent", 1, timeout=20)
     a = mt.attempts(S, ref)
-    assert a == [("retry", "451", "451 4.3.0 Try again later"),
+    assert a == [("retry", "451", "RCPT <midtown.desk@clinic.example> "
+                  "451 4.3.0 Try again later"),
                  ("sent", "250", "250 2.0.0 OK queued")], a
     assert attempt_gap(S, ref) >= 0.9, attempt_gap(S, ref)  # retry_min 1
     assert mt.outbox_row(S, ref)[:3] == ("sent", "2", None)
@@ -324,8 +325,35 @@ def test_database_restart():
     second, = mt.insert_requests(S, 1)
     mt.wait_status(S, "sent", 2, timeout=20)
     once_each(S, [first, second])
+    # The same claimer after reconnecting, or a message in flight across
+    # a reconnect could not be recorded (claimed_by = the claimer).
+    claimers = S.sql("SELECT DISTINCT claimed_by FROM outbox")
+    assert len(claimers) == 1, claimers
     assert p.poll() is None
     assert fdtest.stop(p) == 0
+
+
+def test_sigterm_then_database_blip():
+    """SIGTERM while a message is in flight, and the database away when
+    its outcome is recorded: the mailer still waits between its tries, so
+    a blip of a second does not lose the record"""
+    S = stack("--delay", "2")
+    ref, = mt.insert_requests(S, 1)
+    p = S.start_mailer()
+    wait_for(lambda: mt.outbox_row(S, ref)[0] == "sending", 5,
+             what="the message in flight")
+    p.send_signal(signal.SIGTERM)
+    cluster.stop()
+    try:
+        wait_for(lambda: "db_query_failed" in S.log("mailer"), 10,
+                 what="the first record try failing")
+    finally:
+        cluster.start()
+    assert p.wait(15) == 0
+    log = S.log("mailer")
+    assert "record_failed" not in log, log
+    assert mt.outbox_row(S, ref)[0] == "sent", log
+    assert len(mt.raw_messages(S)) == 1
 
 
 fdtest.run(globals())

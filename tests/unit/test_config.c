@@ -24,6 +24,11 @@ static const struct bad_case bad[] = {
 	{ "[smtp]\nurl = http://x\n", "[smtp] url: must start with smtp://" },
 	{ "[mail]\nretry_min = 0\n", "retry_min: 0 is out of range" },
 	{ "[mail]\nretry_min = 100\nretry_max = 50\n", "retry_max: must be at least retry_min" },
+	/* The outbox binds a backoff as a 32-bit integer. */
+	{ "[mail]\nretry_max = 2147483648\n",
+	    "retry_max: 2147483648 is out of range (1-2147483647)" },
+	{ "[mail]\nretry_min = 2147483648\n",
+	    "retry_min: 2147483648 is out of range (1-2147483647)" },
 	{ "[mail]\ngive_up_after = 59\n", "give_up_after: 59 is out of range" },
 	{ "[mail]\ndetails = some\n", "details: \"some\"" },
 	{ "[mail]\nhtml = yes\n", "[mail] html: \"yes\" is not one of" },
@@ -98,6 +103,19 @@ test_good(void)
 }
 
 static void
+test_retry_edge(void)
+{
+	struct config c;
+	char err[256] = "";
+
+	tap_ok(config_load_string(&c, "t.conf",
+	    "[mail]\nretry_min = 2147483647\nretry_max = 2147483647\n", err,
+	    sizeof(err)) == 0, "retry at INT_MAX loads: %s", err);
+	tap_ok(c.mail_retry_min == 2147483647 && c.mail_retry_max == 2147483647,
+	    "retry edges INT_MAX");
+}
+
+static void
 test_long_line(void)
 {
 	struct config c;
@@ -131,6 +149,7 @@ main(void)
 	}
 	test_defaults();
 	test_good();
+	test_retry_edge();
 	test_long_line();
 	return tap_done();
 }
