@@ -142,6 +142,23 @@ def test_usage_errors_exit_2():
     ctl("location", "add", "-x", "--name", "X", rc=2, want="unknown option")
 
 
+def test_usage_errors_before_configuration():
+    """A usage error is 2 and --help works without a configuration: the
+    file is read only once the command line is known to be right"""
+    none = "/nonexistent.conf"
+    for noun, verb in (("request", "resend"), ("request", "unspam")):
+        ctl(noun, verb, conf=none, rc=2, want="missing argument")
+        ctl(noun, verb, "a", "b", conf=none, rc=2, want="too many")
+        ctl(noun, verb, "--bogus", conf=none, rc=2,
+            want="unknown option --bogus")
+        code, out, err = run(noun, verb, "--help", conf=none)
+        assert code == 0 and out.startswith("usage: frontdeskctl") and \
+            err == "", (code, out, err)
+        # A well-formed command does read it, and says so.
+        ctl(noun, verb, "FD-23456789", conf=none, rc=1,
+            want="configuration")
+
+
 def test_help_is_complete():
     """-h lists every command; each command's --help describes it"""
     code, out, err = run("-h")
@@ -771,7 +788,11 @@ def test_mailer_role_least_privilege():
                 "INSERT INTO routes (location_id, email) VALUES (1, "
                 "'x@evil.example')",
                 "UPDATE locations SET active = false",
-                "SELECT * FROM idempotency_keys"):
+                "SELECT * FROM idempotency_keys",
+                "UPDATE outbox SET message_id = '<x@evil.example>'",
+                "UPDATE outbox SET request_id = 1",
+                "SELECT submission_id FROM appointment_requests",
+                "SELECT thank_you_url FROM locations"):
         assert denied("fd_mailer", sql), sql
     add_request(S, "FD-000000MA", outbox=["pending"])
     cluster.psql("SELECT o.id FROM outbox o JOIN appointment_requests r ON "
@@ -786,12 +807,18 @@ def test_mailer_role_least_privilege():
 
 
 def test_admin_role_cannot_change_schema():
-    """frontdesk_admin runs every command but cannot alter the schema"""
+    """frontdesk_admin runs every command but cannot alter the schema, nor
+    rewrite a message or a location's name behind the commands' backs"""
     checks = ["DROP TABLE routes", "ALTER TABLE locations ADD x int",
-              "CREATE ROLE sneaky"]
-    # PostgreSQL 15 took CREATE on schema public from PUBLIC.
-    if int(cluster.psql("SHOW server_version_num")[0][0]) >= 150000:
-        checks.append("CREATE TABLE mine (id int)")
+              "CREATE ROLE sneaky", "CREATE TABLE mine (id int)",
+              "UPDATE outbox SET message_id = '<x@evil.example>'",
+              "UPDATE locations SET slug = 'x'"]
+    for who in ("fd_web", "fd_mailer"):
+        try:
+            cluster.psql("CREATE TABLE mine (id int)", db=S.db, user=who)
+            raise AssertionError("%s may create tables" % who)
+        except RuntimeError as e:
+            assert "permission denied" in str(e), e
     for sql in checks:
         try:
             cluster.psql(sql, db=S.db, user="fd_admin")
