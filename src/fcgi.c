@@ -430,30 +430,30 @@ replay_entry(const struct spool_entry *e, void *arg)
 static void
 refresh_locations(const struct config *cfg, struct store *st, char **last)
 {
-	char **slugs, *joined = NULL;
+	char **pairs, *joined = NULL;
 	size_t n, len = 0;
 
-	if (store_active_slugs(st, &slugs, &n) != STORE_OK)
+	if (store_active_locations(st, &pairs, &n) != STORE_OK)
 		return;
-	for (size_t i = 0; i < n; i++)
-		len += strlen(slugs[i]) + 1;
+	for (size_t i = 0; i < 2 * n; i++)
+		len += strlen(pairs[i]) + 1;
 	if ((joined = calloc(1, len + 1)) != NULL) {
-		for (size_t i = 0; i < n; i++) {
-			strcat(joined, slugs[i]);
+		for (size_t i = 0; i < 2 * n; i++) {
+			strcat(joined, pairs[i]);
 			strcat(joined, "\n");
 		}
 		if ((*last == NULL || strcmp(*last, joined) != 0) &&
 		    spool_save_locations(cfg->spool_dir,
-		    (const char *const *)slugs, n) == 0) {
+		    (const char *const *)pairs, n) == 0) {
 			free(*last);
 			*last = joined;
 			joined = NULL;
 		}
 	}
 	free(joined);
-	for (size_t i = 0; i < n; i++)
-		free(slugs[i]);
-	free(slugs);
+	for (size_t i = 0; i < 2 * n; i++)
+		free(pairs[i]);
+	free(pairs);
 }
 
 /* The spool's replayer: once a second, while requests wait on disk and

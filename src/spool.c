@@ -516,14 +516,15 @@ spool_replay(const char *dir, int (*fn)(const struct spool_entry *, void *),
 }
 
 int
-spool_save_locations(const char *dir, const char *const *slugs, size_t n)
+spool_save_locations(const char *dir, const char *const *pairs, size_t n)
 {
 	json_t *a = json_array();
 	char *text;
 	int r;
 
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(slugs[i]));
+		json_array_append_new(a, json_pack("{s:s, s:s}", "slug",
+		    pairs[2 * i], "thank_you", pairs[2 * i + 1]));
 	text = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
 	if (text == NULL)
@@ -533,20 +534,47 @@ spool_save_locations(const char *dir, const char *const *slugs, size_t n)
 	return r;
 }
 
-bool
-spool_location_known(const char *dir, const char *slug)
+/* The noted entry for slug: an object {"slug", "thank_you"}, or a bare
+ * string as older versions noted them. */
+static bool
+location_find(const char *dir, const char *slug, char *thank_you,
+    size_t size)
 {
 	char path[PATH_MAX];
 	json_t *a, *v;
 	size_t i;
 	bool found = false;
 
+	if (thank_you != NULL && size > 0)
+		thank_you[0] = '\0';
 	snprintf(path, sizeof(path), "%s/locations.json", dir);
 	if ((a = json_load_file(path, 0, NULL)) == NULL)
 		return false;
-	json_array_foreach(a, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), slug) == 0)
-			found = true;
+	json_array_foreach(a, i, v) {
+		const char *s = json_is_string(v) ? json_string_value(v) :
+		    json_string_value(json_object_get(v, "slug"));
+		const char *t = json_string_value(json_object_get(v,
+		    "thank_you"));
+
+		if (found || s == NULL || strcmp(s, slug) != 0)
+			continue;
+		found = true;
+		if (thank_you != NULL && t != NULL)
+			snprintf(thank_you, size, "%s", t);
+	}
 	json_decref(a);
 	return found;
+}
+
+bool
+spool_location_known(const char *dir, const char *slug)
+{
+	return location_find(dir, slug, NULL, 0);
+}
+
+void
+spool_location_thank_you(const char *dir, const char *slug, char *out,
+    size_t size)
+{
+	(void)location_find(dir, slug, out, size);
 }

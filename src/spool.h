@@ -59,11 +59,14 @@ int spool_find_key(const char *dir, const char *key, const void *fp,
 /* Gives up a claim whose request could not be spooled. */
 void spool_release_key(const char *dir, const char *key);
 
-/* The active locations as last read from the database, kept in
- * dir/locations.json so that a restart while the database is down still
- * knows them. */
-int spool_save_locations(const char *dir, const char *const *slugs, size_t n);
+/* The active locations as last read from the database (n pairs of slug
+ * and thank-you URL override, "" for none), kept in dir/locations.json so
+ * that a restart while the database is down still knows them. */
+int spool_save_locations(const char *dir, const char *const *pairs, size_t n);
 bool spool_location_known(const char *dir, const char *slug);
+/* A known location's thank-you URL override into out ("" for none). */
+void spool_location_thank_you(const char *dir, const char *slug, char *out,
+    size_t size);
 /* Has a list been noted at all? */
 bool spool_locations_noted(const char *dir);
 

@@ -63,8 +63,8 @@ static const struct db_statement statements[] = {
 	    " SELECT (SELECT count(*) FROM req), EXISTS (SELECT 1 FROM loc),"
 	    "  (SELECT thank_you_url FROM loc), (SELECT count(*) FROM ob)", 14 },
 	{ "health", "SELECT 1", 0 },
-	{ "active_slugs", "SELECT slug FROM locations WHERE active ORDER BY id",
-	    0 },
+	{ "active_locations", "SELECT slug, coalesce(thank_you_url, '')"
+	    " FROM locations WHERE active ORDER BY id", 0 },
 	/* A spooled request, exactly once: its reference was given out
 	 * already, so a second replay of it inserts nothing. A repost of a
 	 * post the database had before the outage (same key and fields) is
@@ -426,23 +426,34 @@ store_ratelimit(struct store *s, const char *addr, long limit, bool *allowed,
 }
 
 int
-store_active_slugs(struct store *s, char ***slugs, size_t *n)
+store_active_locations(struct store *s, char ***pairs, size_t *n)
 {
 	int err, rows;
-	PGresult *r = store_exec(s, "active_slugs", 0, NULL, NULL, NULL, &err);
+	PGresult *r = store_exec(s, "active_locations", 0, NULL, NULL, NULL,
+	    &err);
 
-	*slugs = NULL;
+	*pairs = NULL;
 	*n = 0;
 	if (r == NULL)
 		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
 	rows = PQntuples(r);
-	if ((*slugs = calloc((size_t)rows + 1, sizeof(**slugs))) == NULL) {
+	if ((*pairs = calloc(2 * (size_t)rows + 1, sizeof(**pairs))) == NULL) {
 		PQclear(r);
 		return STORE_ERROR;
 	}
-	for (int i = 0; i < rows; i++)
-		if (((*slugs)[*n] = strdup(PQgetvalue(r, i, 0))) != NULL)
-			(*n)++;
+	for (int i = 0; i < rows; i++) {
+		char *slug = strdup(PQgetvalue(r, i, 0));
+		char *url = strdup(PQgetvalue(r, i, 1));
+
+		if (slug == NULL || url == NULL) {
+			free(slug);
+			free(url);
+			continue;
+		}
+		(*pairs)[2 * *n] = slug;
+		(*pairs)[2 * *n + 1] = url;
+		(*n)++;
+	}
 	PQclear(r);
 	return STORE_OK;
 }

@@ -50,8 +50,9 @@ int store_outbox_stats(struct store *s, struct buf *out);
  * *allowed false means over, with *retry_after seconds until it is not. */
 int store_ratelimit(struct store *s, const char *addr, long limit,
     bool *allowed, long *retry_after);
-/* The active locations' slugs (a NULL-terminated array to free). */
-int store_active_slugs(struct store *s, char ***slugs, size_t *n);
+/* The active locations, in order: n pairs of slug and thank-you URL
+ * override ("" for none), pairs[2i] and pairs[2i + 1] (to free). */
+int store_active_locations(struct store *s, char ***pairs, size_t *n);
 /* Stores a spooled request, exactly once; STORE_LOCATION_GONE when its
  * location no longer exists at all. */
 int store_replay(struct store *s, const struct spool_entry *e);

@@ -213,6 +213,17 @@ answer_spam_dropped(struct fcgi_ctx *c)
 	answer_accepted(c, ref, NULL);
 }
 
+/* Accepted from the spool: the location's own thank-you page, as noted
+ * with the locations. */
+static void
+answer_spooled(struct fcgi_ctx *c, const char *ref, const char *slug)
+{
+	char url[512];
+
+	spool_location_thank_you(c->cfg->spool_dir, slug, url, sizeof(url));
+	answer_accepted(c, ref, url);
+}
+
 /* Writes a valid request to the spool and answers it as accepted: the
  * database is down, the disk is durable. 503 if even that fails. */
 static void
@@ -242,7 +253,7 @@ spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 	log_info(spam ? "spam_spooled" : "spooled", "reference=%s location=%s",
 	    ref, a->location);
 	metrics_submission(spam ? METRICS_SUB_SPAM : METRICS_SUB_ACCEPTED);
-	answer_accepted(c, ref, NULL);
+	answer_spooled(c, ref, a->location);
 }
 
 static bool
@@ -297,7 +308,7 @@ spool_post(struct fcgi_ctx *c, const struct form *f, const char *key,
 		break;
 	case 1:
 		metrics_submission(METRICS_SUB_REPLAYED);
-		answer_accepted(c, ref, NULL);
+		answer_spooled(c, ref, a.location);
 		break;
 	case 2:
 		answer_conflict(c);
@@ -437,7 +448,8 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 
 		if (k == 1 || k == 2) {
 			pc.key = k;
-			pc.thank_you_url[0] = '\0';
+			spool_location_thank_you(c->cfg->spool_dir, slug,
+			    pc.thank_you_url, sizeof(pc.thank_you_url));
 		}
 	}
 	lc.slug = slug;

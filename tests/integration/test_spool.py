@@ -212,6 +212,28 @@ def test_start_while_down_and_crash():
     assert by_ref(r.json()["reference"]) == 1
 
 
+def test_location_thank_you_page_while_down():
+    """while down, an HTML post for a location with its own thank-you page
+    is sent there, as it would be with the database up"""
+    S.ctl("location", "add", "tyloc", "--name", "Thank You Lane",
+          "--thank-you", "/thanks/tyloc/")
+    path = os.path.join(SPOOL, "locations.json")
+    wait_for(lambda: "/thanks/tyloc/" in open(path).read(), 15,
+             "the location noted in the spool")
+    f = maria(location="tyloc", first_name="Tylane")
+    cluster.stop()
+    try:
+        r = S.post(f, json_mode=False)
+        assert r.status == 303, r
+        assert r.headers["location"].startswith("/thanks/tyloc/?ref=FD-"), \
+            r.headers
+    finally:
+        cluster.start()
+    wait_replayed()
+    assert S.count("appointment_requests", "first_name = 'Tylane'") == 1
+    S.ctl("location", "disable", "tyloc")
+
+
 def test_never_read_locations_503():
     """started with the database down and a spool that never saw the
     locations: 503, not a 422 about the location"""

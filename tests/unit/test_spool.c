@@ -54,7 +54,8 @@ main(void)
 	char dir[] = "/tmp/fd-spool-test-XXXXXX", err[256], ref[12], path[512];
 	struct spool_entry e = entry("FD-ABCDEFGH", "2026-11-29T01:02:03.000004Z",
 	    "key-1"), d;
-	const char *slugs[] = { "midtown", "fidi" };
+	const char *pairs[] = { "midtown", "", "fidi", "/thanks/fidi/" };
+	char url[64];
 	char *text;
 	int want, r;
 
@@ -149,10 +150,25 @@ main(void)
 	    23, ref) == 0, "replayed: the database decides");
 	tap_ok(!spool_locations_noted(dir), "no locations noted yet");
 
-	tap_ok(spool_save_locations(dir, slugs, 2) == 0, "save locations");
+	tap_ok(spool_save_locations(dir, pairs, 2) == 0, "save locations");
 	tap_ok(spool_locations_noted(dir), "locations noted");
 	tap_ok(spool_location_known(dir, "fidi") &&
 	    !spool_location_known(dir, "woodbury"), "known locations");
+	spool_location_thank_you(dir, "fidi", url, sizeof(url));
+	tap_ok(strcmp(url, "/thanks/fidi/") == 0, "a location's thank-you "
+	    "page is noted too");
+	spool_location_thank_you(dir, "midtown", url, sizeof(url));
+	tap_ok(url[0] == '\0', "none: the default");
+	snprintf(path, sizeof(path), "%s/locations.json", dir);
+	{
+		FILE *f = fopen(path, "w");
+
+		fputs("[\"midtown\",\"fidi\"]", f);
+		fclose(f);
+	}
+	tap_ok(spool_location_known(dir, "fidi") &&
+	    !spool_location_known(dir, "woodbury"), "an older file of bare "
+	    "slugs still reads");
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	tap_ok(system(path) == 0, "clean up");
 	return tap_done();
