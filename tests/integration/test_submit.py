@@ -551,7 +551,7 @@ def test_silent_connections_hold_up_no_one():
             out = _fcgi_get("/api/healthz", ("127.0.0.1", port))
             took = time.monotonic() - t0
             assert out.startswith(b"Status: 200"), out
-            assert took < 1.0, "a served request waited %.2fs" % took
+            assert took < 3.0, "a served request waited %.2fs" % took
         # the silent ones are let go within the header timeout
         for sk in silent:
             sk.settimeout(10)
