@@ -1,6 +1,7 @@
 /* frontdesk: the FastCGI responder that takes appointment requests. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -45,6 +46,12 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("frontdesk", o.verbose);
+	/* Message-IDs are made here, on the domain of [smtp] from. */
+	if (strchr(cfg.msgid_domain, '.') == NULL ||
+	    strstr(cfg.msgid_domain, "localhost") != NULL)
+		log_warn("msgid_domain", "domain=%s hint=\"set [smtp] from in "
+		    "this file too: the Message-IDs made here take its domain\"",
+		    cfg.msgid_domain);
 	if (cfg.spool_dir[0] != '\0' &&
 	    spool_init(cfg.spool_dir, err, sizeof(err)) == -1)
 		fatal("spool_unusable", "error=\"%s\"", err);

@@ -566,6 +566,25 @@ def test_silent_connections_hold_up_no_one():
             fdtest.stop(p)
 
 
+def test_warns_without_smtp_from():
+    """a web file without [smtp] from: it starts, and says once that its
+    Message-IDs are not on the clinic's domain"""
+    conf = S.conf_as("web")
+    conf["smtp"] = {}
+    conf["fastcgi"]["listen"] = os.path.join(S.dir, "nofrom.sock")
+    log = os.path.join(S.dir, "nofrom.log")
+    p = fdtest.spawn([S.program("frontdesk"), "-c",
+                      S.write_conf("nofrom.conf", conf)], log)
+    try:
+        wait_for(lambda: "event=msgid_domain" in open(log).read(), 10,
+                 what="the warning")
+        assert "domain=localhost" in open(log).read()
+    finally:
+        assert fdtest.stop(p) == 0
+    # the stack's own file has it: no warning there
+    assert "event=msgid_domain" not in S.log("frontdesk")
+
+
 def test_inherited_socket_fd0():
     """no listen key: serves on fd 0, as spawn-fcgi passes it"""
     sock = os.path.join(S.dir, "fd0.sock")
