@@ -12,6 +12,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "http.h"
 
 enum key_type { KEY_STR, KEY_INT, KEY_MODE, KEY_ENUM, KEY_CIDRS };
 
@@ -250,6 +251,11 @@ config_check(struct parse_ctx *p)
 		c->http_prefix[--n] = '\0';
 	if (n > 0 && c->http_prefix[0] != '/') {
 		ctx_fail(p, "[http] prefix: must start with /");
+		return -1;
+	}
+	if (!http_redirect_url_ok(c->http_thank_you_url)) {
+		ctx_fail(p, "[http] thank_you_url: a path starting with / or an "
+		    "http(s):// URL, at most 500 bytes, no spaces");
 		return -1;
 	}
 	/* The right side of every Message-ID: the domain of [smtp] from. */

@@ -4,10 +4,10 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "http.h"
 #include "validate.h"
 
 #define LOCATION_NAME_MAX 200
-#define LOCATION_URL_MAX 500
 
 /* Shared by every command that takes a slug. */
 int
@@ -42,25 +42,6 @@ ctl_location_known(struct ctl *c, const char *slug)
 	return -1;
 }
 
-/* The web answers a post with a 303 to it: a path on this site or an
- * http(s) URL, printable ASCII only, so that it can never break the
- * Location header. "//host" would leave the site: refused. */
-static bool
-ctl_location_url_ok(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > LOCATION_URL_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return false;
-	if (s[0] == '/')
-		return s[1] != '/' && s[1] != '\\';
-	return (strncmp(s, "https://", 8) == 0 && len > 8) ||
-	    (strncmp(s, "http://", 7) == 0 && len > 7);
-}
-
 int
 ctl_location_add(struct ctl *c, int argc, char **argv)
 {
@@ -91,10 +72,10 @@ ctl_location_add(struct ctl *c, int argc, char **argv)
 	if (!ctl_one_line_text(vals[1], LOCATION_NAME_MAX))
 		return ctl_err("bad --name: 1-%d characters of UTF-8 text on "
 		    "one line, no control characters", LOCATION_NAME_MAX);
-	if (vals[2] != NULL && !ctl_location_url_ok(vals[2]))
+	if (vals[2] != NULL && !http_redirect_url_ok(vals[2]))
 		return ctl_err("bad --thank-you: a path starting with / or an "
 		    "http(s):// URL, at most %d bytes, no spaces",
-		    LOCATION_URL_MAX);
+		    HTTP_URL_MAX);
 	r = ctl_exec(c, "INSERT INTO locations (slug, name, thank_you_url)"
 	    " VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING RETURNING id",
 	    3, vals);

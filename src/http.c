@@ -28,10 +28,74 @@ http_reason(int status)
 	}
 }
 
+/* Is the media range at s (len bytes, parameters included) exactly
+ * application/json, with a quality above 0? */
+static bool
+range_is_json(const char *s, size_t len)
+{
+	static const char json[] = "application/json";
+	size_t n = strcspn(s, ";"), i = 0;
+
+	if (n > len)
+		n = len;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n != sizeof(json) - 1 || strncasecmp(s, json, n) != 0)
+		return false;
+	/* q=0 (0.0, 0.00, 0.000) means "not this one" */
+	for (i = n; i < len; i++) {
+		const char *p = s + i + 1;
+
+		if (s[i] != ';')
+			continue;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+			p += 2;
+			if (*p == '0' && strspn(p + 1 + (p[1] == '.'), "0") ==
+			    strcspn(p + 1 + (p[1] == '.'), ";, \t"))
+				return false;
+		}
+	}
+	return true;
+}
+
 bool
 http_wants_json(const char *accept)
 {
-	return accept != NULL && strcasestr(accept, "application/json") != NULL;
+	/* Each comma-separated media range on its own: a substring would
+	 * take "application/jsonx" or "application/json;q=0" for JSON. */
+	while (accept != NULL && *accept != '\0') {
+		size_t len = strcspn(accept, ",");
+
+		accept += strspn(accept, " \t");
+		len = strcspn(accept, ",");
+		if (range_is_json(accept, len))
+			return true;
+		accept += len;
+		if (*accept == ',')
+			accept++;
+	}
+	return false;
+}
+
+/* The web answers a post with a 303 to it: a path on this site or an
+ * http(s) URL, printable ASCII only, so that it can never break the
+ * Location header. "//host" would leave the site: refused. */
+bool
+http_redirect_url_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > HTTP_URL_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	if (s[0] == '/')
+		return s[1] != '/' && s[1] != '\\';
+	return (strncmp(s, "https://", 8) == 0 && len > 8) ||
+	    (strncmp(s, "http://", 7) == 0 && len > 7);
 }
 
 void
@@ -82,8 +146,9 @@ html_open(struct http_answer *a, int status, const char *title)
 static void
 html_close(struct http_answer *a)
 {
-	buf_adds(&a->body, "<p><a href=\"javascript:history.back()\">Go back"
-	    "</a></p></main></body></html>\n");
+	/* No script link: these pages are mostly seen without JavaScript. */
+	buf_adds(&a->body, "<p>Use your browser's Back button to return to "
+	    "the form.</p></main></body></html>\n");
 }
 
 void
@@ -98,6 +163,26 @@ http_error(struct http_answer *a, int status, const char *why)
 	http_html_escape(&a->body, why);
 	buf_adds(&a->body, "</p>\n");
 	html_close(a);
+}
+
+/* The form's label for a field, as the patient saw it. */
+static const char *
+field_label(const char *field)
+{
+	static const struct { const char *field, *label; } labels[] = {
+		{ "first_name", "First name" }, { "last_name", "Last name" },
+		{ "email", "Email address" }, { "phone", "Phone number" },
+		{ "location", "Location" },
+		{ "service", "Service or condition" },
+		{ "preferred_time", "Preferred days and times" },
+		{ "message", "Anything we should know?" }, { "consent", "Consent" },
+		{ "submission_id", "This page" }, { "website", "This page" },
+	};
+
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (strcmp(labels[i].field, field) == 0)
+			return labels[i].label;
+	return field;
 }
 
 void
@@ -117,7 +202,7 @@ http_invalid(struct http_answer *a, const struct validate_errors *e)
 	    "correct the following:</p>\n<ul>\n");
 	for (size_t i = 0; i < e->n; i++) {
 		buf_adds(&a->body, "<li><strong>");
-		http_html_escape(&a->body, e->e[i].field);
+		http_html_escape(&a->body, field_label(e->e[i].field));
 		buf_adds(&a->body, "</strong> ");
 		http_html_escape(&a->body, e->e[i].why);
 		buf_adds(&a->body, "</li>\n");

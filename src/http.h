@@ -19,6 +19,10 @@ struct http_answer {
 const char *http_reason(int status);
 /* Does this Accept header ask for JSON? */
 bool http_wants_json(const char *accept);
+/* A thank-you URL we will redirect to: a path on this site ("/...", not
+ * "//") or an http(s):// URL, printable ASCII, at most HTTP_URL_MAX. */
+#define HTTP_URL_MAX 500
+bool http_redirect_url_ok(const char *s);
 void http_html_escape(struct buf *b, const char *s);
 
 /* Each fills `a` (status, content type, body) in its mode. */

@@ -390,11 +390,14 @@ store_outbox_stats(struct store *s, struct buf *out)
 		"gauge\nfrontdesk_outbox_oldest_pending_seconds %s\n",
 		"# HELP frontdesk_outbox_dead Messages given up on.\n# TYPE "
 		"frontdesk_outbox_dead gauge\nfrontdesk_outbox_dead %s\n",
-		"# HELP frontdesk_deliveries_total Delivery attempts recorded, by "
-		"outcome.\n# TYPE frontdesk_deliveries_total counter\n"
-		"frontdesk_deliveries_total{outcome=\"sent\"} %s\n",
-		"frontdesk_deliveries_total{outcome=\"retry\"} %s\n",
-		"frontdesk_deliveries_total{outcome=\"dead\"} %s\n",
+		/* A gauge, not a counter: purge takes old attempts away with
+		 * their requests, and a counter must never go down. */
+		"# HELP frontdesk_delivery_attempts Delivery attempts on record "
+		"(purge removes old ones), by outcome.\n# TYPE "
+		"frontdesk_delivery_attempts gauge\n"
+		"frontdesk_delivery_attempts{outcome=\"sent\"} %s\n",
+		"frontdesk_delivery_attempts{outcome=\"retry\"} %s\n",
+		"frontdesk_delivery_attempts{outcome=\"dead\"} %s\n",
 	};
 	int err;
 	PGresult *r = store_exec(s, "outbox_stats", 0, NULL, NULL, NULL, &err);

@@ -13,7 +13,7 @@
 		location: "Location",
 		service: "Service or condition",
 		preferred_time: "Preferred days and times",
-		message: "Your message",
+		message: "Anything we should know?",
 		consent: "Consent",
 		submission_id: "This page",
 		website: "This page"
@@ -220,6 +220,13 @@
 		else if (a.status === 409)
 			showProblem("This form was already sent with other details. " +
 			    "Please reload the page to send a new request.");
+		else if (a.status === 413)
+			showProblem("Your request is too long to send. Please " +
+			    "shorten your message and try again.");
+		else if (a.status === 400 || a.status === 415)
+			showProblem("Your request could not be read (error " +
+			    a.status + "). Please reload the page and try again, " +
+			    "or call us.");
 		else if (a.status === 429)
 			showProblem("Too many requests came from your network. " +
 			    "Please try again later, or call us.");

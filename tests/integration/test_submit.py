@@ -118,12 +118,13 @@ def test_neither_email_nor_phone_sets_both():
 
 
 def test_invalid_html_422_page():
-    """HTML mode: a 422 page listing the errors"""
+    """HTML mode: a 422 page listing the errors by the form's labels"""
     before = totals()
     r = S.post(maria(last_name="x" * 101, phone="12"), json_mode=False)
     assert r.status == 422, r
     assert r.headers["content-type"].startswith("text/html")
-    assert "last_name" in r.text and "phone" in r.text, r.text
+    assert "<strong>Last name</strong>" in r.text and \
+        "<strong>Phone number</strong>" in r.text, r.text
     assert totals() == before
 
 
@@ -403,6 +404,14 @@ def test_metrics():
                 'status="201"}'] >= 1
     assert 'frontdesk_request_duration_seconds_bucket{route="appointments",' \
         'le="+Inf"}' in vals
+    # attempts on record: a gauge (purge removes them); counters, and
+    # only counters, end in _total
+    for outcome in ("sent", "retry", "dead"):
+        assert vals['frontdesk_delivery_attempts{outcome="%s"}' % outcome] \
+            == S.count("outbox_attempts", "outcome = '%s'" % outcome)
+    types = re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M)
+    assert types and all((kind == "counter") == name.endswith("_total")
+                         for name, kind in types), types
     for line in text.splitlines():
         assert line.startswith("#") or re.match(
             r'^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? '

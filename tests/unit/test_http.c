@@ -22,6 +22,27 @@ static const struct {
 	{ "application/json", true },
 	{ "text/html, Application/JSON;q=0.9", true },
 	{ "*/*", false },
+	{ "application/json;q=0", false },
+	{ "application/json; q=0.000, text/html", false },
+	{ "text/html;q=0.9, application/json;q=0.1", true },
+	{ "application/jsonx", false },
+	{ "application/json-patch+json", false },
+	{ "application/json; charset=utf-8", true },
+	{ "  application/json  ", true },
+	{ "text/html,application/json;q=0.01", true },
+	{ "", false },
+};
+
+static const struct {
+	const char *url;
+	bool ok;
+} redirects[] = {
+	{ "/thank-you/", true }, { "https://clinic.example/t", true },
+	{ "http://clinic.example/", true }, { "", false },
+	{ "//evil.example/", false }, { "/\\evil.example", false },
+	{ "javascript:alert(1)", false }, { "/a b", false },
+	{ "/a\r\nSet-Cookie: x", false }, { "https://", false },
+	{ "thanks.html", false },
 };
 
 static void
@@ -51,6 +72,11 @@ main(void)
 		tap_ok(http_wants_json(accepts[i].accept) == accepts[i].json,
 		    "Accept %s", accepts[i].accept ? accepts[i].accept : "(none)");
 
+	for (size_t i = 0; i < sizeof(redirects) / sizeof(redirects[0]); i++)
+		tap_ok(http_redirect_url_ok(redirects[i].url) == redirects[i].ok,
+		    "redirect URL \"%s\" %s", redirects[i].url,
+		    redirects[i].ok ? "ok" : "refused");
+
 	a.json = true;
 	http_accepted(&a, "FD-ABCDEFGH", "/t/");
 	serialize(&a, &out);
@@ -78,6 +104,12 @@ main(void)
 	http_invalid(&a, &e);
 	tap_ok(a.status == 422 && strstr(a.body.p, "&lt;b&gt;&amp;&quot;&#39;") &&
 	    !strstr(a.body.p, "<b>&"), "HTML 422 escapes");
+	tap_ok(strstr(a.body.p, "<strong>Email address</strong> is required") &&
+	    strstr(a.body.p, "<strong>First name</strong>"),
+	    "HTML 422 names fields by their labels");
+	tap_ok(strstr(a.body.p, "javascript:") == NULL &&
+	    strstr(a.body.p, "Back button") != NULL,
+	    "HTML pages need no script to lead back");
 	http_answer_free(&a);
 
 	memset(&a, 0, sizeof(a));
