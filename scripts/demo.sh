@@ -4,8 +4,10 @@
 # ./demo-run/: a PostgreSQL cluster on a unix socket, frontdesk, the mailer,
 # a local SMTP server that writes every email into a maildir, and nginx on
 # 127.0.0.1:8080 serving the clinic's form with the shipped nginx files.
-# Ctrl-C stops it all; run it again to pick up where it left off (the
-# database and the maildir are kept; rm -rf demo-run for a clean slate).
+# Ctrl-C (or closing the terminal) stops it all; run it again to pick up
+# where it left off (the database and the maildir are kept; rm -rf demo-run
+# for a clean slate: as root, a cluster kept outside it, in
+# /var/tmp/frontdesk-demo-*, is then made afresh too).
 #
 # Usage: scripts/demo.sh
 # Environment: FRONTDESK_DEMO_DIR (default ./demo-run), FRONTDESK_DEMO_PORT
@@ -69,7 +71,10 @@ stop_pid() {  # name pid signal
 
 nginx_pid="" frontdesk_pid="" mailer_pid="" smtp_pid="" pg_started=""
 cleanup() {
-	trap - EXIT INT TERM
+	trap - EXIT INT TERM HUP
+	# Every step is worth trying: after a hangup, even "say" fails (the
+	# terminal is gone), and set -e must not end the cleanup there.
+	set +e
 	say "stopping"
 	stop_pid nginx "$nginx_pid" QUIT
 	stop_pid frontdesk "$frontdesk_pid" TERM
@@ -85,6 +90,25 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# Closing the terminal: dash runs the EXIT trap only on exit, not when a
+# signal kills it, so each signal is turned into an exit.
+trap 'exit 129' HUP
+
+# A demo killed with SIGKILL leaves its processes (nginx on the port among
+# them): stop those, by id, when they are still this demo's, before the
+# port is checked.
+if [ -f "$state/run/demo.pids" ]; then
+	while read -r p; do
+		if grep -qF -e "$state" -e "$build" "/proc/$p/cmdline" 2>/dev/null; then
+			say "stopping process $p left by an earlier run"
+			stop_pid "process $p" "$p" TERM
+		fi
+	done <"$state/run/demo.pids"
+	rm -f "$state/run/demo.pids"
+fi
+# No state folder: a first run, or rm -rf demo-run for a clean slate.
+fresh_state=""
+[ -d "$state" ] || fresh_state=1
 
 # ---- packages and build
 "$top/scripts/install-deps.sh"
@@ -101,18 +125,6 @@ ctl=$build/src/frontdeskctl
 
 if port_open "$port"; then
 	die "127.0.0.1:$port is in use (another demo running?); set FRONTDESK_DEMO_PORT"
-fi
-
-# A demo killed with SIGKILL leaves its processes: stop those, by id, when
-# they are still this demo's.
-if [ -f "$state/run/demo.pids" ]; then
-	while read -r p; do
-		if grep -qF -e "$state" -e "$build" "/proc/$p/cmdline" 2>/dev/null; then
-			say "stopping process $p left by an earlier run"
-			kill -TERM "$p" 2>/dev/null || true
-		fi
-	done <"$state/run/demo.pids"
-	sleep 1
 fi
 
 # ---- PostgreSQL: a cluster of our own on a unix socket, no TCP port
@@ -133,6 +145,16 @@ if [ "$(id -u)" != 0 ]; then
 elif ! runuser -u postgres -- test -x "$state" || [ ${#pgdir} -gt 80 ]; then
 	sum=$(printf '%s' "$state" | cksum | cut -d' ' -f1)
 	pgdir=/var/tmp/frontdesk-demo-$sum
+	# Its link in the state folder went with rm -rf demo-run: so does
+	# the cluster, stopped first should an earlier run have left it up.
+	if [ -n "$fresh_state" ] && [ -d "$pgdir" ]; then
+		say "removing the cluster an earlier $state left in $pgdir"
+		if [ -f "$pgdir/data/postmaster.pid" ]; then
+			as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -w -m fast stop \
+				>/dev/null 2>&1 || true
+		fi
+		rm -rf "$pgdir"
+	fi
 	if [ -d "$state/pg" ] && [ ! -L "$state/pg" ]; then
 		rmdir "$state/pg" 2>/dev/null ||
 			die "$state/pg holds a cluster postgres cannot reach now"

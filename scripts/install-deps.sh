@@ -32,6 +32,12 @@ if [ -n "$missing" ]; then
 		printf '#!/bin/sh\nexit 101\n' >"$policy"
 		chmod 755 "$policy"
 		trap 'rm -f "$policy"' EXIT
+		# dash runs the EXIT trap on exit, not when a signal kills it:
+		# turn the signals into an exit, or policy-rc.d would stay and
+		# keep every service on this machine from starting later.
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+		trap 'exit 129' HUP
 	fi
 	apt-get update -qq
 	# shellcheck disable=SC2086

@@ -6,23 +6,53 @@
 # Usage: scripts/test.sh [--quick]   (--quick: skip the sanitizer pass)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
-"$top/scripts/install-deps.sh" || exit 1
-[ ! -f tests/browser/package.json ] || [ -d tests/browser/node_modules/playwright-core ] ||
-	(cd tests/browser && npm install --no-audit --no-fund --silent) || exit 1
+cd "$top" || { echo "0 passed, 1 failed"; exit 1; }
 
 jobs=$(nproc 2>/dev/null || echo 2)
 logs=""
 status=0
+# The last line is always "N passed, N failed", even when a step before or
+# between the suites fails: that step counts as one failure, added to what
+# the passes that did run counted, and the exit status is 1.
+finish() {  # [failures outside the logs]
+	extra=${1:-0}
+	# shellcheck disable=SC2086
+	line=$(/usr/bin/python3 "$top/scripts/tap-summary.py" --failed "$extra" $logs) ||
+		status=1
+	# tap-summary.py itself may be what is broken (or python3 missing):
+	# still end with a summary line.
+	case $line in
+	*" passed, "*" failed"*) ;;
+	*) line="0 passed, $((extra + 1)) failed" ;;
+	esac
+	[ "$extra" = 0 ] || status=1
+	printf '%s\n' "$line"
+	exit $status
+}
+step_failed() {  # what
+	printf 'test.sh: %s failed\n' "$1" >&2
+	finish 1
+}
+
+"$top/scripts/install-deps.sh" || step_failed install-deps
+[ ! -f tests/browser/package.json ] || [ -d tests/browser/node_modules/playwright-core ] ||
+	(cd tests/browser && npm install --no-audit --no-fund --silent) ||
+	step_failed "npm install"
+
 run_suite() {  # build-dir meson-setup-args...
 	dir=$1; shift
 	if [ ! -f "$dir/build.ninja" ]; then
 		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 ||
-			{ cat "$dir.setup.log"; exit 1; }
+			{ cat "$dir.setup.log"; step_failed "meson setup $dir"; }
 	fi
-	meson compile -C "$dir" >/dev/null || { meson compile -C "$dir"; exit 1; }
+	meson compile -C "$dir" >/dev/null ||
+		{ meson compile -C "$dir"; step_failed "meson compile -C $dir"; }
+	# An old run's log must not count for this one.
+	rm -f "$dir/meson-logs/testlog.json"
 	meson test -C "$dir" --print-errorlogs --num-processes "$jobs" ||
 		status=1
+	[ -f "$dir/meson-logs/testlog.json" ] ||
+		step_failed "meson test -C $dir (no test log)"
 	logs="$logs $dir/meson-logs/testlog.json"
 }
 run_suite build-test
@@ -31,6 +61,4 @@ if [ "${1:-}" != "--quick" ]; then
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false
 fi
-# shellcheck disable=SC2086
-/usr/bin/python3 scripts/tap-summary.py $logs || status=1
-exit $status
+finish

@@ -77,6 +77,14 @@ def spawn(args, log, **kw):
     return p
 
 
+def tempdir(prefix="fdtest-"):
+    """A temporary folder removed at exit, and when a signal stops the test
+    (which skips finally blocks)."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    _cleanups.append(lambda: shutil.rmtree(d, ignore_errors=True))
+    return d
+
+
 def stop(p, sig=signal.SIGTERM, timeout=15):
     """Signals a process and waits for it; returns its exit status."""
     if p.poll() is None:
@@ -91,15 +99,49 @@ def stop(p, sig=signal.SIGTERM, timeout=15):
 
 @atexit.register
 def _cleanup():
-    for p in reversed(_procs):
+    # Each item is taken off its list before it runs: a second call (the
+    # atexit one after run()'s, or a signal during either) does nothing twice.
+    while _procs:
+        p = _procs.pop()
         if p.poll() is None:
             p.kill()
             p.wait()
-    for f in reversed(_cleanups):
+    while _cleanups:
+        f = _cleanups.pop()
         try:
             f()
         except Exception:
             pass
+
+
+_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+_PID = os.getpid()
+
+
+def _on_signal(signum, frame):
+    """meson stops a test past its timeout with SIGTERM (to its process
+    group, SIGKILL 0.5 s later), and a signal's default action skips atexit:
+    PostgreSQL, which pg_ctl starts in a session of its own, and the
+    temporary folders would stay. Clean up here, at once, then exit 128 +
+    the signal. Not by raising SystemExit: a test's finally blocks would
+    run first (and may wait), and an exception they raise would let run()
+    go on to the next test."""
+    if os.getpid() != _PID:
+        # A child between fork and exec (preexec_fn) that meson's signal
+        # to the process group reached: the test's own process cleans up.
+        os._exit(128 + signum)
+    for s in _SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+    sys.stderr.write("fdtest: %s: stopping everything\n"
+                     % signal.Signals(signum).name)
+    _cleanup()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(128 + signum)
+
+
+for _s in _SIGNALS:
+    signal.signal(_s, _on_signal)
 
 
 def _as_postgres():
@@ -128,12 +170,14 @@ class Cluster:
         self.data = os.path.join(self.dir, "data")
         self.bin = _pgbin()
         self._drop = drop
+        # Before initdb and start: a signal (or a failure) from here on
+        # still stops the server and removes the folder.
+        _cleanups.append(self.destroy)
         subprocess.run([os.path.join(self.bin, "initdb"), "-A", "trust",
                         "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
                         "--no-sync", "-D", self.data], check=True,
                        stdout=subprocess.DEVNULL, preexec_fn=drop)
         self.start()
-        _cleanups.append(self.destroy)
 
     def start(self):
         subprocess.run([os.path.join(self.bin, "pg_ctl"), "-D", self.data,

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 
 import fdtest
@@ -244,7 +243,7 @@ def test_migrate_concurrent():
 def test_migrate_bad_file_rolls_back():
     """A failing migration: 1, one line naming the file and line; nothing
     of it stays, and it is applied once fixed"""
-    d = tempfile.mkdtemp(prefix="fdtest-sql-")
+    d = fdtest.tempdir("fdtest-sql-")
     try:
         for f in SQL_FILES:
             shutil.copy(os.path.join(fdtest.SOURCE, "sql", f), d)
@@ -278,7 +277,7 @@ def test_migrate_bad_file_rolls_back():
         S.sql("DROP TABLE half_done; DELETE FROM schema_migrations "
               "WHERE name IN ('999_broken.sql', '998_comments.sql')")
         # An empty directory is an error, not a silent success.
-        empty = tempfile.mkdtemp(prefix="fdtest-sql-")
+        empty = fdtest.tempdir("fdtest-sql-")
         ctl("db", "migrate", conf=S.conf_path, rc=1, want="no migrations",
             env=dict(os.environ, FRONTDESK_SQL_DIR=empty))
         os.rmdir(empty)
@@ -290,7 +289,7 @@ def test_migrate_finds_installed_tree():
     """Outside the build tree frontdeskctl reads the installed sql dir"""
     code, out, _ = run("db", "migrate", "--help")
     installed = re.search(r"\((/[^)]*)\)", out).group(1)
-    d = tempfile.mkdtemp(prefix="fdtest-bin-")
+    d = fdtest.tempdir("fdtest-bin-")
     try:
         exe = os.path.join(d, "frontdeskctl")
         shutil.copy(S.program("frontdeskctl"), exe)

@@ -2,7 +2,9 @@
 """An installed tree (meson install into a temporary prefix) works on its
 own: frontdeskctl db migrate finds the installed sql/, the programs and
 the man page are where the packaging expects them."""
+import glob
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -30,6 +32,21 @@ def test_meson_install():
                  "share/frontdesk/sql/001_core.sql",
                  "share/man/man8/frontdeskctl.8"):
         assert os.path.exists(os.path.join(PREFIX, path)), path
+
+
+def test_units_name_installed_programs():
+    """every program conf/systemd/ runs from /usr/local is where meson
+    install puts it with --prefix /usr/local (frontdeskctl in sbin)"""
+    seen = set()
+    for u in glob.glob(os.path.join(fdtest.SOURCE, "conf", "systemd", "*")):
+        with open(u) as f:
+            for m in re.finditer(r"^Exec\w*=[-@:+!]*/usr/local/(\S+)",
+                                 f.read(), re.M):
+                seen.add(m.group(1))
+                assert os.access(os.path.join(PREFIX, m.group(1)),
+                                 os.X_OK), (u, m.group(0))
+    assert {"bin/frontdesk", "bin/frontdesk-mailer",
+            "sbin/frontdeskctl"} <= seen, seen
 
 
 def test_installed_migrate():

@@ -148,7 +148,8 @@ def check_server(port, name):
 
 
 KEY_FIELD = re.compile(rb'<input type=hidden id=submission_id '
-                       rb'name=submission_id value=([0-9a-f]{32})>')
+                       rb'name=submission_id autocomplete=off '
+                       rb'value=([0-9a-f]{32})>')
 
 
 def form_keys(S, port):
@@ -329,12 +330,14 @@ def test_systemd_units_verify():
         raise fdtest.Skip("systemd-analyze verify does not work here: %s"
                           % (out.splitlines()[0] if out else "exit %d" % rc))
     os.unlink(os.path.join(d, "fdprobe.service"))
-    # The units name installed programs; verify checks that they exist.
+    # The units name installed programs (frontdeskctl in sbin, as meson
+    # installs it); verify checks that they exist.
     paths = []
+    built = os.path.join(fdtest.BUILD, "src") + "/"
     for u in UNITS:
         with open(u) as f:
-            text = f.read().replace("/usr/local/bin/",
-                                    os.path.join(fdtest.BUILD, "src") + "/")
+            text = f.read().replace("/usr/local/bin/", built).replace(
+                "/usr/local/sbin/", built)
         paths.append(os.path.join(d, os.path.basename(u)))
         with open(paths[-1], "w") as f:
             f.write(text)
@@ -375,6 +378,49 @@ def test_systemd_units_policy():
     assert any(v.startswith("smtp-password:")
                for v in mailer["LoadCredential"]), mailer
     assert "LoadCredential" not in web, "the web process holds no secret"
+    # frontdesk-admin.conf is 0640 root:adm (docs/production.md), closed to
+    # the purge job's dynamic user: it must come as a credential.
+    purge = unit("frontdesk-purge.service")
+    assert purge["LoadCredential"] == [
+        "admin.conf:/etc/frontdesk/frontdesk-admin.conf"], purge
+    assert purge["ExecStart"][0].startswith(
+        "/usr/local/sbin/frontdeskctl -c ${CREDENTIALS_DIRECTORY}/admin.conf "
+        "purge "), purge["ExecStart"]
+
+
+def ini(path):
+    """An example file's keys as {section: {key: value}}; commented-out
+    keys (";key = value") are left out, as libinih does."""
+    out, section = {}, None
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("["):
+                section = out.setdefault(line.strip("[]"), {})
+            elif line and not line.startswith(";"):
+                k, _, v = line.partition("=")
+                section[k.strip()] = v.strip()
+    return out
+
+
+def test_conf_examples():
+    """conf/*.example: each passes frontdesk -t; the web file and the
+    reference leave [fastcgi] listen unset (frontdesk.socket's fd 3), and a
+    spool they suggest is the one frontdesk.service's StateDirectory= makes"""
+    examples = sorted(glob.glob(os.path.join(SOURCE, "conf", "*.example")))
+    assert len(examples) == 4, examples
+    for path in examples:
+        r = subprocess.run([os.path.join(fdtest.BUILD, "src", "frontdesk"),
+                            "-t", "-c", path], capture_output=True)
+        assert r.returncode == 0, (path, r.stdout + r.stderr)
+    state = unit("frontdesk.service")["StateDirectory"]
+    assert state == ["frontdesk/spool"], state
+    for name in ("frontdesk-web.conf.example", "frontdesk.conf.example"):
+        path = os.path.join(SOURCE, "conf", name)
+        assert ini(path)["fastcgi"].get("listen", "") == "", name
+        with open(path) as f:
+            spool = re.findall(r"^;dir = (.*)$", f.read(), re.M)
+        assert spool == ["/var/lib/" + state[0]], (name, spool)
 
 
 class FormParser(html.parser.HTMLParser):
