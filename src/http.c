@@ -34,7 +34,7 @@ static bool
 range_is_json(const char *s, size_t len)
 {
 	static const char json[] = "application/json";
-	size_t n = strcspn(s, ";"), i = 0;
+	size_t n = strcspn(s, ";");
 
 	if (n > len)
 		n = len;
@@ -43,7 +43,7 @@ range_is_json(const char *s, size_t len)
 	if (n != sizeof(json) - 1 || strncasecmp(s, json, n) != 0)
 		return false;
 	/* q=0 (0.0, 0.00, 0.000) means "not this one" */
-	for (i = n; i < len; i++) {
+	for (size_t i = n; i < len; i++) {
 		const char *p = s + i + 1;
 
 		if (s[i] != ';')
@@ -66,7 +66,7 @@ http_wants_json(const char *accept)
 	/* Each comma-separated media range on its own: a substring would
 	 * take "application/jsonx" or "application/json;q=0" for JSON. */
 	while (accept != NULL && *accept != '\0') {
-		size_t len = strcspn(accept, ",");
+		size_t len;
 
 		accept += strspn(accept, " \t");
 		len = strcspn(accept, ",");

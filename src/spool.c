@@ -536,8 +536,8 @@ spool_save_locations(const char *dir, const char *const *pairs, size_t n)
 
 /* The noted entry for slug: an object {"slug", "thank_you"}, or a bare
  * string as older versions noted them. */
-static bool
-location_find(const char *dir, const char *slug, char *thank_you,
+bool
+spool_location_find(const char *dir, const char *slug, char *thank_you,
     size_t size)
 {
 	char path[PATH_MAX];
@@ -564,17 +564,4 @@ location_find(const char *dir, const char *slug, char *thank_you,
 	}
 	json_decref(a);
 	return found;
-}
-
-bool
-spool_location_known(const char *dir, const char *slug)
-{
-	return location_find(dir, slug, NULL, 0);
-}
-
-void
-spool_location_thank_you(const char *dir, const char *slug, char *out,
-    size_t size)
-{
-	(void)location_find(dir, slug, out, size);
 }

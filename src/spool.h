@@ -63,9 +63,10 @@ void spool_release_key(const char *dir, const char *key);
  * and thank-you URL override, "" for none), kept in dir/locations.json so
  * that a restart while the database is down still knows them. */
 int spool_save_locations(const char *dir, const char *const *pairs, size_t n);
-bool spool_location_known(const char *dir, const char *slug);
-/* A known location's thank-you URL override into out ("" for none). */
-void spool_location_thank_you(const char *dir, const char *slug, char *out,
+/* Is slug among them? One read of the file answers both questions: its
+ * thank-you URL override goes into thank_you ("" for none; NULL: not
+ * wanted). */
+bool spool_location_find(const char *dir, const char *slug, char *thank_you,
     size_t size);
 /* Has a list been noted at all? */
 bool spool_locations_noted(const char *dir);

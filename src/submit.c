@@ -213,22 +213,13 @@ answer_spam_dropped(struct fcgi_ctx *c)
 	answer_accepted(c, ref, NULL);
 }
 
-/* Accepted from the spool: the location's own thank-you page, as noted
- * with the locations. */
-static void
-answer_spooled(struct fcgi_ctx *c, const char *ref, const char *slug)
-{
-	char url[512];
-
-	spool_location_thank_you(c->cfg->spool_dir, slug, url, sizeof(url));
-	answer_accepted(c, ref, url);
-}
-
-/* Writes a valid request to the spool and answers it as accepted: the
+/* Writes a valid request to the spool and answers it as accepted (to
+ * thank_you, the location's page as noted with the locations): the
  * database is down, the disk is durable. 503 if even that fails. */
 static void
 spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
-    const char *key, const struct buf *fp, const char *ref)
+    const char *key, const struct buf *fp, const char *ref,
+    const char *thank_you)
 {
 	struct spool_entry e = { .spam = spam, .a = *a, .fplen = fp->len };
 	struct timespec now;
@@ -253,13 +244,23 @@ spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 	log_info(spam ? "spam_spooled" : "spooled", "reference=%s location=%s",
 	    ref, a->location);
 	metrics_submission(spam ? METRICS_SUB_SPAM : METRICS_SUB_ACCEPTED);
-	answer_spooled(c, ref, a->location);
+	answer_accepted(c, ref, thank_you);
 }
+
+/* Validation's question about the location, asked of the noted list; the
+ * same read keeps the location's thank-you page for the answer. */
+struct spool_location {
+	const char *dir;
+	char thank_you[512];
+};
 
 static bool
 spool_location_ok(const char *slug, void *arg)
 {
-	return spool_location_known(arg, slug);
+	struct spool_location *l = arg;
+
+	return spool_location_find(l->dir, slug, l->thank_you,
+	    sizeof(l->thank_you));
 }
 
 /* The post while the database cannot be reached: judged against the last
@@ -269,6 +270,7 @@ spool_post(struct fcgi_ctx *c, const struct form *f, const char *key,
     const struct buf *fp, bool bad_header)
 {
 	const char *dir = c->cfg->spool_dir;
+	struct spool_location loc = { .dir = dir };
 	struct appointment a = { 0 };
 	struct validate_errors errs = { 0 };
 	char ref[REFERENCE_LEN + 1];
@@ -280,15 +282,14 @@ spool_post(struct fcgi_ctx *c, const struct form *f, const char *key,
 		answer_unavailable(c);
 		return;
 	}
-	valid = validate_form(f, spool_location_ok, (void *)(uintptr_t)dir, &a,
-	    &errs);
+	valid = validate_form(f, spool_location_ok, &loc, &a, &errs);
 	if (valid == VALIDATE_NOMEM || reference_new(ref) == -1) {
 		http_error(&c->ans, 500, "out of memory");
 		goto done;
 	}
 	if (a.honeypot) {
 		if (valid == 0)
-			spool_accept(c, &a, true, NULL, fp, ref);
+			spool_accept(c, &a, true, NULL, fp, ref, loc.thank_you);
 		else
 			answer_spam_dropped(c);
 		goto done;
@@ -304,11 +305,11 @@ spool_post(struct fcgi_ctx *c, const struct form *f, const char *key,
 	}
 	switch (key ? spool_claim_key(dir, key, fp->p, fp->len, ref) : 0) {
 	case 0:
-		spool_accept(c, &a, false, key, fp, ref);
+		spool_accept(c, &a, false, key, fp, ref, loc.thank_you);
 		break;
 	case 1:
 		metrics_submission(METRICS_SUB_REPLAYED);
-		answer_spooled(c, ref, a.location);
+		answer_accepted(c, ref, loc.thank_you);
 		break;
 	case 2:
 		answer_conflict(c);
@@ -368,7 +369,11 @@ store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 		if (c->cfg->spool_dir[0] != '\0' && (key == NULL ||
 		    spool_claim_key(c->cfg->spool_dir, key, fp->p, fp->len,
 		    ref) == 0)) {
-			spool_accept(c, a, spam, key, fp, ref);
+			char url[512];
+
+			spool_location_find(c->cfg->spool_dir, a->location, url,
+			    sizeof(url));
+			spool_accept(c, a, spam, key, fp, ref, url);
 			break;
 		}
 		answer_unavailable(c);
@@ -448,7 +453,7 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 
 		if (k == 1 || k == 2) {
 			pc.key = k;
-			spool_location_thank_you(c->cfg->spool_dir, slug,
+			spool_location_find(c->cfg->spool_dir, slug,
 			    pc.thank_you_url, sizeof(pc.thank_you_url));
 		}
 	}

@@ -152,12 +152,12 @@ main(void)
 
 	tap_ok(spool_save_locations(dir, pairs, 2) == 0, "save locations");
 	tap_ok(spool_locations_noted(dir), "locations noted");
-	tap_ok(spool_location_known(dir, "fidi") &&
-	    !spool_location_known(dir, "woodbury"), "known locations");
-	spool_location_thank_you(dir, "fidi", url, sizeof(url));
+	tap_ok(spool_location_find(dir, "fidi", NULL, 0) &&
+	    !spool_location_find(dir, "woodbury", NULL, 0), "known locations");
+	spool_location_find(dir, "fidi", url, sizeof(url));
 	tap_ok(strcmp(url, "/thanks/fidi/") == 0, "a location's thank-you "
 	    "page is noted too");
-	spool_location_thank_you(dir, "midtown", url, sizeof(url));
+	spool_location_find(dir, "midtown", url, sizeof(url));
 	tap_ok(url[0] == '\0', "none: the default");
 	snprintf(path, sizeof(path), "%s/locations.json", dir);
 	{
@@ -166,8 +166,8 @@ main(void)
 		fputs("[\"midtown\",\"fidi\"]", f);
 		fclose(f);
 	}
-	tap_ok(spool_location_known(dir, "fidi") &&
-	    !spool_location_known(dir, "woodbury"), "an older file of bare "
+	tap_ok(spool_location_find(dir, "fidi", NULL, 0) &&
+	    !spool_location_find(dir, "woodbury", NULL, 0), "an older file of bare "
 	    "slugs still reads");
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	tap_ok(system(path) == 0, "clean up");
