@@ -190,6 +190,10 @@ fi
 
 # ---- configuration: one file per program, each with its own role
 sock=$state/run/fcgi.sock
+# frontdesk takes unix socket paths of at most 95 bytes (see the README).
+if [ ${#sock} -gt 95 ]; then
+	sock=/tmp/frontdesk-demo-$(printf '%s' "$state" | cksum | cut -d' ' -f1).sock
+fi
 smtp_port=$(free_port)
 from="In Touch NYC Physical Therapy <appointments@clinic.example>"
 conf() {  # file role -> writes the [database] section

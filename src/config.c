@@ -253,6 +253,13 @@ config_check(struct parse_ctx *p)
 		ctx_fail(p, "[http] prefix: must start with /");
 		return -1;
 	}
+	if (c->fcgi_listen[0] == '/' ?
+	    strlen(c->fcgi_listen) > CONFIG_LISTEN_PATH_MAX :
+	    c->fcgi_listen[0] != '\0' && strchr(c->fcgi_listen, ':') == NULL) {
+		ctx_fail(p, "[fastcgi] listen: a unix socket path of at most %d "
+		    "bytes, or host:port", CONFIG_LISTEN_PATH_MAX);
+		return -1;
+	}
 	if (!http_redirect_url_ok(c->http_thank_you_url)) {
 		ctx_fail(p, "[http] thank_you_url: a path starting with / or an "
 		    "http(s):// URL, at most 500 bytes, no spaces");

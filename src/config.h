@@ -8,6 +8,9 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/frontdesk/frontdesk.conf"
 #define CONFIG_STR 256  /* libinih's lines are < 200 bytes: a value fits */
+/* [fastcgi] listen as a unix socket path: sun_path (108) less its NUL and
+ * the ".PID.new" (pid up to 7 digits) of the private name bound first. */
+#define CONFIG_LISTEN_PATH_MAX 95
 
 enum config_tls { CONFIG_TLS_REQUIRED, CONFIG_TLS_OFF };
 enum config_details { CONFIG_DETAILS_FULL, CONFIG_DETAILS_MINIMAL };

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,33 +41,66 @@ struct worker {
 	struct store store;
 };
 
+/* The socket file we made, to remove at exit only while it is still ours. */
+static dev_t sock_dev;
+static ino_t sock_ino;
+static bool sock_made;
+
+/* The socket is bound under a private name, given its mode, made to listen
+ * and only then renamed onto the configured path: whoever sees the path
+ * (nginx, a supervisor, a test) can connect at once, and a restart swaps
+ * the old socket for the new one without a moment with no socket at all. */
 static int
 listen_unix(const struct config *cfg, char *err, size_t errsize)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *path = cfg->fcgi_listen;
-	int fd;
+	char tmp[sizeof(sun.sun_path) + 32];
+	struct stat st;
+	int fd = -1, n;
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
+	/* config_check holds paths to CONFIG_LISTEN_PATH_MAX, leaving room
+	 * for the longest pid whichever pid this run got. */
+	n = snprintf(tmp, sizeof(tmp), "%s.%ld.new", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
 		snprintf(err, errsize, "[fastcgi] listen: path too long");
 		return -1;
 	}
-	strcpy(sun.sun_path, path);
+	memcpy(sun.sun_path, tmp, (size_t)n + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		goto fail;
-	/* A socket file left by a previous run would make bind fail. */
-	if (unlink(path) == -1 && errno != ENOENT)
+	if (unlink(tmp) == -1 && errno != ENOENT)
 		goto fail;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, (mode_t)cfg->fcgi_socket_mode) == -1 ||
-	    listen(fd, LISTEN_BACKLOG) == -1)
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		goto fail;
+	if (chmod(tmp, (mode_t)cfg->fcgi_socket_mode) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1 ||
+	    stat(tmp, &st) == -1 || rename(tmp, path) == -1) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		goto fail;
+	}
+	sock_dev = st.st_dev;
+	sock_ino = st.st_ino;
+	sock_made = true;
 	return fd;
 fail:
 	snprintf(err, errsize, "%s: %s", path, strerror(errno));
 	if (fd != -1)
 		close(fd);
 	return -1;
+}
+
+void
+fcgi_unlink_socket(const struct config *cfg)
+{
+	struct stat st;
+
+	/* A newer process may have put its own socket here since. */
+	if (sock_made && stat(cfg->fcgi_listen, &st) == 0 &&
+	    st.st_dev == sock_dev && st.st_ino == sock_ino)
+		unlink(cfg->fcgi_listen);
 }
 
 static int

@@ -22,6 +22,8 @@ struct fcgi_ctx {
 /* The listening socket per [fastcgi] listen, or the inherited one;
  * returns the fd or -1 with err filled. */
 int fcgi_listen(const struct config *cfg, char *err, size_t errsize);
+/* Removes the socket file fcgi_listen made, if it is still that one. */
+void fcgi_unlink_socket(const struct config *cfg);
 /* Serves until SIGTERM or SIGINT, then drains and returns 0. */
 int fcgi_run(const struct config *cfg, int listen_fd);
 

@@ -58,8 +58,6 @@ main(int argc, char **argv)
 	if ((fd = fcgi_listen(&cfg, err, sizeof(err))) == -1)
 		fatal("listen_failed", "error=\"%s\"", err);
 	r = fcgi_run(&cfg, fd);
-	/* The socket file is ours when we made it (not when inherited). */
-	if (cfg.fcgi_listen[0] == '/')
-		unlink(cfg.fcgi_listen);
+	fcgi_unlink_socket(&cfg);
 	return r;
 }

@@ -534,6 +534,61 @@ def test_tcp_listen_ipv4_and_ipv6():
             assert fdtest.stop(p) == 0
 
 
+def test_unix_socket_appears_ready_and_survives_restart():
+    """the socket file appears only once it accepts (nginx never meets a
+    bound socket that is not yet listening), with its mode; a second
+    process takes the path over, and the first one's exit leaves the
+    second's socket in place; a path too long is refused, naming the limit"""
+    sock = os.path.join(S.dir, "swap.sock")
+    conf = S.write_conf("swap.conf", S.conf_as(
+        "web", fastcgi={"listen": sock, "socket_mode": "0600"}))
+    first = fdtest.spawn([S.program("frontdesk"), "-c", conf],
+                         os.path.join(S.dir, "swap1.log"))
+    second = None
+    try:
+        # every sighting of the path must connect; none may be refused
+        deadline = time.monotonic() + 15
+        while not os.path.exists(sock):
+            assert first.poll() is None and time.monotonic() < deadline
+        out = _fcgi_get("/api/healthz", sock)
+        assert out.startswith(b"Status: 200"), out
+        assert os.stat(sock).st_mode & 0o777 == 0o600
+        ino = os.stat(sock).st_ino
+        second = fdtest.spawn([S.program("frontdesk"), "-c", conf],
+                              os.path.join(S.dir, "swap2.log"))
+        served = 0
+
+        def swapped():
+            nonlocal served
+            out = _fcgi_get("/api/healthz", sock)  # raises if refused
+            assert out.startswith(b"Status: 200"), out
+            served += 1
+            return os.stat(sock).st_ino != ino
+        wait_for(swapped, what="the second process's socket at the path")
+        assert fdtest.stop(first) == 0
+        assert os.path.exists(sock), "the first process removed the new socket"
+        out = _fcgi_get("/api/healthz", sock)
+        assert out.startswith(b"Status: 200"), out
+        assert not [f for f in os.listdir(S.dir) if f.endswith(".new")]
+    finally:
+        fdtest.stop(first)
+        if second is not None:
+            assert fdtest.stop(second) == 0
+    assert not os.path.exists(sock)
+    # 96 bytes: no room left for the private name; -t says so too
+    long_path = os.path.join(S.dir, "x" * (90 - len(S.dir)) + ".sock")
+    assert len(long_path) == 96
+    conf = S.write_conf("long.conf", S.conf_as(
+        "web", fastcgi={"listen": long_path}))
+    for args in (["-t", "-c", conf], ["-c", conf]):
+        r = subprocess.run([S.program("frontdesk")] + args,
+                           capture_output=True, timeout=30)
+        assert r.returncode == 1, r
+        assert b"listen: a unix socket path of at most 95 bytes" \
+            in r.stderr, r
+    assert not os.path.exists(long_path)
+
+
 def test_silent_connections_hold_up_no_one():
     """clients that connect over TCP and say nothing park only the
     thread that took each one, for 5 s at most; the other threads go on

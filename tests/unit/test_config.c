@@ -32,6 +32,11 @@ static const struct bad_case bad[] = {
 	{ "[mail]\ngive_up_after = 59\n", "give_up_after: 59 is out of range" },
 	{ "[mail]\ndetails = some\n", "details: \"some\"" },
 	{ "[mail]\nhtml = yes\n", "[mail] html: \"yes\" is not one of" },
+	{ "[fastcgi]\nlisten = fcgi.sock\n",
+	    "[fastcgi] listen: a unix socket path of at most 95 bytes, or" },
+	{ "[fastcgi]\nlisten = /run/frontdesk/"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+	    "[fastcgi] listen: a unix socket path of at most 95 bytes" },
 	{ "[http]\nthank_you_url =\n", "[http] thank_you_url: a path" },
 	{ "[http]\nthank_you_url = javascript:alert(1)\n",
 	    "[http] thank_you_url: a path" },
@@ -121,6 +126,23 @@ test_retry_edge(void)
 }
 
 static void
+test_listen_edge(void)
+{
+	struct config c;
+	char text[200], err[256] = "";
+	int n = snprintf(text, sizeof(text), "[fastcgi]\nlisten = /");
+
+	memset(text + n, 's', CONFIG_LISTEN_PATH_MAX - 1);
+	strcpy(text + n + CONFIG_LISTEN_PATH_MAX - 1, "\n");
+	tap_ok(config_load_string(&c, "t.conf", text, err, sizeof(err)) == 0 &&
+	    strlen(c.fcgi_listen) == CONFIG_LISTEN_PATH_MAX,
+	    "a socket path of exactly %d bytes loads: %s",
+	    CONFIG_LISTEN_PATH_MAX, err);
+	tap_ok(config_load_string(&c, "t.conf", "[fastcgi]\nlisten = [::1]:9000\n",
+	    err, sizeof(err)) == 0, "[::1]:9000 loads: %s", err);
+}
+
+static void
 test_long_line(void)
 {
 	struct config c;
@@ -155,6 +177,7 @@ main(void)
 	test_defaults();
 	test_good();
 	test_retry_edge();
+	test_listen_edge();
 	test_long_line();
 	return tap_done();
 }
