@@ -524,6 +524,26 @@ replayer_main(void *arg)
 	return NULL;
 }
 
+static void
+signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
+void
+fcgi_hold_signals(void)
+{
+	sigset_t set;
+
+	signal_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int
 fcgi_run(const struct config *cfg, int listen_fd)
 {
@@ -538,15 +558,11 @@ fcgi_run(const struct config *cfg, int listen_fd)
 		fatal("fcgi_init_failed", NULL);
 	if (pipe2(wake_pipe, O_CLOEXEC) == -1)
 		fatal("pipe_failed", "error=%d", errno);
-	/* libfcgi installs its own SIGTERM handler in FCGX_Init. Block the
-	 * signals in every thread and take them here with sigwait instead. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* libfcgi installs its own SIGTERM handler in FCGX_Init. The signals
+	 * are blocked in every thread (fcgi_hold_signals, again here for any
+	 * caller that did not) and taken here with sigwait instead. */
+	fcgi_hold_signals();
+	signal_set(&set);
 
 	if ((workers = calloc((size_t)n, sizeof(*workers))) == NULL)
 		fatal("out_of_memory", NULL);

@@ -25,6 +25,10 @@ int fcgi_listen(const struct config *cfg, char *err, size_t errsize);
 /* Removes the socket file fcgi_listen made, if it is still that one. */
 void fcgi_unlink_socket(const struct config *cfg);
 /* Serves until SIGTERM or SIGINT, then drains and returns 0. */
+/* Blocks SIGTERM, SIGINT, SIGHUP and SIGUSR1 (held until fcgi_run takes
+ * them with sigwait) and ignores SIGPIPE: call it first thing, so that a
+ * SIGTERM during start-up still ends in an orderly exit 0. */
+void fcgi_hold_signals(void);
 int fcgi_run(const struct config *cfg, int listen_fd);
 
 /* A CGI parameter of the request, or NULL. */

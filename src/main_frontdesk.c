@@ -45,6 +45,7 @@ main(int argc, char **argv)
 		printf("frontdesk: configuration %s is ok\n", o.config_path);
 		return 0;
 	}
+	fcgi_hold_signals();
 	log_init("frontdesk", o.verbose);
 	/* Message-IDs are made here, on the domain of [smtp] from. */
 	if (strchr(cfg.msgid_domain, '.') == NULL ||

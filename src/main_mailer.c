@@ -318,9 +318,9 @@ main(int argc, char **argv)
 		    argv[o.argi]);
 		return 2;
 	}
+	mailer_signals();  /* first: a SIGTERM during start-up stops it cleanly */
 	cli_load_config(&o, &cfg, "frontdesk-mailer");
 	log_init("frontdesk-mailer", o.verbose);
-	mailer_signals();
 	check_default_to(&cfg);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatal("curl_init_failed", NULL);

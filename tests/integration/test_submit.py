@@ -2,11 +2,13 @@
 """The core pipeline through real nginx: every answer of the contract, in
 the answer and in the database."""
 import concurrent.futures
+import fcntl
 import os
 import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import fdtest
@@ -647,6 +649,57 @@ def test_warns_without_smtp_from():
         assert fdtest.stop(p) == 0
     # the stack's own file has it: no warning there
     assert "event=msgid_domain" not in S.log("frontdesk")
+
+
+def test_sigterm_during_start_up_exits_0():
+    """a SIGTERM that arrives while frontdesk is still starting (here: held
+    in its first log write, to a full pipe) is kept until it runs, then
+    ends it like any SIGTERM: exit 0, not death by the signal"""
+    conf = S.conf_as("web")
+    conf["smtp"] = {}  # its first log line is then the msgid warning
+    conf["fastcgi"]["listen"] = os.path.join(S.dir, "early.sock")
+    path = S.write_conf("early.conf", conf)
+    r, w = os.pipe()
+    flags = fcntl.fcntl(w, fcntl.F_GETFL)
+    fcntl.fcntl(w, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+    try:
+        while True:
+            os.write(w, b"." * 4096)
+    except BlockingIOError:
+        pass
+    fcntl.fcntl(w, fcntl.F_SETFL, flags)
+    p = subprocess.Popen([S.program("frontdesk"), "-c", path],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=w)
+    os.close(w)
+    out = []
+    try:
+        def in_pipe_write():
+            try:
+                with open("/proc/%d/wchan" % p.pid) as f:
+                    return "pipe_write" in f.read()
+            except OSError:
+                return False
+        # wchan names the kernel function; where it is hidden, a second
+        # is ample for the first write to block
+        try:
+            wait_for(in_pipe_write, 2, what="frontdesk blocked in a write")
+        except AssertionError:
+            time.sleep(1)
+        assert p.poll() is None
+        p.send_signal(signal.SIGTERM)
+        reader = threading.Thread(target=lambda: out.append(
+            b"".join(iter(lambda: os.read(r, 65536), b""))))
+        reader.start()
+        assert p.wait(30) == 0, p.returncode
+        reader.join(10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(r)
+    log = out[0].lstrip(b".")
+    assert b"event=msgid_domain" in log and b"event=stopping" in log, log
 
 
 def test_inherited_socket_fd0():
