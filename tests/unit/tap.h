@@ -11,11 +11,23 @@ __attribute__((format(printf, 2, 3)))
 static inline int tap_ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
+	char text[2048];
 
 	printf("%sok %d - ", cond ? "" : "not ", ++tap_n);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* One line per test, whatever the text holds: control characters
+	 * (a CR LF under test would start a line TAP cannot read) are shown
+	 * as \xNN, and '#' is escaped so it never reads as a SKIP/TODO. */
+	for (const char *c = text; *c != '\0'; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			printf("\\x%02x", (unsigned)(unsigned char)*c);
+		else if (*c == '#' || *c == '\\')
+			printf("\\%c", *c);
+		else
+			putchar(*c);
+	}
 	printf("\n");
 	if (!cond)
 		tap_failed++;
