@@ -13,21 +13,12 @@
 
 #include "mail.h"
 #include "validate.h"
+#include "../common/strcount.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const char *const to[] = { "desk@clinic.example" };
 static const char *const cc[] = { "records@clinic.example" };
-
-static size_t
-count(const char *s, const char *what)
-{
-	size_t n = 0;
-
-	for (; (s = strstr(s, what)) != NULL; s += strlen(what))
-		n++;
-	return n;
-}
 
 /* A line over 78 bytes is allowed only where nothing can fold it: an
  * address alone on a header's continuation line, " <local@domain>" (an
@@ -85,7 +76,7 @@ check(const char *s, size_t len, const struct mail_msg *m)
 			abort();
 	/* in the body, the boundary only as the two delimiters and the close
 	 * (a header may quote it: the Subject carries the location's name) */
-	if (count(end, "=_frontdesk_") != (m->html ? 3u : 0u))
+	if (strcount(end, "=_frontdesk_") != (m->html ? 3u : 0u))
 		abort();
 }
 

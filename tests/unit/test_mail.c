@@ -7,6 +7,7 @@
 #include "mail.h"
 #include "tap.h"
 #include "validate.h"
+#include "../common/strcount.h"
 
 #define MAXH 32
 
@@ -873,16 +874,6 @@ part(const char *raw, const char *boundary, int k, char **hdrs)
 	return out;
 }
 
-static int
-count_str(const char *s, const char *what)
-{
-	int n = 0;
-
-	for (; (s = strstr(s, what)) != NULL; s += strlen(what))
-		n++;
-	return n;
-}
-
 static void
 test_html(void)
 {
@@ -909,7 +900,7 @@ test_html(void)
 	    count_header(&p, "MIME-Version") == 1 &&
 	    count_header(&p, "Reply-To") == 1 && p.n == NEXPECTED - 1,
 	    "html: the same headers but the transfer encoding");
-	tap_ok(count_str(buf_str(&raw), b) == 4 &&
+	tap_ok(strcount(buf_str(&raw), b) == 4 &&
 	    strstr(raw.p, "\r\n--=_frontdesk_FD-ABCDEFGH--\r\n") != NULL &&
 	    strcmp(raw.p + raw.len - strlen(b) - 6, "--=_frontdesk_FD-ABCDEFGH"
 	    "--\r\n") == 0, "html: the boundary only where it belongs, closed "
