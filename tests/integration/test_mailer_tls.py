@@ -37,6 +37,15 @@ def stack(*smtp_opts, smtp_conf=None):
     return S
 
 
+def queue_one_and_run(S):
+    """Queues one request and runs the mailer once on S.tls_conf; it must
+    exit 0 whatever the server does. Returns (reference, log)."""
+    ref, = mt.insert_requests(S, 1)
+    rc, log = mt.run_once(S, S.tls_conf)
+    assert rc == 0, log
+    return ref, log
+
+
 def kept_not_sent(S, ref, log, want):
     """The attempt failed before any mail went out; the message waits."""
     assert mt.raw_messages(S) == [], "a message was delivered"
@@ -66,27 +75,21 @@ def test_starttls_auth_delivers_with_ca_file():
 def test_certificate_from_another_ca():
     """a certificate from another CA: not sent, kept pending"""
     S = stack("--starttls", *FOREIGN, "--auth", "frontdesk", PASSWORD)
-    ref, = mt.insert_requests(S, 1)
-    rc, log = mt.run_once(S, S.tls_conf)
-    assert rc == 0, log
+    ref, log = queue_one_and_run(S)
     kept_not_sent(S, ref, log, "certificate")
 
 
 def test_certificate_for_another_name():
     """our CA, but a certificate for another host name: not sent"""
     S = stack("--starttls", *WRONG_NAME, "--auth", "frontdesk", PASSWORD)
-    ref, = mt.insert_requests(S, 1)
-    rc, log = mt.run_once(S, S.tls_conf)
-    assert rc == 0, log
+    ref, log = queue_one_and_run(S)
     kept_not_sent(S, ref, log, "certificate")
 
 
 def test_no_starttls_offered():
     """tls = required and a server without STARTTLS: not sent, pending"""
     S = stack("--auth", "frontdesk", PASSWORD)
-    ref, = mt.insert_requests(S, 1)
-    rc, log = mt.run_once(S, S.tls_conf)
-    assert rc == 0, log
+    ref, log = queue_one_and_run(S)
     kept_not_sent(S, ref, log, "STARTTLS")
 
 
@@ -94,18 +97,14 @@ def test_system_store_rejects_throwaway_ca():
     """no ca_file: the system store, which does not know our CA"""
     S = stack("--starttls", *GOOD, "--auth", "frontdesk", PASSWORD,
               smtp_conf={"ca_file": ""})
-    ref, = mt.insert_requests(S, 1)
-    rc, log = mt.run_once(S, S.tls_conf)
-    assert rc == 0, log
+    ref, log = queue_one_and_run(S)
     kept_not_sent(S, ref, log, "certificate")
 
 
 def test_wrong_password_is_transient():
     """a refused AUTH is our set-up's fault: retried, never dead"""
     S = stack("--starttls", *GOOD, "--auth", "frontdesk", "other password")
-    ref, = mt.insert_requests(S, 1)
-    rc, log = mt.run_once(S, S.tls_conf)
-    assert rc == 0, log
+    ref, log = queue_one_and_run(S)
     assert mt.raw_messages(S) == []
     assert mt.outbox_row(S, ref)[0] == "pending"
     (outcome, code, reply), = mt.attempts(S, ref)
@@ -120,9 +119,7 @@ def test_implicit_tls_smtps():
         "url": "smtps://127.0.0.1:%d" % S.smtp_port, "tls": "required",
         "ca_file": CA, "username": "frontdesk",
         "password_file": os.path.join(S.dir, "smtp.password")})
-    ref, = mt.insert_requests(S, 1)
-    rc, log = mt.run_once(S, S.tls_conf)
-    assert rc == 0, log
+    ref, log = queue_one_and_run(S)
     assert mt.outbox_row(S, ref)[0] == "sent", log
     assert len(mt.raw_messages(S)) == 1
 
@@ -133,9 +130,7 @@ def test_implicit_tls_foreign_certificate():
     S.tls_conf = mt.mailer_conf(S, "smtps.conf", smtp={
         "url": "smtps://127.0.0.1:%d" % S.smtp_port, "tls": "off",
         "ca_file": CA})
-    ref, = mt.insert_requests(S, 1)
-    rc, log = mt.run_once(S, S.tls_conf)
-    assert rc == 0, log
+    ref, log = queue_one_and_run(S)
     kept_not_sent(S, ref, log, "certificate")
 
 
@@ -143,9 +138,8 @@ def test_readable_password_file_warned():
     """a password file others can read: a warning (not the password)"""
     S = stack("--starttls", *GOOD, "--auth", "frontdesk", PASSWORD)
     os.chmod(os.path.join(S.dir, "smtp.password"), 0o644)
-    mt.insert_requests(S, 1)
-    rc, log = mt.run_once(S, S.tls_conf)
-    assert rc == 0 and "password_file_readable" in log, log
+    _, log = queue_one_and_run(S)
+    assert "password_file_readable" in log, log
     assert PASSWORD not in log
 
 
