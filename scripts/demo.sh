@@ -121,7 +121,7 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 meson compile -C "$build" >"$state/log/build.log" 2>&1 ||
 	{ tail -40 "$state/log/build.log"; die "the build failed"; }
-ctl=$build/src/frontdeskctl
+ctl=$build/frontdeskctl
 
 if port_open "$port"; then
 	die "127.0.0.1:$port is in use (another demo running?); set FRONTDESK_DEMO_PORT"
@@ -303,13 +303,13 @@ echo "$smtp_pid" >"$state/run/demo.pids"
 wait_until "the SMTP server" 15 port_open "$smtp_port"
 
 rm -f "$sock"
-setsid "$build/src/frontdesk" -c "$state/conf/web.conf" \
+setsid "$build/frontdesk" -c "$state/conf/web.conf" \
 	>>"$state/log/frontdesk.log" 2>&1 </dev/null &
 frontdesk_pid=$!
 echo "$frontdesk_pid" >>"$state/run/demo.pids"
 wait_until "frontdesk's socket" 15 test -S "$sock"
 
-setsid "$build/src/frontdesk-mailer" -c "$state/conf/mailer.conf" \
+setsid "$build/frontdesk-mailer" -c "$state/conf/mailer.conf" \
 	>>"$state/log/mailer.log" 2>&1 </dev/null &
 mailer_pid=$!
 echo "$mailer_pid" >>"$state/run/demo.pids"

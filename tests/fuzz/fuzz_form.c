@@ -6,6 +6,7 @@
 
 #include "form.h"
 #include "validate.h"
+#include "text.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -25,7 +26,7 @@ check_text(const char *s, bool multiline)
 	if (s == NULL)
 		return;
 	len = strlen(s);
-	if (len == 0 || !utf8_valid(s, len))
+	if (len == 0 || !text_utf8_valid(s, len))
 		abort();
 	for (i = 0; i < len; i++)
 		if (s[i] == '\r' || s[i] == 0x7f ||

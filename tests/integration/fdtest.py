@@ -421,7 +421,7 @@ class Stack:
         return path
 
     def program(self, name):
-        return os.path.join(BUILD, "src", name)
+        return os.path.join(BUILD, name)
 
     def ctl(self, *args, check=True, conf=None):
         """frontdeskctl as the admin role (db migrate as the owner)."""

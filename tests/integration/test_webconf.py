@@ -333,7 +333,7 @@ def test_systemd_units_verify():
     # The units name installed programs (frontdeskctl in sbin, as meson
     # installs it); verify checks that they exist.
     paths = []
-    built = os.path.join(fdtest.BUILD, "src") + "/"
+    built = fdtest.BUILD + "/"
     for u in UNITS:
         with open(u) as f:
             text = f.read().replace("/usr/local/bin/", built).replace(
@@ -410,7 +410,7 @@ def test_conf_examples():
     examples = sorted(glob.glob(os.path.join(SOURCE, "conf", "*.example")))
     assert len(examples) == 4, examples
     for path in examples:
-        r = subprocess.run([os.path.join(fdtest.BUILD, "src", "frontdesk"),
+        r = subprocess.run([os.path.join(fdtest.BUILD, "frontdesk"),
                             "-t", "-c", path], capture_output=True)
         assert r.returncode == 0, (path, r.stdout + r.stderr)
     state = unit("frontdesk.service")["StateDirectory"]

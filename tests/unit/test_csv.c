@@ -77,24 +77,6 @@ static const struct {
 	{ "", 0 },
 };
 
-static const struct {
-	const char *in;
-	size_t max;
-	int ok;
-} texts[] = {
-	{ "Midtown Manhattan", 200, 1 },
-	{ "Woodbury, Long Island", 200, 1 },
-	{ "", 200, 0 },
-	{ "two\nlines", 200, 0 },
-	{ "tab\there", 200, 0 },
-	{ "del\x7f", 200, 0 },
-	{ "c1 \xc2\x85 nel", 200, 0 },
-	{ "bad utf-8 \xff", 200, 0 },
-	{ "overlong \xc0\xaf", 200, 0 },
-	{ "\xc3\xa9\xc3\xa9\xc3\xa9", 3, 1 },   /* characters, not bytes */
-	{ "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 3, 0 },
-	{ "abcd", 3, 0 },
-};
 
 /* A description must stay on its TAP line. */
 static const char *
@@ -162,10 +144,6 @@ test_checks(void)
 		tap_ok(ctl_parse_date(dates[i].in) == dates[i].ok,
 		    "date \"%s\" %s", dates[i].in,
 		    dates[i].ok ? "ok" : "refused");
-	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-		tap_ok(ctl_one_line_text(texts[i].in, texts[i].max) ==
-		    texts[i].ok, "text %zu (max %zu) %s", i, texts[i].max,
-		    texts[i].ok ? "ok" : "refused");
 }
 
 int

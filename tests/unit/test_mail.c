@@ -6,7 +6,7 @@
 
 #include "mail.h"
 #include "tap.h"
-#include "validate.h"
+#include "text.h"
 #include "../common/strcount.h"
 
 #define MAXH 32
@@ -164,7 +164,7 @@ rfc2047_decode(const char *v, int *bad)
 			}
 			enc = w[8];
 			n = ew_payload(enc, w + 10, wl - 12, tmp);
-			if (n < 0 || !utf8_valid(tmp, (size_t)n)) {
+			if (n < 0 || !text_utf8_valid(tmp, (size_t)n)) {
 				*bad = 1;
 				break;
 			}
@@ -740,10 +740,10 @@ static const struct {
 static void
 test_addresses(void)
 {
-	char out[MAIL_ADDR_MAX + 1];
+	char out[TEXT_ADDR_MAX + 1];
 
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
-		tap_ok(mail_addr_valid(addrs[i].addr) == addrs[i].ok,
+		tap_ok(text_email_route(addrs[i].addr) == addrs[i].ok,
 		    "address %zu %s", i, addrs[i].ok ? "valid" : "invalid");
 	for (size_t i = 0; i < sizeof(froms) / sizeof(froms[0]); i++) {
 		int r = mail_addr_spec(froms[i].from, out, sizeof(out));
@@ -817,7 +817,7 @@ test_invalid_utf8(void)
 	m.first_name = "Bad\xff\xc0\xafName";
 	tap_ok(compose(&m, &p, &raw) == 0, "invalid UTF-8 composes");
 	got = rfc2047_decode(header(&p, "Reply-To"), &bad);
-	tap_ok(!bad && utf8_valid(got, strlen(got)) &&
+	tap_ok(!bad && text_utf8_valid(got, strlen(got)) &&
 	    strstr(got, "Bad\xef\xbf\xbd") == got, "invalid bytes become "
 	    "U+FFFD: %s", got);
 	free(got);

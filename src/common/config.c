@@ -1,0 +1,326 @@
+/* config: the INI configuration, its key table, defaults and ranges. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "text.h"
+
+enum key_type { KEY_STR, KEY_INT, KEY_MODE, KEY_ENUM, KEY_CIDRS };
+
+struct key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	const char *def;
+	long min, max;
+	const char *const *choices;  /* KEY_ENUM: index is the value */
+};
+
+static const char *const tls_choices[] = { "required", "off", NULL };
+static const char *const details_choices[] = { "full", "minimal", NULL };
+static const char *const onoff_choices[] = { "off", "on", NULL };
+
+#define OFF(f) offsetof(struct config, f)
+/* The one table of every key: section, name, type, default, range. */
+static const struct key keys[] = {
+	{ "database", "conninfo", KEY_STR, OFF(db_conninfo),
+	    "host=/run/postgresql dbname=frontdesk", 0, 0, NULL },
+	{ "fastcgi", "listen", KEY_STR, OFF(fcgi_listen), "", 0, 0, NULL },
+	{ "fastcgi", "socket_mode", KEY_MODE, OFF(fcgi_socket_mode), "0660",
+	    0, 07777, NULL },
+	{ "fastcgi", "threads", KEY_INT, OFF(fcgi_threads), "8", 1, 256, NULL },
+	{ "fastcgi", "max_body", KEY_INT, OFF(fcgi_max_body), "65536",
+	    1024, 16777216, NULL },
+	{ "http", "prefix", KEY_STR, OFF(http_prefix), "/api", 0, 0, NULL },
+	{ "http", "thank_you_url", KEY_STR, OFF(http_thank_you_url),
+	    "/thank-you/", 0, 0, NULL },
+	{ "http", "trusted_proxies", KEY_CIDRS, OFF(http_trusted_proxies), "",
+	    0, 0, NULL },
+	{ "smtp", "url", KEY_STR, OFF(smtp_url), "smtp://127.0.0.1:25", 0, 0,
+	    NULL },
+	{ "smtp", "tls", KEY_ENUM, OFF(smtp_tls), "required", 0, 0,
+	    tls_choices },
+	{ "smtp", "ca_file", KEY_STR, OFF(smtp_ca_file), "", 0, 0, NULL },
+	{ "smtp", "username", KEY_STR, OFF(smtp_username), "", 0, 0, NULL },
+	{ "smtp", "password_file", KEY_STR, OFF(smtp_password_file), "", 0, 0,
+	    NULL },
+	{ "smtp", "from", KEY_STR, OFF(smtp_from),
+	    "frontdesk <frontdesk@localhost>", 0, 0, NULL },
+	{ "smtp", "timeout", KEY_INT, OFF(smtp_timeout), "30", 1, 600, NULL },
+	{ "mail", "default_to", KEY_STR, OFF(mail_default_to), "", 0, 0, NULL },
+	{ "mail", "details", KEY_ENUM, OFF(mail_details), "full", 0, 0,
+	    details_choices },
+	{ "mail", "html", KEY_ENUM, OFF(mail_html), "off", 0, 0,
+	    onoff_choices },
+	/* INT_MAX: outbox.c binds a backoff as $5::integer. */
+	{ "mail", "retry_min", KEY_INT, OFF(mail_retry_min), "60", 1, INT_MAX,
+	    NULL },
+	{ "mail", "retry_max", KEY_INT, OFF(mail_retry_max), "3600", 1,
+	    INT_MAX, NULL },
+	{ "mail", "give_up_after", KEY_INT, OFF(mail_give_up_after), "259200",
+	    60, LONG_MAX, NULL },
+	{ "limits", "per_ip_per_hour", KEY_INT, OFF(limits_per_ip_per_hour),
+	    "20", 0, 1000000000, NULL },
+	{ "spool", "dir", KEY_STR, OFF(spool_dir), "", 0, 0, NULL },
+};
+#undef OFF
+
+struct parse_ctx {
+	struct config *c;
+	const char *name;
+	int line;            /* the line the reader handed out last */
+	bool failed;
+	char *err;
+	size_t errsize;
+	/* the source: a FILE or a string */
+	FILE *fp;
+	const char *text;
+};
+
+static __attribute__((format(printf, 2, 3))) void
+ctx_fail(struct parse_ctx *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->failed)
+		return;  /* the first error is the one to fix first */
+	p->failed = true;
+	if (p->line > 0)
+		n = snprintf(p->err, p->errsize, "%s:%d: ", p->name, p->line);
+	else
+		n = snprintf(p->err, p->errsize, "%s: ", p->name);
+	if (n < 0 || (size_t)n >= p->errsize)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errsize - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Reads one line for libinih, counting lines, and refuses a line that does
+ * not fit libinih's buffer instead of letting it be cut silently. */
+static char *
+config_read_line(char *str, int num, void *stream)
+{
+	struct parse_ctx *p = stream;
+	size_t len;
+
+	if (p->failed)
+		return NULL;
+	if (p->fp != NULL) {
+		if (fgets(str, num, p->fp) == NULL)
+			return NULL;
+	} else {
+		const char *nl;
+
+		if (*p->text == '\0')
+			return NULL;
+		nl = strchr(p->text, '\n');
+		len = nl ? (size_t)(nl - p->text) + 1 : strlen(p->text);
+		if (len > (size_t)num - 1)
+			len = (size_t)num - 1;
+		memcpy(str, p->text, len);
+		str[len] = '\0';
+		p->text += len;
+	}
+	p->line++;
+	len = strlen(str);
+	if (len == (size_t)num - 1 && str[len - 1] != '\n' &&
+	    !(p->fp != NULL ? feof(p->fp) : *p->text == '\0')) {
+		ctx_fail(p, "line longer than %d bytes (put secrets in a *_file "
+		    "key's file)", num - 2);
+		return NULL;
+	}
+	return str;
+}
+
+static int
+key_set(struct parse_ctx *p, const struct key *k, const char *value)
+{
+	char *base = (char *)p->c + k->offset, *end;
+	long v;
+
+	switch (k->type) {
+	case KEY_CIDRS: {
+		char why[128];
+		int n = netaddr_parse_cidrs(value, p->c->trusted,
+		    NETADDR_MAX_CIDRS, why, sizeof(why));
+
+		if (n < 0) {
+			ctx_fail(p, "[%s] %s: %s", k->section, k->name, why);
+			return -1;
+		}
+		p->c->ntrusted = (size_t)n;
+	}
+		/* the text is kept too */
+		__attribute__((fallthrough));
+	case KEY_STR:
+		if (strlen(value) >= CONFIG_STR) {
+			ctx_fail(p, "[%s] %s: value too long", k->section, k->name);
+			return -1;
+		}
+		strcpy(base, value);
+		return 0;
+	case KEY_ENUM:
+		for (v = 0; k->choices[v] != NULL; v++)
+			if (strcmp(k->choices[v], value) == 0) {
+				*(long *)(void *)base = v;
+				return 0;
+			}
+		ctx_fail(p, "[%s] %s: \"%s\" is not one of the allowed values",
+		    k->section, k->name, value);
+		return -1;
+	case KEY_INT:
+	case KEY_MODE:
+		errno = 0;
+		v = strtol(value, &end, k->type == KEY_MODE ? 8 : 10);
+		if (errno != 0 || end == value || *end != '\0') {
+			ctx_fail(p, "[%s] %s: \"%s\" is not %s", k->section, k->name,
+			    value, k->type == KEY_MODE ? "an octal mode" : "a number");
+			return -1;
+		}
+		if (v < k->min || v > k->max) {
+			ctx_fail(p, "[%s] %s: %s is out of range (%ld-%ld)",
+			    k->section, k->name, value, k->min, k->max);
+			return -1;
+		}
+		*(long *)(void *)base = v;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+config_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct parse_ctx *p = user;
+	bool section_known = false;
+
+	if (p->failed)
+		return 0;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].section, section) != 0)
+			continue;
+		section_known = true;
+		if (strcmp(keys[i].name, name) == 0)
+			return key_set(p, &keys[i], value) == 0;
+	}
+	if (!section_known)
+		ctx_fail(p, "unknown section [%s]", section);
+	else
+		ctx_fail(p, "[%s] %s: unknown key", section, name);
+	return 0;
+}
+
+void
+config_defaults(struct config *c)
+{
+	struct parse_ctx p = { .c = c, .name = "defaults" };
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		key_set(&p, &keys[i], keys[i].def);
+}
+
+/* Checks across keys, and normalises what the programs expect. */
+static int
+config_check(struct parse_ctx *p)
+{
+	struct config *c = p->c;
+	const char *at;
+	size_t n;
+
+	if (c->mail_retry_max < c->mail_retry_min) {
+		ctx_fail(p, "[mail] retry_max: must be at least retry_min (%ld)",
+		    c->mail_retry_min);
+		return -1;
+	}
+	n = strlen(c->http_prefix);
+	while (n > 0 && c->http_prefix[n - 1] == '/')
+		c->http_prefix[--n] = '\0';
+	if (n > 0 && c->http_prefix[0] != '/') {
+		ctx_fail(p, "[http] prefix: must start with /");
+		return -1;
+	}
+	if (c->fcgi_listen[0] == '/' ?
+	    strlen(c->fcgi_listen) > CONFIG_LISTEN_PATH_MAX :
+	    c->fcgi_listen[0] != '\0' && strchr(c->fcgi_listen, ':') == NULL) {
+		ctx_fail(p, "[fastcgi] listen: a unix socket path of at most %d "
+		    "bytes, or host:port", CONFIG_LISTEN_PATH_MAX);
+		return -1;
+	}
+	if (!text_redirect_url(c->http_thank_you_url)) {
+		ctx_fail(p, "[http] thank_you_url: a path starting with / or an "
+		    "http(s):// URL, at most 500 bytes, no spaces");
+		return -1;
+	}
+	/* The right side of every Message-ID: the domain of [smtp] from. */
+	if ((at = strrchr(c->smtp_from, '@')) == NULL)
+		snprintf(c->msgid_domain, sizeof(c->msgid_domain),
+		    "frontdesk.localhost");
+	else
+		snprintf(c->msgid_domain, sizeof(c->msgid_domain), "%.*s",
+		    (int)strcspn(at + 1, "> \t"), at + 1);
+	if (strncasecmp(c->smtp_url, "smtp://", 7) != 0 &&
+	    strncasecmp(c->smtp_url, "smtps://", 8) != 0) {
+		ctx_fail(p, "[smtp] url: must start with smtp:// or smtps://");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_parse(struct parse_ctx *p)
+{
+	int r;
+
+	config_defaults(p->c);
+	r = ini_parse_stream(config_read_line, p, config_handler, p);
+	if (!p->failed && r != 0) {
+		p->line = r;
+		ctx_fail(p, "syntax error (expected [section] or key = value)");
+	}
+	if (p->failed)
+		return -1;
+	p->line = 0;
+	return config_check(p);
+}
+
+int
+config_load(struct config *c, const char *path, char *err, size_t errsize)
+{
+	struct parse_ctx p = { .c = c, .name = path, .err = err,
+	    .errsize = errsize };
+	int r;
+
+	if ((p.fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	r = config_parse(&p);
+	fclose(p.fp);
+	if (r == 0)
+		snprintf(c->path, sizeof(c->path), "%s", path);
+	return r;
+}
+
+int
+config_load_string(struct config *c, const char *name, const char *text,
+    char *err, size_t errsize)
+{
+	struct parse_ctx p = { .c = c, .name = name, .text = text, .err = err,
+	    .errsize = errsize };
+
+	return config_parse(&p);
+}

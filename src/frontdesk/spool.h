@@ -1,0 +1,74 @@
+/* spool: accepted requests kept on disk while the database is down. */
+#ifndef FRONTDESK_SPOOL_H
+#define FRONTDESK_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/reference.h"
+#include "validate.h"
+
+/* One spooled request: everything its database rows will hold. */
+struct spool_entry {
+	char reference[REFERENCE_LEN + 1];
+	char created_at[40];          /* ISO 8601, UTC, microseconds */
+	bool spam;
+	struct appointment a;         /* owned; freed by spool_entry_free */
+	char *key;                    /* idempotency key or NULL */
+	unsigned char *fp;            /* the key's fingerprint bytes */
+	size_t fplen;
+	char *msgid_domain;
+};
+
+/* Makes dir/tmp, dir/new and dir/failed (mode 0700) and checks that a
+ * file can be written there: 0, or -1 with err. */
+int spool_init(const char *dir, char *err, size_t errsize);
+/* Durably writes e: a temporary file, fsync, rename into new/, fsync of
+ * the directory. Only then may the request be answered as accepted. */
+int spool_write(const char *dir, const struct spool_entry *e);
+/* The JSON text of e, and back (pure; for the tests too). */
+char *spool_encode(const struct spool_entry *e);
+int spool_decode(const char *text, struct spool_entry *e);
+void spool_entry_free(struct spool_entry *e);
+
+/* Calls fn for each file waiting in dir/new, oldest first, each held
+ * under an exclusive lock so that processes sharing the spool never
+ * replay one twice at once. fn returns 0 (stored: the file is removed),
+ * 1 (keep it for later: the database is down again; stops there), 2 (keep
+ * it for later: refused for now; the others go on) or -1 (it can never
+ * be stored: moved to dir/failed). Returns how many were stored, or -1. */
+int spool_replay(const char *dir,
+    int (*fn)(const struct spool_entry *e, void *arg), void *arg);
+/* Are files waiting? */
+bool spool_pending(const char *dir);
+
+/* Claims an idempotency key for a spooled request (O_EXCL: one claim
+ * wins across threads and processes). Returns 0 when claimed; 1 when the
+ * key was claimed before with the same fingerprint and that request is
+ * on disk (ref gets its reference; a twin waits up to 2 s for it); 2
+ * with another fingerprint; 3 when the same post's entry is still not on
+ * disk: answer nothing accepted; -1 on error. */
+int spool_claim_key(const char *dir, const char *key, const void *fp,
+    size_t fplen, char ref[REFERENCE_LEN + 1]);
+/* The same question with the database up: a key spooled during an outage
+ * whose request still waits in dir/new. 1 same fingerprint (ref filled),
+ * 2 another, 0 none such. */
+int spool_find_key(const char *dir, const char *key, const void *fp,
+    size_t fplen, char ref[REFERENCE_LEN + 1]);
+
+/* Gives up a claim whose request could not be spooled. */
+void spool_release_key(const char *dir, const char *key);
+
+/* The active locations as last read from the database (n pairs of slug
+ * and thank-you URL override, "" for none), kept in dir/locations.json so
+ * that a restart while the database is down still knows them. */
+int spool_save_locations(const char *dir, const char *const *pairs, size_t n);
+/* Is slug among them? One read of the file answers both questions: its
+ * thank-you URL override goes into thank_you ("" for none; NULL: not
+ * wanted). */
+bool spool_location_find(const char *dir, const char *slug, char *thank_you,
+    size_t size);
+/* Has a list been noted at all? */
+bool spool_locations_noted(const char *dir);
+
+#endif

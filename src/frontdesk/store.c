@@ -1,0 +1,489 @@
+/* store: frontdesk's PostgreSQL statements (one connection per thread). */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "db/db.h"
+#include "common/log.h"
+#include "store.h"
+
+#define IDEMPOTENCY_WINDOW "interval '24 hours'"
+
+/* One prepared statement per question frontdesk asks. */
+static const struct db_statement statements[] = {
+	{ "locations",
+	    "SELECT slug, name FROM locations WHERE active ORDER BY id", 0 },
+	/* After a lost link: did our insert commit before it broke? */
+	{ "submitted",
+	    "SELECT l.thank_you_url FROM appointment_requests r"
+	    " JOIN locations l ON l.id = r.location_id WHERE r.reference = $1",
+	    1 },
+	{ "location_active",
+	    "SELECT 1 FROM locations WHERE slug = $1 AND active", 1 },
+	{ "precheck",
+	    "SELECT l.active, k.reference, k.fingerprint = sha256($3::bytea),"
+	    " kl.thank_you_url"
+	    " FROM (SELECT 1) AS one"
+	    " LEFT JOIN locations l ON l.slug = $1"
+	    " LEFT JOIN idempotency_keys k ON k.key = $2"
+	    "  AND k.created_at >= now() - " IDEMPOTENCY_WINDOW
+	    " LEFT JOIN appointment_requests r ON r.reference = k.reference"
+	    " LEFT JOIN locations kl ON kl.id = r.location_id", 3 },
+	/* The request, its key and its outbox row in one round trip and one
+	 * transaction. A key held by another post (committed, or being
+	 * committed: ON CONFLICT waits for it) inserts nothing at all. */
+	{ "submit",
+	    "WITH loc AS ("
+	    "  SELECT id, thank_you_url FROM locations WHERE slug = $2 AND active"
+	    "), idem AS ("
+	    "  INSERT INTO idempotency_keys AS k (key, fingerprint, reference)"
+	    "  SELECT $12, sha256($13::bytea), $1"
+	    "  WHERE $12::text IS NOT NULL AND EXISTS (SELECT 1 FROM loc)"
+	    "  ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
+	    "   reference = EXCLUDED.reference, created_at = now()"
+	    "  WHERE k.created_at < now() - " IDEMPOTENCY_WINDOW
+	    "  RETURNING 1"
+	    "), req AS ("
+	    "  INSERT INTO appointment_requests (reference, location_id, status,"
+	    "   first_name, last_name, email, phone, service, preferred_time,"
+	    "   message, consent, submission_id)"
+	    "  SELECT $1, loc.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
+	    "  FROM loc WHERE $12::text IS NULL OR EXISTS (SELECT 1 FROM idem)"
+	    "  RETURNING id"
+	    "), ob AS ("
+	    "  INSERT INTO outbox (request_id, message_id)"
+	    "  SELECT id, '<' || $1 || '.' || gen_random_uuid() || '@' || $14 || '>'"
+	    "  FROM req WHERE $3 = 'received'"
+	    "  RETURNING id"
+	    ")"
+	    " SELECT (SELECT count(*) FROM req), EXISTS (SELECT 1 FROM loc),"
+	    "  (SELECT thank_you_url FROM loc), (SELECT count(*) FROM ob)", 14 },
+	{ "health", "SELECT 1", 0 },
+	{ "active_locations", "SELECT slug, coalesce(thank_you_url, '')"
+	    " FROM locations WHERE active ORDER BY id", 0 },
+	/* A spooled request, exactly once: its reference was given out
+	 * already, so a second replay of it inserts nothing. A repost of a
+	 * post the database had before the outage (same key and fields) is
+	 * not stored twice. The location need not be active any more. */
+	{ "replay",
+	    "WITH loc AS ("
+	    "  SELECT id FROM locations WHERE slug = $2"
+	    "), dup AS ("
+	    "  SELECT 1 FROM idempotency_keys WHERE key = $12"
+	    "  AND fingerprint = sha256($14::bytea) AND reference <> $1"
+	    "  AND created_at >= $13::timestamptz - " IDEMPOTENCY_WINDOW
+	    "), req AS ("
+	    "  INSERT INTO appointment_requests (reference, location_id, status,"
+	    "   first_name, last_name, email, phone, service, preferred_time,"
+	    "   message, consent, submission_id, created_at)"
+	    "  SELECT $1, loc.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+	    "   $13::timestamptz FROM loc WHERE NOT EXISTS (SELECT 1 FROM dup)"
+	    "  ON CONFLICT (reference) DO NOTHING"
+	    "  RETURNING id"
+	    "), idem AS ("
+	    "  INSERT INTO idempotency_keys (key, fingerprint, reference,"
+	    "   created_at)"
+	    "  SELECT $12, sha256($14::bytea), $1, $13::timestamptz FROM req"
+	    "  WHERE $12::text IS NOT NULL"
+	    "  ON CONFLICT (key) DO NOTHING"
+	    "  RETURNING 1"
+	    "), ob AS ("
+	    "  INSERT INTO outbox (request_id, message_id)"
+	    "  SELECT id, '<' || $1 || '.' || gen_random_uuid() || '@' || $15 || '>'"
+	    "  FROM req WHERE $3 = 'received'"
+	    "  RETURNING id"
+	    ")"
+	    " SELECT EXISTS (SELECT 1 FROM loc), (SELECT count(*) FROM req),"
+	    "  (SELECT count(*) FROM idem), (SELECT count(*) FROM ob)", 15 },
+	/* Counts a post against its address's sliding hour: the hit is
+	 * added only while under the limit. ON CONFLICT DO UPDATE works on
+	 * the row's latest version under its lock, so concurrent posts from
+	 * one address are counted exactly. */
+	{ "ratelimit",
+	    "INSERT INTO rate_limits AS r (addr, hits) VALUES ($1, ARRAY[now()])"
+	    " ON CONFLICT (addr) DO UPDATE SET hits = ARRAY("
+	    "  SELECT h FROM unnest(r.hits) AS h"
+	    "  WHERE h > now() - interval '1 hour' ORDER BY h) ||"
+	    "  CASE WHEN (SELECT count(*) FROM unnest(r.hits) AS h"
+	    "   WHERE h > now() - interval '1 hour') < $2::int"
+	    "  THEN ARRAY[now()] ELSE '{}'::timestamptz[] END"
+	    " RETURNING hits[cardinality(hits)] = now(),"
+	    "  greatest(1, ceil(extract(epoch FROM hits[greatest(1,"
+	    "   cardinality(hits) - $2::int + 1)] + interval '1 hour' - now())))"
+	    "  ::int", 2 },
+	/* For /metrics: the queue now, and every delivery attempt so far. */
+	{ "outbox_stats",
+	    "SELECT (SELECT count(*) FROM outbox"
+	    "  WHERE status IN ('pending', 'sending')),"
+	    " (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)"
+	    "  FROM outbox WHERE status IN ('pending', 'sending')),"
+	    " (SELECT count(*) FROM outbox WHERE status = 'dead'),"
+	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'sent'),"
+	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'retry'),"
+	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'dead')", 0 },
+};
+
+static int
+store_prepare(struct store *s)
+{
+	if (db_prepare(s->conn, statements, sizeof(statements) /
+	    sizeof(statements[0])) == -1)
+		return -1;
+	s->prepared = true;
+	return 0;
+}
+
+/* While the database cannot be reached, one connection attempt every two
+ * seconds, across all threads, is enough: the other requests are answered
+ * at once (from the spool, or 503) instead of each waiting out a connect
+ * timeout to a host that does not answer. */
+#define STORE_RETRY_MS 2000
+static atomic_llong store_retry_at;
+
+static long long
+store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+store_open(struct store *s)
+{
+	/* Our defaults come first so that the conninfo can override them.
+	 * Over TCP, a server that vanished without a word is noticed within
+	 * seconds, not hours; no statement of ours may hold a thread long. */
+	const char *keys[] = { "application_name", "connect_timeout",
+	    "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    "tcp_user_timeout", "options", "dbname", NULL };
+	const char *vals[] = { s->app_name ? s->app_name : "frontdesk", "3",
+	    "10", "5", "3", "15000", "-c statement_timeout=15000",
+	    s->conninfo, NULL };
+	char q[256];
+
+	if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK &&
+	    s->prepared)
+		return 0;
+	if (s->conn != NULL)
+		PQfinish(s->conn);
+	s->conn = NULL;
+	s->prepared = false;
+	if (store_now_ms() < atomic_load(&store_retry_at))
+		return STORE_DOWN;
+	s->conn = PQconnectdbParams(keys, vals, 1);
+	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
+		atomic_store(&store_retry_at, store_now_ms() + STORE_RETRY_MS);
+		log_warn("db_connect_failed", "error=%s", log_quote(q, sizeof(q),
+		    s->conn ? PQerrorMessage(s->conn) : "out of memory"));
+		return STORE_DOWN;
+	}
+	if (store_prepare(s) == -1) {
+		PQfinish(s->conn);
+		s->conn = NULL;
+		return STORE_DOWN;
+	}
+	return 0;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s->conn != NULL)
+		PQfinish(s->conn);
+	s->conn = NULL;
+	s->prepared = false;
+}
+
+/* Runs a prepared statement; reconnects and retries once when the
+ * connection turns out to be dead (the server restarted since). */
+static PGresult *
+store_exec(struct store *s, const char *name, int n, const char *const *vals,
+    const int *lens, const int *formats, int *err)
+{
+	char q[256];
+
+	s->retried = false;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PGresult *r;
+
+		s->retried = attempt > 0;
+		if (store_open(s) != 0) {
+			*err = STORE_DOWN;
+			return NULL;
+		}
+		r = PQexecPrepared(s->conn, name, n, vals, lens, formats, 0);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK)
+			return r;
+		if (PQstatus(s->conn) == CONNECTION_BAD) {
+			PQclear(r);
+			store_close(s);
+			continue;
+		}
+		log_error("db_query_failed", "statement=%s error=%s", name,
+		    db_error(s->conn, r, q, sizeof(q)));
+		*err = (r != NULL && PQresultErrorField(r, PG_DIAG_SQLSTATE) &&
+		    strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505") == 0)
+		    ? 23505 : STORE_ERROR;
+		PQclear(r);
+		return NULL;
+	}
+	*err = STORE_DOWN;
+	return NULL;
+}
+
+bool
+store_healthy(struct store *s)
+{
+	int err;
+	PGresult *r = store_exec(s, "health", 0, NULL, NULL, NULL, &err);
+
+	PQclear(r);
+	return r != NULL;
+}
+
+int
+store_locations_json(struct store *s, struct buf *out)
+{
+	int err, rows;
+	PGresult *r = store_exec(s, "locations", 0, NULL, NULL, NULL, &err);
+	json_t *a;
+	char *text;
+
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	a = json_array();
+	rows = PQntuples(r);
+	for (int i = 0; i < rows; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s}", "slug",
+		    PQgetvalue(r, i, 0), "name", PQgetvalue(r, i, 1)));
+	PQclear(r);
+	/* Compact, keys in the contract's order: the page's script and any
+	 * cache see the same bytes every time. */
+	text = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(a);
+	if (text == NULL)
+		return STORE_ERROR;
+	buf_adds(out, text);
+	free(text);
+	return STORE_OK;
+}
+
+int
+store_location_active(struct store *s, const char *slug, bool *active)
+{
+	const char *vals[] = { slug };
+	int err;
+	PGresult *r = store_exec(s, "location_active", 1, vals, NULL, NULL,
+	    &err);
+
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	*active = PQntuples(r) == 1;
+	PQclear(r);
+	return STORE_OK;
+}
+
+int
+store_precheck(struct store *s, const char *slug, const char *key,
+    const void *fp, size_t fplen, struct store_precheck *out)
+{
+	const char *vals[] = { slug, key, key ? fp : NULL };
+	const int lens[] = { 0, 0, (int)fplen };
+	const int formats[] = { 0, 0, 1 };
+	int err;
+	PGresult *r = store_exec(s, "precheck", 3, vals, lens, formats, &err);
+
+	memset(out, 0, sizeof(*out));
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	out->location = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	if (!PQgetisnull(r, 0, 1)) {
+		out->key = strcmp(PQgetvalue(r, 0, 2), "t") == 0 ? 1 : 2;
+		snprintf(out->reference, sizeof(out->reference), "%s",
+		    PQgetvalue(r, 0, 1));
+		snprintf(out->thank_you_url, sizeof(out->thank_you_url), "%s",
+		    PQgetvalue(r, 0, 3));
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+/* The submit was sent twice, the link having broken, and the second found
+ * the reference taken: the first committed. Answer as it would have
+ * (a 40-bit reference drawn at that very moment by another post is not
+ * worth a thought). */
+static int
+store_submitted(struct store *s, const char *ref, struct buf *thank_you)
+{
+	const char *vals[] = { ref };
+	int err;
+	PGresult *r = store_exec(s, "submitted", 1, vals, NULL, NULL, &err);
+
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return STORE_ERROR;
+	}
+	if (!PQgetisnull(r, 0, 0))
+		buf_adds(thank_you, PQgetvalue(r, 0, 0));
+	PQclear(r);
+	log_info("submit_recovered", "reference=%s", ref);
+	return STORE_OK;
+}
+
+int
+store_submit(struct store *s, const struct appointment *a, bool spam,
+    const char *key, const void *fp, size_t fplen, const char *msgid_domain,
+    char ref[REFERENCE_LEN + 1], struct buf *thank_you)
+{
+	/* A new reference that collides with an old one is drawn again. */
+	for (int tries = 0; tries < 5; tries++) {
+		const char *vals[14] = { ref, a->location,
+		    spam ? "spam" : "received", a->first_name, a->last_name,
+		    a->email, a->phone, a->service, a->preferred_time,
+		    a->message, a->consent ? "t" : "f", key, key ? fp : NULL,
+		    msgid_domain };
+		int lens[14] = { 0 }, formats[14] = { 0 };
+		PGresult *r;
+		int err, result;
+
+		lens[12] = (int)fplen;
+		formats[12] = 1;
+		if (reference_new(ref) == -1)
+			return STORE_ERROR;
+		r = store_exec(s, "submit", 14, vals, lens, formats, &err);
+		if (r == NULL && err == 23505 && s->retried)
+			return store_submitted(s, ref, thank_you);
+		if (r == NULL && err == 23505)
+			continue;
+		if (r == NULL)
+			return err;
+		if (strcmp(PQgetvalue(r, 0, 0), "1") == 0) {
+			if (!PQgetisnull(r, 0, 2))
+				buf_adds(thank_you, PQgetvalue(r, 0, 2));
+			result = STORE_OK;
+		} else if (strcmp(PQgetvalue(r, 0, 1), "t") != 0)
+			result = STORE_LOCATION_GONE;
+		else
+			result = STORE_KEY_TAKEN;
+		PQclear(r);
+		return result;
+	}
+	return STORE_ERROR;
+}
+
+int
+store_outbox_stats(struct store *s, struct buf *out)
+{
+	static const char *const lines[] = {
+		"# HELP frontdesk_outbox_depth Messages waiting to be sent.\n"
+		"# TYPE frontdesk_outbox_depth gauge\nfrontdesk_outbox_depth %s\n",
+		"# HELP frontdesk_outbox_oldest_pending_seconds Age of the oldest "
+		"message waiting.\n# TYPE frontdesk_outbox_oldest_pending_seconds "
+		"gauge\nfrontdesk_outbox_oldest_pending_seconds %s\n",
+		"# HELP frontdesk_outbox_dead Messages given up on.\n# TYPE "
+		"frontdesk_outbox_dead gauge\nfrontdesk_outbox_dead %s\n",
+		/* A gauge, not a counter: purge takes old attempts away with
+		 * their requests, and a counter must never go down. */
+		"# HELP frontdesk_delivery_attempts Delivery attempts on record "
+		"(purge removes old ones), by outcome.\n# TYPE "
+		"frontdesk_delivery_attempts gauge\n"
+		"frontdesk_delivery_attempts{outcome=\"sent\"} %s\n",
+		"frontdesk_delivery_attempts{outcome=\"retry\"} %s\n",
+		"frontdesk_delivery_attempts{outcome=\"dead\"} %s\n",
+	};
+	int err;
+	PGresult *r = store_exec(s, "outbox_stats", 0, NULL, NULL, NULL, &err);
+
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	for (int i = 0; i < 6; i++)
+		buf_printf(out, lines[i], PQgetvalue(r, 0, i));
+	PQclear(r);
+	return STORE_OK;
+}
+
+int
+store_ratelimit(struct store *s, const char *addr, long limit, bool *allowed,
+    long *retry_after)
+{
+	char lim[24];
+	const char *vals[] = { addr, lim };
+	int err;
+	PGresult *r;
+
+	snprintf(lim, sizeof(lim), "%ld", limit);
+	if ((r = store_exec(s, "ratelimit", 2, vals, NULL, NULL, &err)) == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	*allowed = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	*retry_after = atol(PQgetvalue(r, 0, 1));
+	PQclear(r);
+	return STORE_OK;
+}
+
+int
+store_active_locations(struct store *s, char ***pairs, size_t *n)
+{
+	int err, rows;
+	PGresult *r = store_exec(s, "active_locations", 0, NULL, NULL, NULL,
+	    &err);
+
+	*pairs = NULL;
+	*n = 0;
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	rows = PQntuples(r);
+	if ((*pairs = calloc(2 * (size_t)rows + 1, sizeof(**pairs))) == NULL) {
+		PQclear(r);
+		return STORE_ERROR;
+	}
+	for (int i = 0; i < rows; i++) {
+		char *slug = strdup(PQgetvalue(r, i, 0));
+		char *url = strdup(PQgetvalue(r, i, 1));
+
+		if (slug == NULL || url == NULL) {
+			free(slug);
+			free(url);
+			continue;
+		}
+		(*pairs)[2 * *n] = slug;
+		(*pairs)[2 * *n + 1] = url;
+		(*n)++;
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+int
+store_replay(struct store *s, const struct spool_entry *e)
+{
+	const struct appointment *a = &e->a;
+	const char *vals[15] = { e->reference, a->location,
+	    e->spam ? "spam" : "received", a->first_name, a->last_name,
+	    a->email, a->phone, a->service, a->preferred_time, a->message,
+	    a->consent ? "t" : "f", e->key, e->created_at,
+	    e->key ? (const char *)e->fp : NULL, e->msgid_domain };
+	int lens[15] = { 0 }, formats[15] = { 0 };
+	int err, result;
+	PGresult *r;
+
+	lens[13] = (int)e->fplen;
+	formats[13] = 1;
+	r = store_exec(s, "replay", 15, vals, lens, formats, &err);
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	result = strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? STORE_OK :
+	    STORE_LOCATION_GONE;
+	if (result == STORE_OK)
+		log_info("spool_replayed", "reference=%s inserted=%s",
+		    e->reference, PQgetvalue(r, 0, 1));
+	PQclear(r);
+	return result;
+}

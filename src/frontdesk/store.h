@@ -1,0 +1,69 @@
+/* store: frontdesk's PostgreSQL statements (one connection per thread). */
+#ifndef FRONTDESK_STORE_H
+#define FRONTDESK_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "common/buf.h"
+#include "common/reference.h"
+#include "spool.h"
+#include "validate.h"
+
+struct store {
+	PGconn *conn;
+	const char *conninfo;
+	const char *app_name;
+	bool prepared;
+	bool retried;   /* the last statement was sent again on a new link */
+};
+
+enum store_result {
+	STORE_OK = 0,
+	STORE_LOCATION_GONE = 1, /* not an active location (any more) */
+	STORE_KEY_TAKEN = 2,     /* the idempotency key came first elsewhere */
+	STORE_ERROR = -1,        /* the database answered with an error */
+	STORE_DOWN = -2          /* no connection to the database */
+};
+
+/* What the database knows before a submission is judged. */
+struct store_precheck {
+	int location;         /* 1 active, 0 unknown or disabled */
+	int key;              /* 0 unseen (or expired), 1 same fields, 2 other */
+	char reference[REFERENCE_LEN + 1];
+	char thank_you_url[512];  /* the replayed request's location's, or "" */
+};
+
+/* Connects (or reconnects) and prepares; 0, or STORE_DOWN. */
+int store_open(struct store *s);
+void store_close(struct store *s);
+/* Does the database answer? */
+bool store_healthy(struct store *s);
+/* Appends the active locations as a JSON array to out. */
+int store_locations_json(struct store *s, struct buf *out);
+int store_location_active(struct store *s, const char *slug, bool *active);
+/* Appends the outbox's gauges and delivery counters (Prometheus text). */
+int store_outbox_stats(struct store *s, struct buf *out);
+/* Counts a post from addr (a netaddr key) against limit posts per hour;
+ * *allowed false means over, with *retry_after seconds until it is not. */
+int store_ratelimit(struct store *s, const char *addr, long limit,
+    bool *allowed, long *retry_after);
+/* The active locations, in order: n pairs of slug and thank-you URL
+ * override ("" for none), pairs[2i] and pairs[2i + 1] (to free). */
+int store_active_locations(struct store *s, char ***pairs, size_t *n);
+/* Stores a spooled request, exactly once; STORE_LOCATION_GONE when its
+ * location no longer exists at all. */
+int store_replay(struct store *s, const struct spool_entry *e);
+/* key may be NULL (then fp is ignored). */
+int store_precheck(struct store *s, const char *slug, const char *key,
+    const void *fp, size_t fplen, struct store_precheck *out);
+/* Inserts the request (and, unless spam, its outbox row) in one statement.
+ * Fills ref with the new reference; thank_you gets the location's
+ * thank-you URL override, if it has one. */
+int store_submit(struct store *s, const struct appointment *a, bool spam,
+    const char *key, const void *fp, size_t fplen, const char *msgid_domain,
+    char ref[REFERENCE_LEN + 1], struct buf *thank_you);
+
+#endif

@@ -1,0 +1,544 @@
+/* submit: POST /appointments, from the body to the stored request. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "form.h"
+#include "common/log.h"
+#include "metrics.h"
+#include "common/netaddr.h"
+#include "common/reference.h"
+#include "spool.h"
+#include "reply.h"
+#include "routes.h"
+#include "submit.h"
+#include "validate.h"
+#include "common/text.h"
+
+/* Known fields, in the fingerprint's order; submission_id is the key. */
+static const char *const fingerprint_fields[] = { "first_name", "last_name",
+    "email", "phone", "location", "service", "preferred_time", "message",
+    "consent", "website" };
+
+struct location_check {
+	struct store *store;
+	const char *slug;   /* the slug the precheck asked about */
+	bool active;
+	int err;            /* a database failure while checking */
+};
+
+static bool
+location_ok(const char *slug, void *arg)
+{
+	struct location_check *lc = arg;
+	bool active = false;
+	int r;
+
+	if (lc->slug != NULL && strcmp(slug, lc->slug) == 0)
+		return lc->active;
+	if ((r = store_location_active(lc->store, slug, &active)) != STORE_OK)
+		lc->err = r;
+	return active;
+}
+
+/* Is the media type one of the two form encodings? */
+static bool
+content_type_ok(const char *ct)
+{
+	static const char *const types[] = {
+	    "application/x-www-form-urlencoded", "multipart/form-data" };
+	size_t n;
+
+	if (ct == NULL)
+		return false;
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, "; \t");
+	for (size_t i = 0; i < 2; i++)
+		if (n == strlen(types[i]) && strncasecmp(ct, types[i], n) == 0)
+			return true;
+	return false;
+}
+
+static void
+answer_unavailable(struct fcgi_ctx *c)
+{
+	metrics_submission(METRICS_SUB_UNAVAILABLE);
+	http_header(&c->ans, "Retry-After", "30");
+	http_error(&c->ans, 503, "the service is temporarily unavailable, "
+	    "please try again shortly");
+}
+
+/* Reads the whole body, or drops one over max_body: -1 (413 already set),
+ * -2 (400 set) or 0 with *body owned by the caller. */
+static int
+read_body(struct fcgi_ctx *c, char **body, size_t *len)
+{
+	const char *cl = fcgi_param(c, "CONTENT_LENGTH");
+	unsigned long long want = 0;
+	char *end, sink[16384];
+	int got;
+
+	*body = NULL;
+	*len = 0;
+	if (cl != NULL && *cl != '\0') {
+		want = strtoull(cl, &end, 10);
+		if (*end != '\0' || *cl == '-') {
+			http_error(&c->ans, 400, "bad Content-Length");
+			return -2;
+		}
+	}
+	if (want > (unsigned long long)c->cfg->fcgi_max_body) {
+		/* Read it to its end, so the web server can deliver the 413. */
+		while ((got = FCGX_GetStr(sink, sizeof(sink), c->req->in)) > 0)
+			;
+		http_error(&c->ans, 413, "the request is too large");
+		return -1;
+	}
+	if ((*body = malloc(want + 1)) == NULL) {
+		http_error(&c->ans, 500, "out of memory");
+		return -2;
+	}
+	got = want ? FCGX_GetStr(*body, (int)want, c->req->in) : 0;
+	if (got < 0 || (unsigned long long)got != want) {
+		http_error(&c->ans, 400, "the request body was cut short");
+		return -2;
+	}
+	(*body)[want] = '\0';
+	*len = (size_t)want;
+	return 0;
+}
+
+static void
+fingerprint(const struct form *f, struct buf *fp)
+{
+	for (size_t i = 0; i < sizeof(fingerprint_fields) / sizeof(*fingerprint_fields); i++) {
+		const char *name = fingerprint_fields[i];
+
+		buf_printf(fp, "%s:%zu", name, form_count(f, name));
+		for (size_t j = 0; j < f->nfields; j++)
+			if (strcmp(f->fields[j].name, name) == 0) {
+				/* as validation will see it: a repost that differs
+				 * only in surrounding white space is the same */
+				const char *v = f->fields[j].value;
+				size_t n = f->fields[j].value_len;
+
+				text_trim(&v, &n);
+				buf_printf(fp, ":%zu:", n);
+				buf_add(fp, v, n);
+			}
+		buf_addc(fp, '\n');
+	}
+}
+
+/* Copies s (len bytes) trimmed as validation trims it (Unicode white
+ * space) into buf; NULL when it does not fit or holds a NUL. */
+static char *
+copy_trimmed(const char *s, size_t len, char *buf, size_t size)
+{
+	text_trim(&s, &len);
+	if (len >= size || memchr(s, '\0', len) != NULL)
+		return NULL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The idempotency key: the header when present and non-empty, else the
+ * field. NULL when none or when it is malformed (validation says so). */
+static const char *
+idempotency_key(struct fcgi_ctx *c, const struct form *f, char *buf,
+    size_t size, bool *bad_header)
+{
+	const char *h = fcgi_param(c, "HTTP_IDEMPOTENCY_KEY");
+	const struct form_field *fld;
+
+	*bad_header = false;
+	if (h != NULL && h[strspn(h, " \t")] != '\0') {
+		if (copy_trimmed(h, strlen(h), buf, size) == NULL ||
+		    !text_key(buf, strlen(buf))) {
+			*bad_header = true;
+			return NULL;
+		}
+		return buf;
+	}
+	if ((fld = form_get(f, "submission_id")) == NULL ||
+	    form_count(f, "submission_id") != 1 ||
+	    copy_trimmed(fld->value, fld->value_len, buf, size) == NULL ||
+	    !text_key(buf, strlen(buf)))
+		return NULL;
+	return buf;
+}
+
+/* The 409 of a key already used for other fields. */
+static void
+answer_conflict(struct fcgi_ctx *c)
+{
+	metrics_submission(METRICS_SUB_CONFLICT);
+	http_error(&c->ans, 409, "this submission id was already used for a "
+	    "different request");
+}
+
+/* A bad Idempotency-Key header is the key's field's error. */
+static void
+add_header_error(struct validate_errors *errs)
+{
+	if (errs->n < VALIDATE_MAX_ERRORS) {
+		errs->e[errs->n].field = "submission_id";
+		errs->e[errs->n++].why = "the Idempotency-Key header must be "
+		    "1-64 letters, digits, '-' or '_'";
+	}
+}
+
+static void
+answer_accepted(struct fcgi_ctx *c, const char *ref, const char *url)
+{
+	snprintf(c->refbuf, sizeof(c->refbuf), "%s", ref);
+	c->reference = c->refbuf;
+	reply_accepted(&c->ans, ref, url && *url ? url :
+	    c->cfg->http_thank_you_url);
+}
+
+/* A honeypot post whose fields are not even valid: kept nowhere, and
+ * answered like any other, telling a bot nothing. */
+static void
+answer_spam_dropped(struct fcgi_ctx *c)
+{
+	char ref[REFERENCE_LEN + 1];
+
+	if (reference_new(ref) == -1)
+		snprintf(ref, sizeof(ref), "FD-00000000");
+	log_info("spam_dropped", NULL);
+	metrics_submission(METRICS_SUB_SPAM);
+	answer_accepted(c, ref, NULL);
+}
+
+/* Writes a valid request to the spool and answers it as accepted (to
+ * thank_you, the location's page as noted with the locations): the
+ * database is down, the disk is durable. 503 if even that fails. */
+static void
+spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
+    const char *key, const struct buf *fp, const char *ref,
+    const char *thank_you)
+{
+	struct spool_entry e = { .spam = spam, .a = *a, .fplen = fp->len };
+	struct timespec now;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(e.created_at, sizeof(e.created_at), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(e.created_at + 19, sizeof(e.created_at) - 19, ".%06ldZ",
+	    now.tv_nsec / 1000);
+	snprintf(e.reference, sizeof(e.reference), "%s", ref);
+	e.msgid_domain = (char *)(uintptr_t)c->cfg->msgid_domain;
+	e.key = (char *)(uintptr_t)key;
+	e.fp = (unsigned char *)fp->p;
+	if (spool_write(c->cfg->spool_dir, &e) == -1) {
+		log_error("spool_write_failed", "reference=%s errno=%d", ref, errno);
+		if (key != NULL)
+			spool_release_key(c->cfg->spool_dir, key);
+		answer_unavailable(c);
+		return;
+	}
+	log_info(spam ? "spam_spooled" : "spooled", "reference=%s location=%s",
+	    ref, a->location);
+	metrics_submission(spam ? METRICS_SUB_SPAM : METRICS_SUB_ACCEPTED);
+	answer_accepted(c, ref, thank_you);
+}
+
+/* Validation's question about the location, asked of the noted list; the
+ * same read keeps the location's thank-you page for the answer. */
+struct spool_location {
+	const char *dir;
+	char thank_you[512];
+};
+
+static bool
+spool_location_ok(const char *slug, void *arg)
+{
+	struct spool_location *l = arg;
+
+	return spool_location_find(l->dir, slug, l->thank_you,
+	    sizeof(l->thank_you));
+}
+
+/* The post while the database cannot be reached: judged against the last
+ * list of locations frontdesk read, keys honoured through the spool. */
+static void
+spool_post(struct fcgi_ctx *c, const struct form *f, const char *key,
+    const struct buf *fp, bool bad_header)
+{
+	const char *dir = c->cfg->spool_dir;
+	struct spool_location loc = { .dir = dir };
+	struct appointment a = { 0 };
+	struct validate_errors errs = { 0 };
+	char ref[REFERENCE_LEN + 1];
+	int valid;
+
+	/* Never read the locations (first start with the database down):
+	 * nothing to judge a post by, so no 422 either. */
+	if (!spool_locations_noted(dir)) {
+		answer_unavailable(c);
+		return;
+	}
+	valid = validate_form(f, spool_location_ok, &loc, &a, &errs);
+	if (valid == VALIDATE_NOMEM || reference_new(ref) == -1) {
+		http_error(&c->ans, 500, "out of memory");
+		goto done;
+	}
+	if (a.honeypot) {
+		if (valid == 0)
+			spool_accept(c, &a, true, NULL, fp, ref, loc.thank_you);
+		else
+			answer_spam_dropped(c);
+		goto done;
+	}
+	if (bad_header) {
+		add_header_error(&errs);
+		valid = -1;
+	}
+	if (valid != 0) {
+		metrics_submission(METRICS_SUB_REJECTED);
+		reply_invalid(&c->ans, &errs);
+		goto done;
+	}
+	switch (key ? spool_claim_key(dir, key, fp->p, fp->len, ref) : 0) {
+	case 0:
+		spool_accept(c, &a, false, key, fp, ref, loc.thank_you);
+		break;
+	case 1:
+		metrics_submission(METRICS_SUB_REPLAYED);
+		answer_accepted(c, ref, loc.thank_you);
+		break;
+	case 2:
+		answer_conflict(c);
+		break;
+	default:
+		answer_unavailable(c);
+	}
+done:
+	appointment_free(&a);
+}
+
+/* Stores a valid request (spam or not) and answers. */
+static void
+store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
+    const char *key, const struct buf *fp)
+{
+	char ref[REFERENCE_LEN + 1];
+	struct buf thank_you = { 0 };
+	struct validate_errors errs = { .n = 1,
+	    .e = { { "location", "is not an available location" } } };
+	struct store_precheck pc;
+	int r;
+
+	r = store_submit(routes_store(c), a, spam, key, fp->p, fp->len,
+	    c->cfg->msgid_domain, ref, &thank_you);
+	switch (r) {
+	case STORE_OK:
+		log_info(spam ? "spam_stored" : "accepted", "reference=%s "
+		    "location=%s", ref, a->location);
+		metrics_submission(spam ? METRICS_SUB_SPAM : METRICS_SUB_ACCEPTED);
+		answer_accepted(c, ref, buf_str(&thank_you));
+		break;
+	case STORE_LOCATION_GONE:
+		if (spam) {
+			/* disabled since the check: a bot still learns nothing */
+			answer_spam_dropped(c);
+			break;
+		}
+		metrics_submission(METRICS_SUB_REJECTED);
+		reply_invalid(&c->ans, &errs);
+		break;
+	case STORE_KEY_TAKEN:
+		/* A twin post with this key committed first: answer as it did. */
+		if (store_precheck(routes_store(c), a->location, key, fp->p, fp->len,
+		    &pc) != STORE_OK)
+			answer_unavailable(c);
+		else if (pc.key == 1) {
+			metrics_submission(METRICS_SUB_REPLAYED);
+			answer_accepted(c, pc.reference, pc.thank_you_url);
+		} else
+			answer_conflict(c);
+		break;
+	case STORE_DOWN:
+		/* Lost the database between the checks and the insert: the
+		 * spool keeps the reference, so if the insert did commit, the
+		 * replay stores nothing twice. */
+		if (c->cfg->spool_dir[0] != '\0' && (key == NULL ||
+		    spool_claim_key(c->cfg->spool_dir, key, fp->p, fp->len,
+		    ref) == 0)) {
+			char url[512];
+
+			spool_location_find(c->cfg->spool_dir, a->location, url,
+			    sizeof(url));
+			spool_accept(c, a, spam, key, fp, ref, url);
+			break;
+		}
+		answer_unavailable(c);
+		break;
+	default:
+		answer_unavailable(c);
+	}
+	buf_free(&thank_you);
+}
+
+/* The per-address limit: true when the post was answered 429. A database
+ * that cannot count lets the post through to the checks that follow. */
+static bool
+over_limit(struct fcgi_ctx *c)
+{
+	char key[NETADDR_KEY_LEN], secs[24];
+	long limit = c->cfg->limits_per_ip_per_hour, retry = 0;
+	bool allowed = true;
+
+	if (limit == 0 || netaddr_client_key(fcgi_param(c, "REMOTE_ADDR"),
+	    fcgi_param(c, "HTTP_X_FORWARDED_FOR"), c->cfg->trusted,
+	    c->cfg->ntrusted, key) == -1)
+		return false;
+	if (store_ratelimit(routes_store(c), key, limit, &allowed, &retry) != STORE_OK ||
+	    allowed)
+		return false;
+	metrics_submission(METRICS_SUB_LIMITED);
+	log_info("rate_limited", "retry_after=%ld", retry);
+	snprintf(secs, sizeof(secs), "%ld", retry);
+	http_header(&c->ans, "Retry-After", secs);
+	http_error(&c->ans, 429, "too many requests from this address, "
+	    "please try again later");
+	return true;
+}
+
+static void
+handle_form(struct fcgi_ctx *c, const struct form *f)
+{
+	struct location_check lc = { .store = routes_store(c) };
+	struct store_precheck pc = { 0 };
+	struct appointment a = { 0 };
+	struct validate_errors errs = { 0 };
+	const struct form_field *loc = form_get(f, "location");
+	struct buf fp = { 0 };
+	char keybuf[80], slug[80] = "";
+	const char *key;
+	bool bad_header;
+	int valid;
+
+	if (over_limit(c))
+		return;
+	key = idempotency_key(c, f, keybuf, sizeof(keybuf), &bad_header);
+	if (key != NULL)
+		fingerprint(f, &fp);
+	/* The slug to ask about now; validation judges it later. */
+	if (loc == NULL || copy_trimmed(loc->value, loc->value_len, slug,
+	    sizeof(slug)) == NULL)
+		slug[0] = '\0';
+	switch (store_precheck(routes_store(c), slug, key, fp.p, fp.len, &pc)) {
+	case STORE_OK:
+		break;
+	case STORE_DOWN:
+		if (c->cfg->spool_dir[0] != '\0') {
+			spool_post(c, f, key, &fp, bad_header);
+			goto done;
+		}
+		/* FALLTHROUGH */
+	default:
+		answer_unavailable(c);
+		goto done;
+	}
+	/* A key spooled while the database was down and not replayed yet:
+	 * the spool knows its first answer, the database does not yet. */
+	if (key != NULL && pc.key == 0 && c->cfg->spool_dir[0] != '\0') {
+		int k = spool_find_key(c->cfg->spool_dir, key, fp.p, fp.len,
+		    pc.reference);
+
+		if (k == 1 || k == 2) {
+			pc.key = k;
+			spool_location_find(c->cfg->spool_dir, slug,
+			    pc.thank_you_url, sizeof(pc.thank_you_url));
+		}
+	}
+	lc.slug = slug;
+	lc.active = pc.location;
+	valid = validate_form(f, location_ok, &lc, &a, &errs);
+	if (valid == VALIDATE_NOMEM) {
+		http_error(&c->ans, 500, "out of memory");
+		goto done;
+	}
+	valid = valid == 0;
+	if (lc.err != 0) {
+		answer_unavailable(c);
+		goto done;
+	}
+	if (a.honeypot) {
+		/* Answer as accepted, whatever happens, telling a bot nothing. */
+		if (valid)
+			store_and_answer(c, &a, true, NULL, &fp);
+		else
+			answer_spam_dropped(c);
+		goto done;
+	}
+	if (pc.key == 1) {
+		log_info("replayed", "reference=%s", pc.reference);
+		metrics_submission(METRICS_SUB_REPLAYED);
+		answer_accepted(c, pc.reference, pc.thank_you_url);
+		goto done;
+	}
+	if (pc.key == 2) {
+		answer_conflict(c);
+		goto done;
+	}
+	if (bad_header) {
+		add_header_error(&errs);
+		valid = 0;
+	}
+	if (!valid) {
+		metrics_submission(METRICS_SUB_REJECTED);
+		reply_invalid(&c->ans, &errs);
+		goto done;
+	}
+	store_and_answer(c, &a, false, key, &fp);
+done:
+	appointment_free(&a);
+	buf_free(&fp);
+}
+
+void
+submit_handle(struct fcgi_ctx *c)
+{
+	struct form f = { 0 };
+	const char *why = "cannot be parsed";
+	char *body = NULL;
+	size_t len;
+	int r;
+
+	if (!content_type_ok(fcgi_param(c, "CONTENT_TYPE"))) {
+		http_error(&c->ans, 415, "send the form as "
+		    "application/x-www-form-urlencoded or multipart/form-data");
+		return;
+	}
+	if (read_body(c, &body, &len) != 0)
+		goto done;
+	r = form_parse(&f, fcgi_param(c, "CONTENT_TYPE"), body, len, &why);
+	switch (r) {
+	case FORM_OK:
+		handle_form(c, &f);
+		break;
+	case FORM_TOO_MANY:
+		http_error(&c->ans, 413, "too many fields");
+		break;
+	case FORM_UNSUPPORTED:
+		http_error(&c->ans, 415, "unsupported content type");
+		break;
+	case FORM_NOMEM:
+		http_error(&c->ans, 500, "out of memory");
+		break;
+	default:
+		http_error(&c->ans, 400, why);
+	}
+done:
+	form_free(&f);
+	free(body);
+}

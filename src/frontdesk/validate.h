@@ -1,0 +1,59 @@
+/* validate: the contract's field rules, from a parsed form to a request. */
+#ifndef FRONTDESK_VALIDATE_H
+#define FRONTDESK_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fields.h"
+#include "form.h"
+
+#define VALIDATE_MAX_ERRORS 16
+/* validate_form() ran out of memory: no verdict, answer 500. */
+#define VALIDATE_NOMEM (-2)
+
+/* Every string is a trimmed, NUL-terminated, valid UTF-8 copy with line
+ * breaks normalised to "\n" (only `message` may hold any); an optional field
+ * that is absent or empty after trimming is NULL. */
+struct appointment {
+	char *first_name;
+	char *last_name;
+	char *email;
+	char *phone;          /* as given (trimmed), not reformatted */
+	char *location;       /* slug */
+	char *service;
+	char *preferred_time;
+	char *message;
+	bool consent;
+	bool honeypot;        /* `website` was non-empty after trimming */
+	char *submission_id;  /* the field's value; the header is the caller's */
+};
+
+struct validate_error {
+	const char *field;  /* the form's field name, e.g. "email" */
+	const char *why;    /* static text, e.g. "is required" */
+};
+
+struct validate_errors {
+	struct validate_error e[VALIDATE_MAX_ERRORS];
+	size_t n;
+};
+
+/* Called for a syntactically plausible location slug; returns true when it
+ * names an active location. NULL: every non-empty slug is accepted. */
+typedef bool (*validate_location_fn)(const char *slug, void *arg);
+
+/* Fills *a and returns 0 when the form is valid, else returns -1 with at
+ * least one error in *errs (one per field, in the contract's field order).
+ * `website` is never an error: a filled honeypot sets a->honeypot. Unknown
+ * fields are ignored. A known field given twice is an error on that field.
+ * Always call appointment_free(a) afterwards, whatever the result. */
+int validate_form(const struct form *f, validate_location_fn location_ok,
+    void *arg, struct appointment *a, struct validate_errors *errs);
+void appointment_free(struct appointment *a);
+/* The string member that holds a slot's clean value. */
+char **appointment_text(struct appointment *a, enum field_slot slot);
+const char *appointment_value(const struct appointment *a,
+    enum field_slot slot);
+
+#endif

@@ -1,0 +1,62 @@
+/* mail: the notification email as RFC 5322/MIME text (pure, no I/O). */
+#ifndef FRONTDESK_MAIL_H
+#define FRONTDESK_MAIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/text.h"
+
+
+/*
+ * One message. Strings are NUL-terminated; optional ones may be NULL.
+ * Request fields are untrusted form text: they only ever reach the body
+ * (quoted-printable) or the inside of RFC 2047 encoded words, never a
+ * header raw. Bcc recipients are the envelope's business and have no place
+ * here.
+ */
+struct mail_msg {
+	const char *from;             /* [smtp] from: "Name <addr>" or "addr" */
+	bool minimal;                 /* [mail] details = minimal */
+	bool html;                    /* [mail] html = on: an HTML alternative */
+	const char *message_id;       /* "<...>", chosen with the outbox row */
+	time_t date;
+	const char *const *to;        /* bare addresses */
+	size_t nto;
+	const char *const *cc;
+	size_t ncc;
+
+	const char *reference;        /* FD-XXXXXXXX */
+	const char *location;         /* the location's name, not its slug */
+	const char *first_name;
+	const char *last_name;
+	const char *email;            /* Reply-To when given and valid */
+	const char *phone;
+	const char *service;
+	const char *preferred_time;
+	const char *message;
+	bool consent;
+	time_t received;
+};
+
+/* Appends the whole message, CRLF line endings, no line over 78 bytes.
+ * Returns 0, or -1 with a static reason in *why (a bad From, Message-ID,
+ * reference or recipient, or no memory). */
+int mail_compose(struct buf *out, const struct mail_msg *m, const char **why);
+
+/* The bare address of "Name <addr>" or "addr" into out; 0 or -1. */
+int mail_addr_spec(const char *from, char *out, size_t size);
+
+/* Building blocks, exposed for the unit tests. */
+/* Appends "Name: value" folded at 76 columns, RFC 2047 encoding the words
+ * that need it (phrase: encode all of value, as for a display name). */
+void mail_header_text(struct buf *out, const char *name, const char *value,
+    bool phrase);
+/* Appends text (UTF-8, "\n" line breaks) as quoted-printable with CRLF. */
+void mail_qp(struct buf *out, const char *text, size_t len);
+/* RFC 5322 date-time of t in local time, e.g. "Tue, 07 May 2024 ...". */
+void mail_date(char *out, size_t size, time_t t);
+
+#endif

@@ -1,0 +1,341 @@
+/* frontdesk-mailer: drains the outbox, one SMTP transaction per message. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "common/cli.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "mail.h"
+#include "outbox.h"
+#include "smtp.h"
+
+/*
+ * How soon queued mail is noticed. A poll costs one index probe on an
+ * empty partial index; LISTEN/NOTIFY would need a NOTIFY in the submit
+ * transaction, which serialises every submit's commit behind one lock.
+ */
+#define POLL_MS 200
+#define DB_RETRY_MS 1000
+#define DB_RETRY_MAX_MS 5000
+#define RECORD_TRIES 3
+
+static const char usage[] =
+    "usage: frontdesk-mailer [-v] [-c FILE] [--once]\n"
+    "\n"
+    "Delivers the outbox that frontdesk fills: one SMTP transaction per\n"
+    "message, to the location's routes (or [mail] default_to), retrying\n"
+    "with backoff; several mailers may share one database.\n"
+    "\n"
+    "  -c, --config FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
+    "      --once         send what is due now, then exit (cron, tests)\n"
+    "  -v, --verbose      debug logging\n"
+    "  -h, --help         this help\n"
+    "      --version      print the version\n"
+    "\n"
+    "Queued mail is picked up within 200 ms. SIGTERM or SIGINT: the message\n"
+    "in flight is finished and recorded, then the mailer exits 0.\n";
+
+struct mailer {
+	const struct config *cfg;
+	struct outbox ob;
+	struct smtp smtp;
+	struct buf msg;
+	unsigned long sent, retried, dead;
+};
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+mailer_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a signal cuts the idle sleep short. */
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Sleeps ms unless a signal asks us to stop. */
+static void
+mailer_sleep(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (!stopping && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Sleeps ms even when asked to stop: for a pause that finishing the
+ * message in flight needs. */
+static void
+mailer_pause(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Takes "--once" out of argv (the shared parser does not know it). */
+static bool
+take_once(int *argc, char **argv)
+{
+	bool once = false;
+	int o = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < *argc)
+				argv[o++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], "--once") == 0)
+			once = true;
+		else
+			argv[o++] = argv[i];
+	}
+	argv[o] = NULL;
+	*argc = o;
+	return once;
+}
+
+/* Composes and sends; fills res (reply points into r or a static). */
+static void
+mailer_send(struct mailer *m, struct outbox_msg *om,
+    const struct outbox_rcpts *rc, struct smtp_result *r,
+    struct outbox_result *res)
+{
+	const char *why;
+
+	om->mail.from = m->cfg->smtp_from;
+	om->mail.minimal = m->cfg->mail_details == CONFIG_DETAILS_MINIMAL;
+	om->mail.html = m->cfg->mail_html == 1;
+	om->mail.date = time(NULL);
+	om->mail.to = rc->to;
+	om->mail.nto = rc->nto;
+	om->mail.cc = rc->cc;
+	om->mail.ncc = rc->ncc;
+	buf_reset(&m->msg);
+	if (mail_compose(&m->msg, &om->mail, &why) == -1) {
+		log_error("compose_failed", "outbox_id=%lld reason=\"%s\"",
+		    om->id, why);
+		snprintf(r->reply, sizeof(r->reply), "cannot compose: %s", why);
+		/* A row we cannot turn into mail never will be: dead. Memory
+		 * may be there next time: transient, like a lost connection. */
+		if (strcmp(why, "out of memory") == 0)
+			res->outcome = outbox_verdict(false, 0, false, om->age,
+			    m->cfg->mail_give_up_after);
+		else
+			res->outcome = OUTBOX_DEAD;
+		res->reply = r->reply;
+		return;
+	}
+	smtp_send(&m->smtp, rc->all, rc->nall, m->msg.p, m->msg.len, r);
+	if (r->delivered && r->nrefused > 0) {
+		/* Sent to the others; the refused route is the admin's to fix,
+		 * and its refusal stays with the attempt. */
+		char q[SMTP_REPLY_MAX + 16];
+		size_t n = strlen(r->reply);
+
+		log_warn("rcpt_refused", "outbox_id=%lld reference=%s refused=%zu "
+		    "reply=%s hint=\"fix or remove the route\"", om->id,
+		    om->mail.reference, r->nrefused,
+		    log_quote(q, sizeof(q), r->refused));
+		if (n + 12 < sizeof(r->reply))
+			snprintf(r->reply + n, sizeof(r->reply) - n,
+			    "; refused: %.*s", (int)(sizeof(r->reply) - n - 12),
+			    r->refused);
+	}
+	res->outcome = outbox_verdict(r->delivered, r->code, r->in_transaction,
+	    om->age, m->cfg->mail_give_up_after);
+	res->smtp_code = r->code;
+	res->reply = r->reply;
+}
+
+static void
+mailer_log(struct mailer *m, const struct outbox_msg *om,
+    const struct outbox_result *res)
+{
+	char q[SMTP_REPLY_MAX + 16];
+
+	switch (res->outcome) {
+	case OUTBOX_SENT:
+		m->sent++;
+		log_info("mail_sent", "outbox_id=%lld reference=%s smtp_code=%ld "
+		    "attempt=%d", om->id, om->mail.reference, res->smtp_code,
+		    om->attempts + 1);
+		break;
+	case OUTBOX_RETRY:
+		m->retried++;
+		log_warn("mail_retry", "outbox_id=%lld reference=%s smtp_code=%ld "
+		    "attempt=%d retry_in=%ld reply=%s", om->id,
+		    om->mail.reference, res->smtp_code, om->attempts + 1,
+		    res->delay, log_quote(q, sizeof(q), res->reply));
+		break;
+	case OUTBOX_DEAD:
+		m->dead++;
+		log_error("mail_dead", "outbox_id=%lld reference=%s smtp_code=%ld "
+		    "attempt=%d reply=%s", om->id, om->mail.reference,
+		    res->smtp_code, om->attempts + 1, log_quote(q, sizeof(q),
+		    res->reply));
+		break;
+	}
+}
+
+/* Records the outcome, reconnecting a few times if the database went
+ * away meanwhile; failing that, the lease runs out and the message is
+ * sent again (at least once). */
+static void
+mailer_record(struct mailer *m, const struct outbox_msg *om,
+    const struct outbox_result *res)
+{
+	for (int i = 0; i < RECORD_TRIES; i++) {
+		/* Not mailer_sleep: after SIGTERM it would not wait at all,
+		 * and a brief database blip would use up every try. */
+		if (i > 0)
+			mailer_pause(DB_RETRY_MS);
+		if (m->ob.conn == NULL && outbox_open(&m->ob, m->cfg) == -1)
+			continue;
+		if (outbox_record(&m->ob, om, res) == 0)
+			return;
+	}
+	log_error("record_failed", "outbox_id=%lld reference=%s "
+	    "hint=\"retried once its lease runs out\"", om->id,
+	    om->mail.reference);
+}
+
+static void
+mailer_deliver(struct mailer *m, struct outbox_msg *om)
+{
+	struct outbox_result res = { .outcome = OUTBOX_RETRY };
+	struct smtp_result r = { 0 };
+	struct outbox_rcpts rc;
+	struct pg_result *routes;
+
+	if (outbox_recipients(&m->ob, om, &rc, &routes) == -1)
+		return;  /* the lease runs out; it is tried again then */
+	if (rc.skipped > 0)
+		log_warn("routes_skipped", "outbox_id=%lld location_id=%s "
+		    "skipped=%zu hint=\"invalid addresses, or more than %d\"",
+		    om->id, om->location_id, rc.skipped, OUTBOX_MAX_RCPTS);
+	if (rc.nall == 0) {
+		snprintf(r.reply, sizeof(r.reply), "no recipients: the location "
+		    "has no routes and [mail] default_to is empty");
+		res.outcome = outbox_verdict(false, 0, false, om->age,
+		    m->cfg->mail_give_up_after);
+		res.reply = r.reply;
+	} else
+		mailer_send(m, om, &rc, &r, &res);
+	if (res.outcome == OUTBOX_RETRY)
+		res.delay = outbox_backoff(om->attempts + 1,
+		    m->cfg->mail_retry_min, m->cfg->mail_retry_max);
+	mailer_record(m, om, &res);
+	mailer_log(m, om, &res);
+	outbox_result_free(routes);
+}
+
+/* Claims and delivers until stopped (or, once, until nothing is due). */
+static int
+mailer_run(struct mailer *m, bool once)
+{
+	long db_wait = DB_RETRY_MS;
+
+	while (!stopping) {
+		struct outbox_msg om;
+		int r;
+
+		if (m->ob.conn == NULL && outbox_open(&m->ob, m->cfg) == -1) {
+			if (once)
+				return 1;
+			mailer_sleep(db_wait);
+			db_wait = db_wait * 2 > DB_RETRY_MAX_MS ? DB_RETRY_MAX_MS :
+			    db_wait * 2;
+			continue;
+		}
+		db_wait = DB_RETRY_MS;
+		if ((r = outbox_claim(&m->ob, &om)) == -1) {
+			if (once)
+				return 1;
+			mailer_sleep(DB_RETRY_MS);
+			continue;
+		}
+		if (r == 0) {
+			if (once)
+				return 0;
+			mailer_sleep(POLL_MS);
+			continue;
+		}
+		mailer_deliver(m, &om);
+		outbox_msg_free(&om);
+	}
+	return 0;
+}
+
+/* default_to must hold only addresses we would send to. */
+static void
+check_default_to(const struct config *cfg)
+{
+	struct outbox_rcpts rc;
+
+	outbox_route(&rc, NULL, NULL, 0, cfg->mail_default_to);
+	if (rc.skipped > 0)
+		fatal("config_invalid", "file=%s key=\"[mail] default_to\" "
+		    "error=\"not a list of plain addresses\"", cfg->path);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct config cfg;
+	static struct mailer m;
+	struct cli o;
+	char err[512];
+	bool once;
+	int rc;
+
+	once = take_once(&argc, argv);
+	cli_parse(&o, argc, argv, "frontdesk-mailer", usage, false);
+	if (o.argi != argc) {
+		fprintf(stderr, "frontdesk-mailer: unexpected argument \"%s\"\n",
+		    argv[o.argi]);
+		return 2;
+	}
+	mailer_signals();  /* first: a SIGTERM during start-up stops it cleanly */
+	cli_load_config(&o, &cfg, "frontdesk-mailer");
+	log_init("frontdesk-mailer", o.verbose);
+	check_default_to(&cfg);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatal("curl_init_failed", NULL);
+	if (smtp_init(&m.smtp, &cfg, err, sizeof(err)) == -1)
+		fatal("smtp_config_failed", "error=\"%s\"", err);
+	m.cfg = &cfg;
+	m.ob.cfg = &cfg;
+	log_info("mailer_started", "poll_ms=%d lease=%ld once=%d", POLL_MS,
+	    outbox_lease(cfg.smtp_timeout, cfg.mail_retry_max), once);
+	rc = mailer_run(&m, once);
+	log_info("mailer_stopped", "sent=%lu retried=%lu dead=%lu exit=%d",
+	    m.sent, m.retried, m.dead, rc);
+	outbox_close(&m.ob);
+	smtp_free(&m.smtp);
+	buf_free(&m.msg);
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,291 @@
+/* outbox: the mailer's side of the queue: claim, route, record. */
+#include <sys/random.h>
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "db/db.h"
+#include "common/log.h"
+#include "outbox.h"
+
+/* One prepared statement per question the mailer asks. */
+static const struct db_statement statements[] = {
+	/* The oldest due message: pending and due, or sending under a lease
+	 * that ran out (its mailer died). SKIP LOCKED lets several mailers
+	 * claim side by side; the lease keeps each message to one of them. */
+	{ "claim",
+	    "WITH c AS ("
+	    "  SELECT id FROM outbox"
+	    "  WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()"
+	    "   AND (status = 'pending' OR lease_until < now())"
+	    "  ORDER BY next_attempt_at LIMIT 1"
+	    "  FOR UPDATE SKIP LOCKED"
+	    "), u AS ("
+	    "  UPDATE outbox o SET status = 'sending', claimed_by = $2,"
+	    "   lease_until = now() + make_interval(secs => $1::integer)"
+	    "  FROM c WHERE o.id = c.id"
+	    "  RETURNING o.id, o.request_id, o.message_id, o.attempts, o.created_at"
+	    ")"
+	    " SELECT u.id, u.message_id, u.attempts,"
+	    "  floor(extract(epoch FROM now() - u.created_at))::bigint,"
+	    "  r.location_id, r.reference, l.name, r.first_name, r.last_name,"
+	    "  r.email, r.phone, r.service, r.preferred_time, r.message,"
+	    "  r.consent, floor(extract(epoch FROM r.created_at))::bigint"
+	    " FROM u JOIN appointment_requests r ON r.id = u.request_id"
+	    " JOIN locations l ON l.id = r.location_id", 2 },
+	/* Read at send time, so a route change reaches mail still queued. */
+	{ "routes",
+	    "SELECT email, kind FROM routes WHERE location_id = $1 ORDER BY id",
+	    1 },
+	/* The outcome and its attempt row, in one statement. The row moves on
+	 * only while the claim is still ours. */
+	{ "record",
+	    "WITH u AS ("
+	    "  UPDATE outbox SET status = $3, attempts = attempts + 1,"
+	    "   next_attempt_at = CASE WHEN $3 = 'pending'"
+	    "    THEN now() + make_interval(secs => $5::integer)"
+	    "    ELSE next_attempt_at END,"
+	    "   lease_until = NULL,"
+	    "   last_error = CASE WHEN $3 = 'sent' THEN NULL ELSE $7 END,"
+	    "   sent_at = CASE WHEN $3 = 'sent' THEN now() ELSE sent_at END"
+	    "  WHERE id = $1 AND status = 'sending' AND claimed_by = $2"
+	    "  RETURNING id"
+	    "), a AS ("
+	    "  INSERT INTO outbox_attempts (outbox_id, outcome, smtp_code, reply)"
+	    "  VALUES ($1, $4, $6, $7)"
+	    ")"
+	    " SELECT count(*) FROM u", 7 },
+};
+
+enum claim_col { C_ID, C_MSGID, C_ATTEMPTS, C_AGE, C_LOCATION_ID,
+    C_REFERENCE, C_LOCATION, C_FIRST, C_LAST, C_EMAIL, C_PHONE, C_SERVICE,
+    C_TIME, C_MESSAGE, C_CONSENT, C_RECEIVED };
+
+static int
+outbox_prepare(struct outbox *o)
+{
+	return db_prepare(o->conn, statements, sizeof(statements) /
+	    sizeof(statements[0]));
+}
+
+/* Statements answer within a quarter of the SMTP timeout (at least a
+ * second), so a message's work stays well inside its lease. */
+static int
+outbox_session(struct outbox *o)
+{
+	char sql[64], q[256];
+	long ms = o->cfg->smtp_timeout * 250;
+	PGresult *r;
+	int ok;
+
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %ld",
+	    ms < 1000 ? 1000 : ms);
+	r = PQexec(o->conn, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		log_error("db_session_failed", "error=%s", db_error(o->conn, r,
+		    q, sizeof(q)));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* Host (cut to 63 bytes), pid (a long: 20 characters at most), nonce. */
+_Static_assert(sizeof(((struct outbox *)0)->claimer) >= 63 + 1 + 20 + 1 +
+    16 + 1, "claimer too small");
+
+/*
+ * Tells this process apart from any other: mailers in containers may
+ * share a host name and all be PID 1. Drawn once: outbox_open runs again
+ * on every reconnect, and the message in flight is recorded only where
+ * claimed_by still names us.
+ */
+static uint64_t
+outbox_nonce(void)
+{
+	static uint64_t nonce;
+	static bool drawn;
+
+	if (!drawn) {
+		/* GRND_NONBLOCK: early at boot, a weaker nonce beats a hang. */
+		if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) !=
+		    (ssize_t)sizeof(nonce))
+			nonce = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+		drawn = true;
+	}
+	return nonce;
+}
+
+int
+outbox_open(struct outbox *o, const struct config *cfg)
+{
+	/* Our defaults come first so that the conninfo can override them. */
+	const char *keys[] = { "application_name", "connect_timeout",
+	    "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    "dbname", NULL };
+	const char *vals[] = { "frontdesk-mailer", "5", "10", "5", "3",
+	    cfg->db_conninfo, NULL };
+	char host[64], q[256];
+
+	o->cfg = cfg;
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(o->claimer, sizeof(o->claimer), "%s:%ld:%016" PRIx64, host,
+	    (long)getpid(), outbox_nonce());
+	o->lease = outbox_lease(cfg->smtp_timeout, cfg->mail_retry_max);
+	outbox_close(o);
+	o->conn = PQconnectdbParams(keys, vals, 1);
+	if (o->conn == NULL || PQstatus(o->conn) != CONNECTION_OK) {
+		log_warn("db_connect_failed", "error=%s", log_quote(q, sizeof(q),
+		    o->conn ? PQerrorMessage(o->conn) : "out of memory"));
+		outbox_close(o);
+		return -1;
+	}
+	if (outbox_session(o) == -1 || outbox_prepare(o) == -1) {
+		outbox_close(o);
+		return -1;
+	}
+	return 0;
+}
+
+void
+outbox_close(struct outbox *o)
+{
+	if (o->conn != NULL)
+		PQfinish(o->conn);
+	o->conn = NULL;
+}
+
+/* Runs a prepared statement; NULL after logging the error (and dropping
+ * a broken connection, for the caller to open again). */
+static PGresult *
+outbox_exec(struct outbox *o, const char *name, int n,
+    const char *const *vals)
+{
+	PGresult *r;
+	char q[256];
+
+	if (o->conn == NULL)
+		return NULL;
+	r = PQexecPrepared(o->conn, name, n, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		return r;
+	log_error("db_query_failed", "statement=%s error=%s", name,
+	    db_error(o->conn, r, q, sizeof(q)));
+	PQclear(r);
+	if (PQstatus(o->conn) != CONNECTION_OK)
+		outbox_close(o);
+	return NULL;
+}
+
+static const char *
+col(PGresult *r, int c)
+{
+	return PQgetisnull(r, 0, c) ? NULL : PQgetvalue(r, 0, c);
+}
+
+int
+outbox_claim(struct outbox *o, struct outbox_msg *m)
+{
+	char lease[32];
+	const char *vals[] = { lease, o->claimer };
+	PGresult *r;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(lease, sizeof(lease), "%ld", o->lease);
+	if ((r = outbox_exec(o, "claim", 2, vals)) == NULL)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return 0;
+	}
+	m->res = r;
+	m->id = strtoll(col(r, C_ID), NULL, 10);
+	m->attempts = atoi(col(r, C_ATTEMPTS));
+	m->age = strtol(col(r, C_AGE), NULL, 10);
+	snprintf(m->location_id, sizeof(m->location_id), "%s",
+	    col(r, C_LOCATION_ID));
+	m->mail.message_id = col(r, C_MSGID);
+	m->mail.reference = col(r, C_REFERENCE);
+	m->mail.location = col(r, C_LOCATION);
+	m->mail.first_name = col(r, C_FIRST);
+	m->mail.last_name = col(r, C_LAST);
+	m->mail.email = col(r, C_EMAIL);
+	m->mail.phone = col(r, C_PHONE);
+	m->mail.service = col(r, C_SERVICE);
+	m->mail.preferred_time = col(r, C_TIME);
+	m->mail.message = col(r, C_MESSAGE);
+	m->mail.consent = strcmp(col(r, C_CONSENT), "t") == 0;
+	m->mail.received = (time_t)strtoll(col(r, C_RECEIVED), NULL, 10);
+	return 1;
+}
+
+int
+outbox_recipients(struct outbox *o, const struct outbox_msg *m,
+    struct outbox_rcpts *rc, struct pg_result **res)
+{
+	const char *vals[] = { m->location_id };
+	const char *emails[OUTBOX_MAX_RCPTS * 2], *kinds[OUTBOX_MAX_RCPTS * 2];
+	PGresult *r;
+	int n;
+
+	*res = NULL;
+	if ((r = outbox_exec(o, "routes", 1, vals)) == NULL)
+		return -1;
+	n = PQntuples(r);
+	if (n > OUTBOX_MAX_RCPTS * 2)
+		n = OUTBOX_MAX_RCPTS * 2;
+	for (int i = 0; i < n; i++) {
+		emails[i] = PQgetvalue(r, i, 0);
+		kinds[i] = PQgetvalue(r, i, 1);
+	}
+	outbox_route(rc, emails, kinds, (size_t)n, o->cfg->mail_default_to);
+	rc->skipped += (size_t)(PQntuples(r) - n);
+	*res = r;
+	return 0;
+}
+
+int
+outbox_record(struct outbox *o, const struct outbox_msg *m,
+    const struct outbox_result *res)
+{
+	static const char *const status[] = { "sent", "pending", "dead" };
+	static const char *const outcome[] = { "sent", "retry", "dead" };
+	char id[32], delay[32], code[16];
+	const char *vals[7] = { id, o->claimer, status[res->outcome],
+	    outcome[res->outcome], delay, res->smtp_code ? code : NULL,
+	    res->reply };
+	PGresult *r;
+
+	snprintf(id, sizeof(id), "%lld", m->id);
+	snprintf(delay, sizeof(delay), "%ld", res->delay);
+	snprintf(code, sizeof(code), "%ld", res->smtp_code);
+	if ((r = outbox_exec(o, "record", 7, vals)) == NULL)
+		return -1;
+	if (strcmp(PQgetvalue(r, 0, 0), "1") != 0)
+		log_warn("lease_lost", "outbox_id=%lld reference=%s "
+		    "hint=\"another mailer claimed it: it may arrive twice\"",
+		    m->id, m->mail.reference);
+	PQclear(r);
+	return 0;
+}
+
+void
+outbox_msg_free(struct outbox_msg *m)
+{
+	PQclear(m->res);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+outbox_result_free(struct pg_result *res)
+{
+	PQclear(res);
+}

@@ -1,0 +1,94 @@
+/* outbox: the mailer's side of the queue: claim, route, record. */
+#ifndef FRONTDESK_OUTBOX_H
+#define FRONTDESK_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/config.h"
+#include "mail.h"
+
+/* libpq's types, without its header (the unit tests build without it). */
+struct pg_conn;
+struct pg_result;
+
+#define OUTBOX_MAX_RCPTS 64
+#define OUTBOX_REPLY_MAX 200
+
+enum outbox_outcome { OUTBOX_SENT, OUTBOX_RETRY, OUTBOX_DEAD };
+
+/* Envelope and header recipients of one message. The pointers point into
+ * the route rows given to outbox_route() or into `spare`. */
+struct outbox_rcpts {
+	const char *to[OUTBOX_MAX_RCPTS], *cc[OUTBOX_MAX_RCPTS];
+	const char *bcc[OUTBOX_MAX_RCPTS];
+	size_t nto, ncc, nbcc;
+	const char *all[3 * OUTBOX_MAX_RCPTS];  /* the envelope, no twice */
+	size_t nall;
+	size_t skipped;           /* invalid or beyond OUTBOX_MAX_RCPTS */
+	bool fallback;            /* no usable routes: [mail] default_to */
+	char spare[CONFIG_STR];
+};
+
+/* One claimed message; the strings live in `res`. */
+struct outbox_msg {
+	long long id;
+	int attempts;             /* finished before this one */
+	long age;                 /* seconds since the outbox row was made */
+	char location_id[16];
+	struct mail_msg mail;     /* request fields and Message-ID filled in */
+	struct pg_result *res;
+};
+
+/* What happened to one attempt, as recorded. */
+struct outbox_result {
+	enum outbox_outcome outcome;
+	long smtp_code;           /* 0: no reply (no connection, TLS, ...) */
+	const char *reply;        /* short, one line; NULL when sent */
+	long delay;               /* OUTBOX_RETRY: seconds until the next try */
+};
+
+struct outbox {
+	struct pg_conn *conn;
+	const struct config *cfg;
+	char claimer[128];        /* host:pid:nonce, in claimed_by */
+	long lease;               /* seconds */
+};
+
+/* Pure: the schedule and the verdicts (outbox_policy.c). */
+/* Seconds before the retry after failed attempt number `attempt` (1 for
+ * the first): min(retry_min * 2^(attempt-1), retry_max), no overflow. */
+long outbox_backoff(long attempt, long retry_min, long retry_max);
+/* A claim's lease: it outlives one message's work (at most one SMTP
+ * timeout plus two short queries) and still lets a dead mailer's message
+ * be retried within 2 x timeout + retry_max. */
+long outbox_lease(long timeout, long retry_max);
+/* sent; or a 5xx within the mail transaction (MAIL, RCPT, DATA): dead;
+ * anything else (4xx, no connection, TLS, AUTH, a 530 "authentication
+ * required") is transient: retry, or dead once the message is older than
+ * give_up_after. */
+enum outbox_outcome outbox_verdict(bool delivered, long smtp_code,
+    bool in_transaction, long age, long give_up_after);
+/* The recipients from a location's routes (kind "to", "cc" or "bcc");
+ * invalid addresses are skipped; no usable route: default_to (addresses
+ * separated by commas or spaces). Returns the envelope's size. */
+size_t outbox_route(struct outbox_rcpts *r, const char *const *emails,
+    const char *const *kinds, size_t n, const char *default_to);
+
+/* The database (outbox.c). All return -1 after one logged error. */
+int outbox_open(struct outbox *o, const struct config *cfg);
+void outbox_close(struct outbox *o);
+/* Claims the next due message (pending and due, or sending with an
+ * expired lease): 1 claimed, 0 nothing due, -1 database trouble. */
+int outbox_claim(struct outbox *o, struct outbox_msg *m);
+/* The message's recipients from its location's routes, read now. */
+int outbox_recipients(struct outbox *o, const struct outbox_msg *m,
+    struct outbox_rcpts *r, struct pg_result **res);
+/* Records the attempt and moves the row on. 0 (also when the lease was
+ * lost meanwhile, which it logs), -1 database trouble. */
+int outbox_record(struct outbox *o, const struct outbox_msg *m,
+    const struct outbox_result *res);
+void outbox_msg_free(struct outbox_msg *m);
+void outbox_result_free(struct pg_result *res);
+
+#endif

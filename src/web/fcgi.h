@@ -1,0 +1,63 @@
+/* fcgi: the thread pool, routing, the access log line and shutdown of a
+ * FastCGI program (frontdesk, and the console after it). A program hands
+ * over a struct fcgi_app; nothing here calls a program's function by name. */
+#ifndef FRONTDESK_FCGI_H
+#define FRONTDESK_FCGI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <fcgiapp.h>
+
+#include "common/config.h"
+#include "http.h"
+
+/* What one request's handler has at hand. */
+struct fcgi_ctx {
+	FCGX_Request *req;
+	const struct config *cfg;
+	void *worker;            /* the program's per-thread state */
+	struct http_answer ans;
+	int route;               /* index of the matched route, -1 for none */
+	const char *reference;   /* for the access log line, if any */
+	char refbuf[16];
+};
+
+struct fcgi_route {
+	const char *path;        /* below the app's prefix, e.g. "/healthz" */
+	const char *method;      /* GET routes answer HEAD too */
+	void (*handle)(struct fcgi_ctx *);
+};
+
+struct fcgi_app {
+	const char *prefix;      /* where the routes live, e.g. "/api" */
+	const struct fcgi_route *routes;
+	size_t nroutes;
+	size_t worker_size;      /* bytes of per-thread state, zeroed */
+	/* Each thread's state, at its start and its end (either may be NULL). */
+	void (*worker_open)(void *state, const struct config *cfg);
+	void (*worker_close)(void *state);
+	/* After each answer went out (metrics); may be NULL. */
+	void (*answered)(const struct fcgi_ctx *c, double seconds);
+	/* A thread of the program's own beside the pool, or NULL. It must
+	 * return once fcgi_stop_fd() turns readable. */
+	void *(*background)(void *arg);
+	void *background_arg;
+};
+
+/* Blocks SIGTERM, SIGINT, SIGHUP and SIGUSR1 (held until fcgi_run takes
+ * them with sigwait) and ignores SIGPIPE: call it first thing, so that a
+ * SIGTERM during start-up still ends in an orderly exit 0. */
+void fcgi_hold_signals(void);
+/* Serves app on listen_fd with [fastcgi] threads until SIGTERM or
+ * SIGINT, then drains and returns 0 (1 when no thread could start). */
+int fcgi_run(const struct config *cfg, int listen_fd,
+    const struct fcgi_app *app);
+
+/* A CGI parameter of the request, or NULL. */
+const char *fcgi_param(struct fcgi_ctx *c, const char *name);
+/* Readable once, for good, when shutdown begins (poll it). */
+int fcgi_stop_fd(void);
+bool fcgi_stopping(void);
+
+#endif
