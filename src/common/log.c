@@ -1,5 +1,6 @@
 /* log: one logfmt line per event on stderr, written with one write(2). */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,5 +96,22 @@ log_quote(char *buf, size_t size, const char *s)
 	}
 	buf[o++] = '"';
 	buf[o] = '\0';
+	return buf;
+}
+
+const char *
+log_value(char *buf, size_t size, const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	bool bare = n > 0 && n < size;
+
+	for (size_t i = 0; bare && i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		bare = c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '=';
+	}
+	if (!bare)
+		return log_quote(buf, size, s);
+	memcpy(buf, s, n + 1);
 	return buf;
 }

@@ -24,5 +24,9 @@ void fatal(const char *event, const char *fmt, ...)
 /* Writes s as a double-quoted logfmt value into buf; returns buf. Control
  * characters become spaces, so a value can never break the line. */
 const char *log_quote(char *buf, size_t size, const char *s);
+/* s as a logfmt value: bare when it is a plain token (printable ASCII, no
+ * space, quote, backslash or '='), else as log_quote writes it. For values
+ * from configuration, the environment or the network. */
+const char *log_value(char *buf, size_t size, const char *s);
 
 #endif

@@ -34,7 +34,7 @@ main(int argc, char **argv)
 	struct fcgi_app app;
 	struct config cfg;
 	struct cli o;
-	char err[512];
+	char err[512], q[1100];
 	int fd, r;
 
 	cli_parse(&o, argc, argv, "frontdesk", usage, true);
@@ -55,12 +55,12 @@ main(int argc, char **argv)
 	    strstr(cfg.msgid_domain, "localhost") != NULL)
 		log_warn("msgid_domain", "domain=%s hint=\"set [smtp] from in "
 		    "this file too: the Message-IDs made here take its domain\"",
-		    cfg.msgid_domain);
+		    log_value(q, sizeof(q), cfg.msgid_domain));
 	if (cfg.spool_dir[0] != '\0' &&
 	    spool_init(cfg.spool_dir, err, sizeof(err)) == -1)
-		fatal("spool_unusable", "error=\"%s\"", err);
+		fatal("spool_unusable", "error=%s", log_quote(q, sizeof(q), err));
 	if ((fd = sock_listen(&cfg, err, sizeof(err))) == -1)
-		fatal("listen_failed", "error=\"%s\"", err);
+		fatal("listen_failed", "error=%s", log_quote(q, sizeof(q), err));
 	routes_app(&app, &cfg);
 	r = fcgi_run(&cfg, fd, &app);
 	sock_unlink(&cfg);

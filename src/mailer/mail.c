@@ -790,7 +790,7 @@ body_all(struct buf *out, const struct mail_msg *m)
 	buf_free(&html);
 }
 
-int
+enum mail_result
 mail_compose(struct buf *out, const struct mail_msg *m, const char **why)
 {
 	char date[64];
@@ -801,7 +801,7 @@ mail_compose(struct buf *out, const struct mail_msg *m, const char **why)
 	else if (!msgid_valid(m->message_id))
 		*why = "bad Message-ID";
 	if (*why != NULL)
-		return -1;
+		return MAIL_UNSENDABLE;
 	mail_date(date, sizeof(date), m->date);
 	buf_printf(out, "Date: %s\r\n", date);
 	if (hdr_from(out, m->from) == -1)
@@ -814,14 +814,14 @@ mail_compose(struct buf *out, const struct mail_msg *m, const char **why)
 	    hdr_addrs(out, "Cc", m->cc, m->ncc) == -1)
 		*why = "bad Cc address";
 	if (*why != NULL)
-		return -1;
+		return MAIL_UNSENDABLE;
 	hdr_reply_to(out, m);
 	headers_fixed(out, m);
 	buf_adds(out, "\r\n");
 	body_all(out, m);
 	if (out->failed) {
 		*why = "out of memory";
-		return -1;
+		return MAIL_NOMEM;
 	}
-	return 0;
+	return MAIL_OK;
 }

@@ -41,10 +41,17 @@ struct mail_msg {
 	time_t received;
 };
 
+enum mail_result {
+	MAIL_OK = 0,
+	MAIL_UNSENDABLE = -1,  /* a bad From, Message-ID, reference or recipient:
+	                        * the row will never make a message */
+	MAIL_NOMEM = -2,       /* out of memory: it may work next time */
+};
+
 /* Appends the whole message, CRLF line endings, no line over 78 bytes.
- * Returns 0, or -1 with a static reason in *why (a bad From, Message-ID,
- * reference or recipient, or no memory). */
-int mail_compose(struct buf *out, const struct mail_msg *m, const char **why);
+ * Anything but MAIL_OK comes with a static reason in *why. */
+enum mail_result mail_compose(struct buf *out, const struct mail_msg *m,
+    const char **why);
 
 /* The bare address of "Name <addr>" or "addr" into out; 0 or -1. */
 int mail_addr_spec(const char *from, char *out, size_t size);

@@ -123,7 +123,9 @@ mailer_send(struct mailer *m, struct outbox_msg *om,
     const struct outbox_rcpts *rc, struct smtp_result *r,
     struct outbox_result *res)
 {
+	enum mail_result composed;
 	const char *why;
+	char q[128];
 
 	om->mail.from = m->cfg->smtp_from;
 	om->mail.minimal = m->cfg->mail_details == CONFIG_DETAILS_MINIMAL;
@@ -134,13 +136,13 @@ mailer_send(struct mailer *m, struct outbox_msg *om,
 	om->mail.cc = rc->cc;
 	om->mail.ncc = rc->ncc;
 	buf_reset(&m->msg);
-	if (mail_compose(&m->msg, &om->mail, &why) == -1) {
-		log_error("compose_failed", "outbox_id=%lld reason=\"%s\"",
-		    om->id, why);
+	if ((composed = mail_compose(&m->msg, &om->mail, &why)) != MAIL_OK) {
+		log_error("compose_failed", "outbox_id=%lld reason=%s",
+		    om->id, log_quote(q, sizeof(q), why));
 		snprintf(r->reply, sizeof(r->reply), "cannot compose: %s", why);
 		/* A row we cannot turn into mail never will be: dead. Memory
 		 * may be there next time: transient, like a lost connection. */
-		if (strcmp(why, "out of memory") == 0)
+		if (composed == MAIL_NOMEM)
 			res->outcome = outbox_verdict(false, 0, false, om->age,
 			    m->cfg->mail_give_up_after);
 		else
@@ -294,11 +296,13 @@ static void
 check_default_to(const struct config *cfg)
 {
 	struct outbox_rcpts rc;
+	char q[2 * CONFIG_STR + 4];
 
 	outbox_route(&rc, NULL, NULL, 0, cfg->mail_default_to);
 	if (rc.skipped > 0)
 		fatal("config_invalid", "file=%s key=\"[mail] default_to\" "
-		    "error=\"not a list of plain addresses\"", cfg->path);
+		    "error=\"not a list of plain addresses\"",
+		    log_value(q, sizeof(q), cfg->path));
 }
 
 int
@@ -307,7 +311,7 @@ main(int argc, char **argv)
 	static struct config cfg;
 	static struct mailer m;
 	struct cli o;
-	char err[512];
+	char err[512], q[1100];
 	bool once;
 	int rc;
 
@@ -325,7 +329,8 @@ main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatal("curl_init_failed", NULL);
 	if (smtp_init(&m.smtp, &cfg, err, sizeof(err)) == -1)
-		fatal("smtp_config_failed", "error=\"%s\"", err);
+		fatal("smtp_config_failed", "error=%s",
+		    log_quote(q, sizeof(q), err));
 	m.cfg = &cfg;
 	m.ob.cfg = &cfg;
 	log_info("mailer_started", "poll_ms=%d lease=%ld once=%d", POLL_MS,

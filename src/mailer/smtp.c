@@ -37,7 +37,7 @@ static int
 smtp_read_password(struct smtp *s, const char *path, char *err,
     size_t errsize)
 {
-	char buf[PASSWORD_MAX + 2];
+	char buf[PASSWORD_MAX + 2], q[2 * CONFIG_STR + 4];
 	struct stat st;
 	ssize_t n;
 	int fd, rc = -1;
@@ -49,8 +49,8 @@ smtp_read_password(struct smtp *s, const char *path, char *err,
 	}
 	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
 		log_warn("password_file_readable", "path=%s mode=%04o "
-		    "hint=\"chmod 0600, or 0640 with a group of its own\"", path,
-		    (unsigned)(st.st_mode & 07777));
+		    "hint=\"chmod 0600, or 0640 with a group of its own\"",
+		    log_value(q, sizeof(q), path), (unsigned)(st.st_mode & 07777));
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0 || n > PASSWORD_MAX) {
@@ -373,6 +373,7 @@ smtp_send(struct smtp *s, const char *const *rcpts, size_t n,
 {
 	struct curl_slist *list = NULL, *l;
 	long start = smtp_now_ms(), used, conns = 1;
+	char q[256];
 	CURLcode rc;
 
 	memset(r, 0, sizeof(*r));
@@ -398,8 +399,8 @@ smtp_send(struct smtp *s, const char *const *rcpts, size_t n,
 	if (rc != CURLE_OK && !s->got_reply && used < s->timeout_ms - 1000 &&
 	    curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &conns) ==
 	    CURLE_OK && conns == 0) {
-		log_debug("smtp_reconnect", "error=\"%s\"",
-		    curl_easy_strerror(rc));
+		log_debug("smtp_reconnect", "error=%s", log_quote(q, sizeof(q),
+		    curl_easy_strerror(rc)));
 		rc = smtp_perform(s, s->timeout_ms - used, true);
 	}
 	smtp_outcome(s, rc, r);

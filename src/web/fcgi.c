@@ -142,7 +142,7 @@ serve_one(struct worker *w, FCGX_Request *req)
 	if (w->app->answered != NULL)
 		w->app->answered(&c, ms / 1e3);
 	log_info("request", "method=%s path=%s status=%d ms=%.2f%s%s",
-	    log_quote(m, sizeof(m), method ? method : "-"),
+	    log_value(m, sizeof(m), method ? method : "-"),
 	    log_quote(q, sizeof(q), fcgi_param(&c, "REQUEST_URI")),
 	    c.ans.status, ms, c.reference ? " reference=" : "",
 	    c.reference ? c.reference : "");
@@ -271,6 +271,7 @@ fcgi_run(const struct config *cfg, int listen_fd, const struct fcgi_app *app)
 	struct worker *workers;
 	char *states;
 	sigset_t set;
+	char q[2 * CONFIG_STR + 4];
 	long n = cfg->fcgi_threads, started = 0;
 	int sig = 0;
 
@@ -304,7 +305,8 @@ fcgi_run(const struct config *cfg, int listen_fd, const struct fcgi_app *app)
 		background_running = pthread_create(&background, NULL,
 		    app->background, app->background_arg) == 0;
 	log_info("started", "threads=%ld listen=%s", started,
-	    cfg->fcgi_listen[0] ? cfg->fcgi_listen : "inherited");
+	    log_value(q, sizeof(q), cfg->fcgi_listen[0] ? cfg->fcgi_listen :
+	    "inherited"));
 	while (started > 0) {
 		if (sigwait(&set, &sig) != 0)
 			continue;

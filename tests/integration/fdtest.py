@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -43,6 +44,27 @@ def _pgbin():
         raise RuntimeError("PostgreSQL server binaries not found "
                            "(apt-get install postgresql)")
     return dirs[-1]
+
+
+_LOGFMT_PAIR = re.compile(r'([a-z_]+)=("(?:[^"\\]|\\.)*"|[^\s"=\\]+)(?: |$)')
+
+
+def logfmt(line):
+    """The key=value pairs of one logfmt line, values unescaped. Raises
+    AssertionError when the line is not strictly well formed: every value
+    bare (no space, quote, backslash or '=') or double-quoted with \\"
+    and \\\\ escapes, one space between pairs, no key twice."""
+    pairs, pos = {}, 0
+    while pos < len(line):
+        m = _LOGFMT_PAIR.match(line, pos)
+        assert m, "not logfmt at %d: %r" % (pos, line)
+        k, v = m.group(1), m.group(2)
+        assert k not in pairs, "key %s twice: %r" % (k, line)
+        if v.startswith('"'):
+            v = re.sub(r'\\(.)', r'\1', v[1:-1])
+        pairs[k] = v
+        pos = m.end()
+    return pairs
 
 
 def free_port():

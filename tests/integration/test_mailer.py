@@ -452,6 +452,25 @@ def test_bad_configuration_refused():
         assert rc == 1 and want in log.encode(), (keys, log)
 
 
+def test_start_up_errors_are_one_logfmt_line_each():
+    """a From holding quotes and a backslash is refused in one well-formed
+    logfmt line: the value escaped, nothing after it taken for a field"""
+    S = stack()
+    conf = mt.mailer_conf(S, "quote.conf",
+                          smtp={"from": 'Front "Desk\\ level=info'})
+    rc, log = mt.run_once(S, conf)
+    assert rc == 1, log
+    lines = log.splitlines()
+    for line in lines:
+        fdtest.logfmt(line)
+    fail = [fdtest.logfmt(l) for l in lines
+            if fdtest.logfmt(l)["event"] == "smtp_config_failed"]
+    assert len(fail) == 1, log
+    assert fail[0]["level"] == "error", fail
+    assert fail[0]["error"] == ('[smtp] from: no valid address in '
+                                '"Front "Desk\\ level=info"'), fail
+
+
 def test_tls_off_warning_hides_password():
     """tls = off to a remote relay is warned about, without the URL's
     user name and password"""

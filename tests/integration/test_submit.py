@@ -651,6 +651,28 @@ def test_warns_without_smtp_from():
     assert "event=msgid_domain" not in S.log("frontdesk")
 
 
+def test_start_up_errors_are_one_logfmt_line_each():
+    """a start-up error whose text holds a quote, a backslash and spaces
+    (here the listen path, inside bind's error) is one well-formed logfmt
+    line, the value escaped, so nothing after it can pass for a field"""
+    conf = S.conf_as("web")
+    bad = os.path.join(S.dir, 'no "such\\ dir', "x.sock")
+    conf["fastcgi"]["listen"] = bad
+    r = subprocess.run([S.program("frontdesk"), "-c",
+                        S.write_conf("badlisten.conf", conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1, r
+    lines = r.stderr.splitlines()
+    assert lines, r
+    for line in lines:
+        fdtest.logfmt(line)
+    fail = [fdtest.logfmt(l) for l in lines
+            if fdtest.logfmt(l)["event"] == "listen_failed"]
+    assert len(fail) == 1, r.stderr
+    assert fail[0]["error"].startswith(bad + ": "), fail[0]
+    assert set(fail[0]) == {"ts", "level", "prog", "event", "error"}, fail
+
+
 def test_sigterm_during_start_up_exits_0():
     """a SIGTERM that arrives while frontdesk is still starting (here: held
     in its first log write, to a full pipe) is kept until it runs, then
