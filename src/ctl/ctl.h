@@ -15,7 +15,7 @@
 
 #define CTL_PROG "frontdeskctl"
 
-/* Exit codes, as the contract fixes them. */
+/* Exit codes, as docs/interface.md (frontdeskctl) fixes them. */
 enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
 
 /* Advisory lock keys (pg_advisory_xact_lock): one per kind of change that

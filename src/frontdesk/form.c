@@ -163,7 +163,7 @@ form_parse_urlencoded(struct form *f, const char *body, size_t len,
 	if (len == 0)
 		return FORM_OK;
 	end = body + len;
-	/* Count first: the contract ranks 413 above 400. */
+	/* Count first: docs/interface.md ranks 413 above 400. */
 	for (p = body; p < end; p = amp + 1) {
 		if ((amp = memchr(p, '&', end - p)) == NULL)
 			amp = end;
@@ -402,7 +402,7 @@ find_delim(const char *p, const char *end, const char *delim, size_t dlen,
 }
 
 /* Cuts the body into parts; the count is judged before any part is, since
- * the contract ranks 413 above 400. */
+ * docs/interface.md ranks 413 above 400. */
 static int
 split_parts(const char *body, size_t len, const char *delim, size_t dlen,
     struct span *parts, size_t *nparts, const char **why)

@@ -264,10 +264,10 @@ entry_waiting(const char *dir, const char *ref)
 	return found;
 }
 
-/* dir/keys/key as claimed: 1 with fingerprint hex (ref gets its
- * reference), 2 with another, 0 when there is no such claim, -1 when it
- * cannot be read. */
-static int
+/* dir/keys/key as claimed: KEY_SAME with fingerprint hex (ref gets its
+ * reference), KEY_OTHER with another, KEY_NEW when there is no such claim,
+ * KEY_ERROR when it cannot be read. */
+static enum key_state
 key_read(const char *dir, const char *key, const char *hex,
     char ref[REFERENCE_LEN + 1])
 {
@@ -275,38 +275,39 @@ key_read(const char *dir, const char *key, const char *hex,
 	size_t cap = 0;
 	ssize_t len;
 	FILE *f;
-	int r = -1;
+	enum key_state r = KEY_ERROR;
 
 	snprintf(path, sizeof(path), "%s/keys/%s", dir, key);
 	if ((f = fopen(path, "r")) == NULL)
-		return errno == ENOENT ? 0 : -1;
+		return errno == ENOENT ? KEY_NEW : KEY_ERROR;
 	if (getline(&line, &cap, f) > REFERENCE_LEN) {
 		memcpy(ref, line, REFERENCE_LEN);
 		ref[REFERENCE_LEN] = '\0';
 		len = getline(&line, &cap, f);
 		r = (len > 0 && (size_t)len == strlen(hex) + 1 &&
-		    memcmp(line, hex, (size_t)len - 1) == 0) ? 1 : 2;
+		    memcmp(line, hex, (size_t)len - 1) == 0) ? KEY_SAME :
+		    KEY_OTHER;
 	}
 	free(line);
 	fclose(f);
 	return r;
 }
 
-int
+enum key_state
 spool_claim_key(const char *dir, const char *key, const void *fp,
     size_t fplen, char ref[REFERENCE_LEN + 1])
 {
 	char *hex = hex_encode(fp, fplen), *text = NULL, first[REFERENCE_LEN + 1];
-	int r = -1;
+	enum key_state r = KEY_ERROR;
 
 	if (hex == NULL)
-		return -1;
+		return KEY_ERROR;
 	if (asprintf(&text, "%s\n%s\n", ref, hex) < 0) {
 		free(hex);
-		return -1;
+		return KEY_ERROR;
 	}
 	if (write_durably(dir, "keys", key, text, strlen(text), true) == 0)
-		r = 0;
+		r = KEY_NEW;
 	else if (errno == EEXIST) {
 		/* The same post: answer with the first one's reference, but
 		 * only once its entry is on disk. It is being written (a double
@@ -314,40 +315,40 @@ spool_claim_key(const char *dir, const char *key, const void *fp,
 		 * released) or takes too long: nothing may be promised. */
 		for (int tries = 0; ; tries++) {
 			r = key_read(dir, key, hex, first);
-			if (r != 1 || entry_waiting(dir, first))
+			if (r != KEY_SAME || entry_waiting(dir, first))
 				break;
 			if (tries == CLAIM_WAIT_TRIES) {
-				r = 3;
+				r = KEY_PENDING;
 				break;
 			}
 			nanosleep(&claim_wait, NULL);
 		}
-		if (r == 1)
+		if (r == KEY_SAME)
 			memcpy(ref, first, sizeof(first));
-		else if (r == 0)
-			r = -1;   /* released meanwhile: the client may retry */
+		else if (r == KEY_NEW)
+			r = KEY_ERROR;   /* released meanwhile: the client may retry */
 	}
 	free(hex);
 	free(text);
 	return r;
 }
 
-int
+enum key_state
 spool_find_key(const char *dir, const char *key, const void *fp,
     size_t fplen, char ref[REFERENCE_LEN + 1])
 {
 	char *hex = hex_encode(fp, fplen), first[REFERENCE_LEN + 1];
-	int r;
+	enum key_state r;
 
 	if (hex == NULL)
-		return 0;
+		return KEY_NEW;
 	r = key_read(dir, key, hex, first);
 	free(hex);
 	/* Only a claim whose entry still waits to be replayed: once replayed,
 	 * the database knows the key itself. */
-	if ((r != 1 && r != 2) || !entry_waiting(dir, first))
-		return 0;
-	if (r == 1)
+	if ((r != KEY_SAME && r != KEY_OTHER) || !entry_waiting(dir, first))
+		return KEY_NEW;
+	if (r == KEY_SAME)
 		memcpy(ref, first, sizeof(first));
 	return r;
 }

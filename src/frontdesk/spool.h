@@ -7,6 +7,7 @@
 
 #include "common/reference.h"
 #include "validate.h"
+#include "verdict.h"
 
 /* One spooled request: everything its database rows will hold. */
 struct spool_entry {
@@ -43,17 +44,17 @@ int spool_replay(const char *dir,
 bool spool_pending(const char *dir);
 
 /* Claims an idempotency key for a spooled request (O_EXCL: one claim
- * wins across threads and processes). Returns 0 when claimed; 1 when the
- * key was claimed before with the same fingerprint and that request is
- * on disk (ref gets its reference; a twin waits up to 2 s for it); 2
- * with another fingerprint; 3 when the same post's entry is still not on
- * disk: answer nothing accepted; -1 on error. */
-int spool_claim_key(const char *dir, const char *key, const void *fp,
+ * wins across threads and processes). KEY_NEW: claimed; KEY_SAME: claimed
+ * before with the same fingerprint and that request is on disk (ref gets
+ * its reference; a twin waits up to 2 s for it); KEY_OTHER: another
+ * fingerprint; KEY_PENDING: the same post's entry is still not on disk,
+ * so nothing may be answered as accepted; KEY_ERROR. */
+enum key_state spool_claim_key(const char *dir, const char *key, const void *fp,
     size_t fplen, char ref[REFERENCE_LEN + 1]);
-/* The same question with the database up: a key spooled during an outage
- * whose request still waits in dir/new. 1 same fingerprint (ref filled),
- * 2 another, 0 none such. */
-int spool_find_key(const char *dir, const char *key, const void *fp,
+/* The same question without claiming: a key spooled during an outage
+ * whose request still waits in dir/new. KEY_SAME (ref filled), KEY_OTHER,
+ * or KEY_NEW for none such. */
+enum key_state spool_find_key(const char *dir, const char *key, const void *fp,
     size_t fplen, char ref[REFERENCE_LEN + 1]);
 
 /* Gives up a claim whose request could not be spooled. */

@@ -229,7 +229,7 @@ store_exec(struct store *s, const char *name, int n, const char *const *vals,
 		    db_error(s->conn, r, q, sizeof(q)));
 		*err = (r != NULL && PQresultErrorField(r, PG_DIAG_SQLSTATE) &&
 		    strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505") == 0)
-		    ? 23505 : STORE_ERROR;
+		    ? STORE_DUPLICATE : STORE_ERROR;
 		PQclear(r);
 		return NULL;
 	}
@@ -263,7 +263,7 @@ store_locations_json(struct store *s, struct buf *out)
 		json_array_append_new(a, json_pack("{s:s,s:s}", "slug",
 		    PQgetvalue(r, i, 0), "name", PQgetvalue(r, i, 1)));
 	PQclear(r);
-	/* Compact, keys in the contract's order: the page's script and any
+	/* Compact, keys in docs/interface.md's order: the page's script and any
 	 * cache see the same bytes every time. */
 	text = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(a);
@@ -304,7 +304,8 @@ store_precheck(struct store *s, const char *slug, const char *key,
 		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
 	out->location = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
 	if (!PQgetisnull(r, 0, 1)) {
-		out->key = strcmp(PQgetvalue(r, 0, 2), "t") == 0 ? 1 : 2;
+		out->key = strcmp(PQgetvalue(r, 0, 2), "t") == 0 ? KEY_SAME :
+		    KEY_OTHER;
 		snprintf(out->reference, sizeof(out->reference), "%s",
 		    PQgetvalue(r, 0, 1));
 		snprintf(out->thank_you_url, sizeof(out->thank_you_url), "%s",
@@ -359,9 +360,9 @@ store_submit(struct store *s, const struct appointment *a, bool spam,
 		if (reference_new(ref) == -1)
 			return STORE_ERROR;
 		r = store_exec(s, "submit", 14, vals, lens, formats, &err);
-		if (r == NULL && err == 23505 && s->retried)
+		if (r == NULL && err == STORE_DUPLICATE && s->retried)
 			return store_submitted(s, ref, thank_you);
-		if (r == NULL && err == 23505)
+		if (r == NULL && err == STORE_DUPLICATE)
 			continue;
 		if (r == NULL)
 			return err;

@@ -24,14 +24,15 @@ enum store_result {
 	STORE_OK = 0,
 	STORE_LOCATION_GONE = 1, /* not an active location (any more) */
 	STORE_KEY_TAKEN = 2,     /* the idempotency key came first elsewhere */
+	STORE_DUPLICATE = 3,     /* a unique index refused the row (23505) */
 	STORE_ERROR = -1,        /* the database answered with an error */
 	STORE_DOWN = -2          /* no connection to the database */
 };
 
 /* What the database knows before a submission is judged. */
 struct store_precheck {
-	int location;         /* 1 active, 0 unknown or disabled */
-	int key;              /* 0 unseen (or expired), 1 same fields, 2 other */
+	bool location;        /* active (false: unknown or disabled) */
+	enum key_state key;   /* KEY_NEW (unseen or expired), KEY_SAME, KEY_OTHER */
 	char reference[REFERENCE_LEN + 1];
 	char thank_you_url[512];  /* the replayed request's location's, or "" */
 };

@@ -13,16 +13,13 @@
 #include "common/netaddr.h"
 #include "common/reference.h"
 #include "spool.h"
+#include "fields.h"
 #include "reply.h"
 #include "routes.h"
 #include "submit.h"
 #include "validate.h"
+#include "verdict.h"
 #include "common/text.h"
-
-/* Known fields, in the fingerprint's order; submission_id is the key. */
-static const char *const fingerprint_fields[] = { "first_name", "last_name",
-    "email", "phone", "location", "service", "preferred_time", "message",
-    "consent", "website" };
 
 struct location_check {
 	struct store *store;
@@ -112,17 +109,20 @@ read_body(struct fcgi_ctx *c, char **body, size_t *len)
 	return 0;
 }
 
+/* The fields a key's repost must match (fields.c marks them), in the
+ * table's order, each as validation will see it: a repost that differs
+ * only in surrounding white space is the same. */
 static void
 fingerprint(const struct form *f, struct buf *fp)
 {
-	for (size_t i = 0; i < sizeof(fingerprint_fields) / sizeof(*fingerprint_fields); i++) {
-		const char *name = fingerprint_fields[i];
+	for (size_t i = 0; i < fields_count; i++) {
+		const char *name = fields[i].name;
 
+		if (!fields[i].fingerprint)
+			continue;
 		buf_printf(fp, "%s:%zu", name, form_count(f, name));
 		for (size_t j = 0; j < f->nfields; j++)
 			if (strcmp(f->fields[j].name, name) == 0) {
-				/* as validation will see it: a repost that differs
-				 * only in surrounding white space is the same */
 				const char *v = f->fields[j].value;
 				size_t n = f->fields[j].value_len;
 
@@ -266,117 +266,119 @@ spool_location_ok(const char *slug, void *arg)
 	    sizeof(l->thank_you));
 }
 
-/* The post while the database cannot be reached: judged against the last
- * list of locations frontdesk read, keys honoured through the spool. */
-static void
-spool_post(struct fcgi_ctx *c, const struct form *f, const char *key,
-    const struct buf *fp, bool bad_header)
-{
-	const char *dir = c->cfg->spool_dir;
-	struct spool_location loc = { .dir = dir };
-	struct appointment a = { 0 };
-	struct validate_errors errs = { 0 };
-	char ref[REFERENCE_LEN + 1];
-	int valid;
+/* What was found out about a post, and where its first answer is. */
+struct judged {
+	struct verdict_facts facts;
+	bool spooled;                        /* the database is down */
+	struct appointment a;
+	struct validate_errors errs;
+	char reference[REFERENCE_LEN + 1];   /* the key's first (KEY_SAME) */
+	char thank_you[512];                 /* the location's own page */
+};
 
-	/* Never read the locations (first start with the database down):
-	 * nothing to judge a post by, so no 422 either. */
-	if (!spool_locations_noted(dir)) {
-		answer_unavailable(c);
-		return;
-	}
-	valid = validate_form(f, spool_location_ok, &loc, &a, &errs);
-	if (valid == VALIDATE_NOMEM || reference_new(ref) == -1) {
-		http_error(&c->ans, 500, "out of memory");
-		goto done;
-	}
-	if (a.honeypot) {
-		if (valid == 0)
-			spool_accept(c, &a, true, NULL, fp, ref, loc.thank_you);
-		else
-			answer_spam_dropped(c);
-		goto done;
-	}
-	if (bad_header) {
-		add_header_error(&errs);
-		valid = -1;
-	}
-	if (valid != 0) {
-		metrics_submission(METRICS_SUB_REJECTED);
-		reply_invalid(&c->ans, &errs);
-		goto done;
-	}
-	switch (key ? spool_claim_key(dir, key, fp->p, fp->len, ref) : 0) {
-	case 0:
-		spool_accept(c, &a, false, key, fp, ref, loc.thank_you);
-		break;
-	case 1:
+/* Answers every verdict that stores nothing. */
+static void
+answer_verdict(struct fcgi_ctx *c, enum verdict v, const struct judged *j)
+{
+	switch (v) {
+	case VERDICT_REPLAY:
+		log_info("replayed", "reference=%s", j->reference);
 		metrics_submission(METRICS_SUB_REPLAYED);
-		answer_accepted(c, ref, loc.thank_you);
+		answer_accepted(c, j->reference, j->thank_you);
 		break;
-	case 2:
+	case VERDICT_CONFLICT:
 		answer_conflict(c);
 		break;
-	default:
+	case VERDICT_INVALID:
+		metrics_submission(METRICS_SUB_REJECTED);
+		reply_invalid(&c->ans, &j->errs);
+		break;
+	case VERDICT_DROP_SPAM:
+		answer_spam_dropped(c);
+		break;
+	case VERDICT_UNAVAILABLE:
+	case VERDICT_STORE:
+	case VERDICT_STORE_SPAM:
 		answer_unavailable(c);
+		break;
 	}
-done:
-	appointment_free(&a);
 }
 
-/* Stores a valid request (spam or not) and answers. */
+/* Keeps a post the verdict stores, in the spool: a key is claimed first,
+ * and a claim that finds the key taken (a twin post, or another process)
+ * is judged again with what it found. */
 static void
-store_and_answer(struct fcgi_ctx *c, const struct appointment *a, bool spam,
-    const char *key, const struct buf *fp)
+spool_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
+    const struct buf *fp)
 {
+	bool spam = j->facts.honeypot;
+	char ref[REFERENCE_LEN + 1];
+
+	if (reference_new(ref) == -1) {
+		http_error(&c->ans, 500, "out of memory");
+		return;
+	}
+	if (!spam && key != NULL) {
+		j->facts.key = spool_claim_key(c->cfg->spool_dir, key, fp->p,
+		    fp->len, ref);
+		if (j->facts.key != KEY_NEW) {
+			snprintf(j->reference, sizeof(j->reference), "%s", ref);
+			answer_verdict(c, verdict_decide(&j->facts), j);
+			return;
+		}
+	}
+	spool_accept(c, &j->a, spam, spam ? NULL : key, fp, ref, j->thank_you);
+}
+
+/* Stores a post the verdict stores, in the database, and answers. */
+static void
+store_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
+    const struct buf *fp)
+{
+	bool spam = j->facts.honeypot;
 	char ref[REFERENCE_LEN + 1];
 	struct buf thank_you = { 0 };
-	struct validate_errors errs = { .n = 1,
-	    .e = { { "location", "is not an available location" } } };
 	struct store_precheck pc;
-	int r;
 
-	r = store_submit(routes_store(c), a, spam, key, fp->p, fp->len,
-	    c->cfg->msgid_domain, ref, &thank_you);
-	switch (r) {
+	switch (store_submit(routes_store(c), &j->a, spam, spam ? NULL : key,
+	    fp->p, fp->len, c->cfg->msgid_domain, ref, &thank_you)) {
 	case STORE_OK:
 		log_info(spam ? "spam_stored" : "accepted", "reference=%s "
-		    "location=%s", ref, a->location);
+		    "location=%s", ref, j->a.location);
 		metrics_submission(spam ? METRICS_SUB_SPAM : METRICS_SUB_ACCEPTED);
 		answer_accepted(c, ref, buf_str(&thank_you));
 		break;
 	case STORE_LOCATION_GONE:
-		if (spam) {
-			/* disabled since the check: a bot still learns nothing */
-			answer_spam_dropped(c);
-			break;
-		}
-		metrics_submission(METRICS_SUB_REJECTED);
-		reply_invalid(&c->ans, &errs);
+		/* Disabled since the check: invalid now (a bot still learns
+		 * nothing: its post is dropped). */
+		j->facts.valid = false;
+		j->errs = (struct validate_errors){ .n = 1, .e = { {
+		    "location", "is not an available location" } } };
+		answer_verdict(c, verdict_decide(&j->facts), j);
 		break;
 	case STORE_KEY_TAKEN:
-		/* A twin post with this key committed first: answer as it did. */
-		if (store_precheck(routes_store(c), a->location, key, fp->p, fp->len,
-		    &pc) != STORE_OK)
-			answer_unavailable(c);
-		else if (pc.key == 1) {
-			metrics_submission(METRICS_SUB_REPLAYED);
-			answer_accepted(c, pc.reference, pc.thank_you_url);
-		} else
-			answer_conflict(c);
+		/* A twin post with this key committed first: judged again with
+		 * what the database now knows of the key. */
+		if (store_precheck(routes_store(c), j->a.location, key, fp->p,
+		    fp->len, &pc) != STORE_OK)
+			j->facts.key = KEY_ERROR;
+		else {
+			j->facts.key = pc.key;
+			snprintf(j->reference, sizeof(j->reference), "%s",
+			    pc.reference);
+			snprintf(j->thank_you, sizeof(j->thank_you), "%s",
+			    pc.thank_you_url);
+		}
+		answer_verdict(c, verdict_decide(&j->facts), j);
 		break;
 	case STORE_DOWN:
 		/* Lost the database between the checks and the insert: the
 		 * spool keeps the reference, so if the insert did commit, the
 		 * replay stores nothing twice. */
-		if (c->cfg->spool_dir[0] != '\0' && (key == NULL ||
-		    spool_claim_key(c->cfg->spool_dir, key, fp->p, fp->len,
-		    ref) == 0)) {
-			char url[512];
-
-			spool_location_find(c->cfg->spool_dir, a->location, url,
-			    sizeof(url));
-			spool_accept(c, a, spam, key, fp, ref, url);
+		if (c->cfg->spool_dir[0] != '\0') {
+			spool_location_find(c->cfg->spool_dir, j->a.location,
+			    j->thank_you, sizeof(j->thank_you));
+			spool_keep(c, j, key, fp);
 			break;
 		}
 		answer_unavailable(c);
@@ -400,8 +402,8 @@ over_limit(struct fcgi_ctx *c)
 	    fcgi_param(c, "HTTP_X_FORWARDED_FOR"), c->cfg->trusted,
 	    c->cfg->ntrusted, key) == -1)
 		return false;
-	if (store_ratelimit(routes_store(c), key, limit, &allowed, &retry) != STORE_OK ||
-	    allowed)
+	if (store_ratelimit(routes_store(c), key, limit, &allowed, &retry) !=
+	    STORE_OK || allowed)
 		return false;
 	metrics_submission(METRICS_SUB_LIMITED);
 	log_info("rate_limited", "retry_after=%ld", retry);
@@ -412,19 +414,73 @@ over_limit(struct fcgi_ctx *c)
 	return true;
 }
 
+/* The checks with the database down: the key as the spool knows it, the
+ * location against the last list frontdesk read. False when there is
+ * nothing to judge by (no list ever noted: answer 503); else *valid is
+ * validate_form's result. */
+static bool
+judge_spooled(struct fcgi_ctx *c, const struct form *f, const char *key,
+    const struct buf *fp, const char *slug, struct judged *j, int *valid)
+{
+	struct spool_location loc = { .dir = c->cfg->spool_dir };
+
+	if (!spool_locations_noted(loc.dir))
+		return false;
+	if (key != NULL) {
+		j->facts.key = spool_find_key(loc.dir, key, fp->p, fp->len,
+		    j->reference);
+		if (j->facts.key == KEY_SAME)
+			spool_location_find(loc.dir, slug, j->thank_you,
+			    sizeof(j->thank_you));
+	}
+	*valid = validate_form(f, spool_location_ok, &loc, &j->a, &j->errs);
+	if (j->facts.key != KEY_SAME)
+		snprintf(j->thank_you, sizeof(j->thank_you), "%s",
+		    loc.thank_you);
+	j->spooled = true;
+	return true;
+}
+
+/* The checks with the database up: its precheck answered, and the spool
+ * may still hold keys from an outage that are not replayed yet. */
+static int
+judge_stored(struct fcgi_ctx *c, const struct form *f, const char *key,
+    const struct buf *fp, const char *slug, const struct store_precheck *pc,
+    struct judged *j)
+{
+	struct location_check lc = { .store = routes_store(c), .slug = slug,
+	    .active = pc->location };
+	int valid;
+
+	j->facts.key = pc->key;
+	snprintf(j->reference, sizeof(j->reference), "%s", pc->reference);
+	snprintf(j->thank_you, sizeof(j->thank_you), "%s", pc->thank_you_url);
+	if (key != NULL && pc->key == KEY_NEW && c->cfg->spool_dir[0] != '\0') {
+		enum key_state k = spool_find_key(c->cfg->spool_dir, key, fp->p,
+		    fp->len, j->reference);
+
+		if (k == KEY_SAME || k == KEY_OTHER) {
+			j->facts.key = k;
+			spool_location_find(c->cfg->spool_dir, slug,
+			    j->thank_you, sizeof(j->thank_you));
+		}
+	}
+	valid = validate_form(f, location_ok, &lc, &j->a, &j->errs);
+	j->facts.checks_failed = lc.err != 0;
+	return valid;
+}
+
 static void
 handle_form(struct fcgi_ctx *c, const struct form *f)
 {
-	struct location_check lc = { .store = routes_store(c) };
 	struct store_precheck pc = { 0 };
-	struct appointment a = { 0 };
-	struct validate_errors errs = { 0 };
 	const struct form_field *loc = form_get(f, "location");
+	struct judged j = { 0 };
 	struct buf fp = { 0 };
 	char keybuf[80], slug[80] = "";
 	const char *key;
 	bool bad_header;
-	int valid;
+	int valid = VALIDATE_NOMEM;
 
 	if (over_limit(c))
 		return;
@@ -437,71 +493,42 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 		slug[0] = '\0';
 	switch (store_precheck(routes_store(c), slug, key, fp.p, fp.len, &pc)) {
 	case STORE_OK:
+		valid = judge_stored(c, f, key, &fp, slug, &pc, &j);
 		break;
 	case STORE_DOWN:
-		if (c->cfg->spool_dir[0] != '\0') {
-			spool_post(c, f, key, &fp, bad_header);
-			goto done;
-		}
+		if (c->cfg->spool_dir[0] != '\0' &&
+		    judge_spooled(c, f, key, &fp, slug, &j, &valid))
+			break;
 		/* FALLTHROUGH */
 	default:
 		answer_unavailable(c);
 		goto done;
 	}
-	/* A key spooled while the database was down and not replayed yet:
-	 * the spool knows its first answer, the database does not yet. */
-	if (key != NULL && pc.key == 0 && c->cfg->spool_dir[0] != '\0') {
-		int k = spool_find_key(c->cfg->spool_dir, key, fp.p, fp.len,
-		    pc.reference);
-
-		if (k == 1 || k == 2) {
-			pc.key = k;
-			spool_location_find(c->cfg->spool_dir, slug,
-			    pc.thank_you_url, sizeof(pc.thank_you_url));
-		}
-	}
-	lc.slug = slug;
-	lc.active = pc.location;
-	valid = validate_form(f, location_ok, &lc, &a, &errs);
 	if (valid == VALIDATE_NOMEM) {
 		http_error(&c->ans, 500, "out of memory");
 		goto done;
 	}
-	valid = valid == 0;
-	if (lc.err != 0) {
-		answer_unavailable(c);
-		goto done;
+	j.facts.honeypot = j.a.honeypot;
+	/* A bad header is the key field's error (a bot's post is judged by
+	 * its fields alone, as before). */
+	if (bad_header && !j.a.honeypot) {
+		add_header_error(&j.errs);
+		valid = -1;
 	}
-	if (a.honeypot) {
-		/* Answer as accepted, whatever happens, telling a bot nothing. */
-		if (valid)
-			store_and_answer(c, &a, true, NULL, &fp);
+	j.facts.valid = valid == 0;
+	switch (verdict_decide(&j.facts)) {
+	case VERDICT_STORE:
+	case VERDICT_STORE_SPAM:
+		if (j.spooled)
+			spool_keep(c, &j, key, &fp);
 		else
-			answer_spam_dropped(c);
-		goto done;
+			store_keep(c, &j, key, &fp);
+		break;
+	default:
+		answer_verdict(c, verdict_decide(&j.facts), &j);
 	}
-	if (pc.key == 1) {
-		log_info("replayed", "reference=%s", pc.reference);
-		metrics_submission(METRICS_SUB_REPLAYED);
-		answer_accepted(c, pc.reference, pc.thank_you_url);
-		goto done;
-	}
-	if (pc.key == 2) {
-		answer_conflict(c);
-		goto done;
-	}
-	if (bad_header) {
-		add_header_error(&errs);
-		valid = 0;
-	}
-	if (!valid) {
-		metrics_submission(METRICS_SUB_REJECTED);
-		reply_invalid(&c->ans, &errs);
-		goto done;
-	}
-	store_and_answer(c, &a, false, key, &fp);
 done:
-	appointment_free(&a);
+	appointment_free(&j.a);
 	buf_free(&fp);
 }
 

@@ -1,4 +1,5 @@
-/* validate: the contract's field rules, from a parsed form to a request. */
+/* validate: the field rules (docs/interface.md, Submission fields), from
+ * a parsed form to a request, driven by the table in fields.c. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
-/* validate: the contract's field rules, from a parsed form to a request. */
+/* validate: the field rules (docs/interface.md, Submission fields), from
+ * a parsed form to a request, driven by the table in fields.c. */
 #ifndef FRONTDESK_VALIDATE_H
 #define FRONTDESK_VALIDATE_H
 
@@ -44,7 +45,7 @@ struct validate_errors {
 typedef bool (*validate_location_fn)(const char *slug, void *arg);
 
 /* Fills *a and returns 0 when the form is valid, else returns -1 with at
- * least one error in *errs (one per field, in the contract's field order).
+ * least one error in *errs (one per field, in the table's order).
  * `website` is never an error: a filled honeypot sets a->honeypot. Unknown
  * fields are ignored. A known field given twice is an error on that field.
  * Always call appointment_free(a) afterwards, whatever the result. */

@@ -56,7 +56,7 @@ def header_names(m):
 
 
 def test_headers_encodings_body():
-    """every header of the contract, encodings, body fields, CRLF, <= 78"""
+    """every header docs/interface.md names, encodings, body fields, CRLF, <= 78"""
     S = stack()
     ref, = mt.insert_requests(S, 1)
     rc, log = mt.run_once(S)

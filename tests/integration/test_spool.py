@@ -97,6 +97,31 @@ def test_keys_honoured_while_down():
         == 1
 
 
+def test_reused_key_409_before_422_up_and_down():
+    """a key already accepted, reused for other fields that are also
+    invalid: 409, not 422, whether the database or the spool knows the key
+    (the verdict is one function: the replay comes before validation)"""
+    bad = dict(maria(first_name="Other"), email="not an address")
+    del bad["phone"]
+    r1 = S.post(maria(submission_id="verdict-up"))
+    assert r1.status == 201, r1
+    r2 = S.post(dict(bad, submission_id="verdict-up"))
+    assert r2.status == 409, r2
+    cluster.stop()
+    try:
+        r3 = S.post(maria(submission_id="verdict-down"))
+        assert r3.status == 201, r3
+        r4 = S.post(dict(bad, submission_id="verdict-down"))
+        assert r4.status == 409, r4
+        # and an invalid post with a fresh key is still 422
+        r5 = S.post(dict(bad, submission_id="verdict-fresh"))
+        assert r5.status == 422 and "email" in r5.json()["errors"], r5
+    finally:
+        cluster.start()
+    wait_replayed()
+    assert by_ref(r3.json()["reference"]) == 1
+
+
 def test_replay_refused_for_now_is_kept():
     """a replay the database refuses for now (here: the web role may not
     insert) stays in the spool, nothing lost; meanwhile, the database up,

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The core pipeline through real nginx: every answer of the contract, in
+"""The core pipeline through real nginx: every answer of docs/interface.md, in
 the answer and in the database."""
 import concurrent.futures
 import fcntl

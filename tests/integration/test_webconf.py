@@ -169,7 +169,7 @@ def form_keys(S, port):
     assert [a[0] for a in answers] == [303, 303], answers
     assert answers[0][1]["location"] == answers[1][1]["location"], answers
     assert S.count("appointment_requests") == before + 1
-    # the same key with other fields: the contract's 409
+    # the same key with other fields: docs/interface.md's 409
     st, h, body = post(port, dict(fields, last_name="Other"), json_mode=False)
     assert st == 409, (st, body)
 
@@ -446,7 +446,7 @@ class FormParser(html.parser.HTMLParser):
 
 
 def test_form_matches_contract():
-    """the rendered form: the contract's fields, labelled; honeypot hidden;
+    """the rendered form: the fields of docs/interface.md, labelled; honeypot hidden;
     no key of its own until nginx or form.js writes one in"""
     p = FormParser()
     with open(os.path.join(www(), "index.html")) as f:

@@ -1,4 +1,4 @@
-/* test_validate: the contract's field rules over tables of forms. */
+/* test_validate: the field rules of docs/interface.md over tables of forms. */
 #include <stdlib.h>
 #include <string.h>
 
