@@ -3,6 +3,7 @@
 
 #include "http.h"
 #include "tap.h"
+#include "../common/serialize.h"
 
 static const struct {
 	const char *accept;
@@ -23,13 +24,6 @@ static const struct {
 	{ "text/html,application/json;q=0.01", true },
 	{ "", false },
 };
-
-static void
-serialize(struct http_answer *a, struct buf *out)
-{
-	buf_reset(out);
-	http_serialize(a, out);
-}
 
 int
 main(void)

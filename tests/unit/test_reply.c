@@ -3,6 +3,7 @@
 
 #include "reply.h"
 #include "tap.h"
+#include "../common/serialize.h"
 
 static const struct {
 	const char *url, *want;
@@ -12,13 +13,6 @@ static const struct {
 	{ "/thanks#top", "/thanks?ref=FD-ABCDEFGH#top" },
 	{ "https://c.example/t/?a=b#f", "https://c.example/t/?a=b&ref=FD-ABCDEFGH#f" },
 };
-
-static void
-serialize(struct http_answer *a, struct buf *out)
-{
-	buf_reset(out);
-	http_serialize(a, out);
-}
 
 int
 main(void)
