@@ -420,7 +420,8 @@ over_limit(struct fcgi_ctx *c)
  * validate_form's result. */
 static bool
 judge_spooled(struct fcgi_ctx *c, const struct form *f, const char *key,
-    const struct buf *fp, const char *slug, struct judged *j, int *valid)
+    const struct buf *fp, const char *slug, struct judged *j,
+    enum validate_result *valid)
 {
 	struct spool_location loc = { .dir = c->cfg->spool_dir };
 
@@ -443,14 +444,14 @@ judge_spooled(struct fcgi_ctx *c, const struct form *f, const char *key,
 
 /* The checks with the database up: its precheck answered, and the spool
  * may still hold keys from an outage that are not replayed yet. */
-static int
+static enum validate_result
 judge_stored(struct fcgi_ctx *c, const struct form *f, const char *key,
     const struct buf *fp, const char *slug, const struct store_precheck *pc,
     struct judged *j)
 {
 	struct location_check lc = { .store = routes_store(c), .slug = slug,
 	    .active = pc->location };
-	int valid;
+	enum validate_result valid;
 
 	j->facts.key = pc->key;
 	snprintf(j->reference, sizeof(j->reference), "%s", pc->reference);
@@ -480,7 +481,7 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 	char keybuf[80], slug[80] = "";
 	const char *key;
 	bool bad_header;
-	int valid = VALIDATE_NOMEM;
+	enum validate_result valid = VALIDATE_NOMEM;
 
 	if (over_limit(c))
 		return;
@@ -513,9 +514,9 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 	 * its fields alone, as before). */
 	if (bad_header && !j.a.honeypot) {
 		add_header_error(&j.errs);
-		valid = -1;
+		valid = VALIDATE_INVALID;
 	}
-	j.facts.valid = valid == 0;
+	j.facts.valid = valid == VALIDATE_OK;
 	switch (verdict_decide(&j.facts)) {
 	case VERDICT_STORE:
 	case VERDICT_STORE_SPAM:

@@ -157,7 +157,7 @@ filled_honeypot(const struct form *f, const char *name)
 	return false;
 }
 
-int
+enum validate_result
 validate_form(const struct form *f, validate_location_fn location_ok,
     void *arg, struct appointment *a, struct validate_errors *errs)
 {
@@ -200,7 +200,7 @@ validate_form(const struct form *f, validate_location_fn location_ok,
 		errs->e[errs->n].why = why[i];
 		errs->n++;
 	}
-	return errs->n == 0 ? 0 : -1;
+	return errs->n == 0 ? VALIDATE_OK : VALIDATE_INVALID;
 }
 
 void

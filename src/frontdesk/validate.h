@@ -10,8 +10,11 @@
 #include "form.h"
 
 #define VALIDATE_MAX_ERRORS 16
-/* validate_form() ran out of memory: no verdict, answer 500. */
-#define VALIDATE_NOMEM (-2)
+enum validate_result {
+	VALIDATE_OK = 0,
+	VALIDATE_INVALID = -1,   /* at least one field's error in errs */
+	VALIDATE_NOMEM = -2,     /* out of memory: no verdict, answer 500 */
+};
 
 /* Every string is a trimmed, NUL-terminated, valid UTF-8 copy with line
  * breaks normalised to "\n" (only `message` may hold any); an optional field
@@ -44,13 +47,15 @@ struct validate_errors {
  * names an active location. NULL: every non-empty slug is accepted. */
 typedef bool (*validate_location_fn)(const char *slug, void *arg);
 
-/* Fills *a and returns 0 when the form is valid, else returns -1 with at
- * least one error in *errs (one per field, in the table's order).
+/* Fills *a and returns VALIDATE_OK when the form is valid, else
+ * VALIDATE_INVALID with at least one error in *errs (one per field, in the
+ * table's order).
  * `website` is never an error: a filled honeypot sets a->honeypot. Unknown
  * fields are ignored. A known field given twice is an error on that field.
  * Always call appointment_free(a) afterwards, whatever the result. */
-int validate_form(const struct form *f, validate_location_fn location_ok,
-    void *arg, struct appointment *a, struct validate_errors *errs);
+enum validate_result validate_form(const struct form *f,
+    validate_location_fn location_ok, void *arg, struct appointment *a,
+    struct validate_errors *errs);
 void appointment_free(struct appointment *a);
 /* The string member that holds a slot's clean value. */
 char **appointment_text(struct appointment *a, enum field_slot slot);
