@@ -27,7 +27,11 @@ struct key {
 };
 
 static const char *const tls_choices[] = { "required", "off", NULL };
-static const char *const details_choices[] = { "full", "minimal", NULL };
+static const char *const details_choices[] = { "full", "minimal", "none",
+    NULL };
+static const char *const auth_choices[] = { "local", "remote_user", NULL };
+static const char *const second_factor_choices[] = { "off", "admins", "all",
+    NULL };
 static const char *const onoff_choices[] = { "off", "on", NULL };
 
 #define OFF(f) offsetof(struct config, f)
@@ -71,7 +75,35 @@ static const struct key keys[] = {
 	    60, LONG_MAX, NULL },
 	{ "limits", "per_ip_per_hour", KEY_INT, OFF(limits_per_ip_per_hour),
 	    "20", 0, 1000000000, NULL },
+	{ "mail", "timezone", KEY_STR, OFF(mail_timezone), "", 0, 0, NULL },
+	{ "mail", "console_url", KEY_STR, OFF(mail_console_url), "", 0, 0,
+	    NULL },
+	{ "mail", "alert_to", KEY_STR, OFF(mail_alert_to), "", 0, 0, NULL },
+	{ "mail", "alert_interval", KEY_INT, OFF(mail_alert_interval), "600",
+	    60, 86400, NULL },
 	{ "spool", "dir", KEY_STR, OFF(spool_dir), "", 0, 0, NULL },
+	{ "console", "listen", KEY_STR, OFF(console_listen), "", 0, 0, NULL },
+	{ "console", "socket_mode", KEY_MODE, OFF(console_socket_mode), "0660",
+	    0, 07777, NULL },
+	{ "console", "threads", KEY_INT, OFF(console_threads), "4", 1, 256,
+	    NULL },
+	{ "console", "prefix", KEY_STR, OFF(console_prefix), "/console", 0, 0,
+	    NULL },
+	{ "console", "origin", KEY_STR, OFF(console_origin), "", 0, 0, NULL },
+	{ "console", "auth", KEY_ENUM, OFF(console_auth), "local", 0, 0,
+	    auth_choices },
+	{ "console", "second_factor", KEY_ENUM, OFF(console_second_factor),
+	    "admins", 0, 0, second_factor_choices },
+	{ "console", "idle_timeout", KEY_INT, OFF(console_idle_timeout), "900",
+	    10, 86400, NULL },
+	{ "console", "session_max", KEY_INT, OFF(console_session_max), "43200",
+	    60, 604800, NULL },
+	{ "console", "lockout_after", KEY_INT, OFF(console_lockout_after), "5",
+	    1, 100, NULL },
+	{ "console", "lockout_seconds", KEY_INT, OFF(console_lockout_seconds),
+	    "900", 10, 86400, NULL },
+	{ "console", "key_file", KEY_STR, OFF(console_key_file), "", 0, 0,
+	    NULL },
 };
 #undef OFF
 
@@ -233,6 +265,16 @@ config_defaults(struct config *c)
 		key_set(&p, &keys[i], keys[i].def);
 }
 
+/* A listen value: empty (inherited), a unix socket path that fits with
+ * its private name, or host:port. */
+static bool
+listen_ok(const char *s)
+{
+	if (s[0] == '/')
+		return strlen(s) <= CONFIG_LISTEN_PATH_MAX;
+	return s[0] == '\0' || strchr(s, ':') != NULL;
+}
+
 /* Checks across keys, and normalises what the programs expect. */
 static int
 config_check(struct parse_ctx *p)
@@ -253,11 +295,45 @@ config_check(struct parse_ctx *p)
 		ctx_fail(p, "[http] prefix: must start with /");
 		return -1;
 	}
-	if (c->fcgi_listen[0] == '/' ?
-	    strlen(c->fcgi_listen) > CONFIG_LISTEN_PATH_MAX :
-	    c->fcgi_listen[0] != '\0' && strchr(c->fcgi_listen, ':') == NULL) {
+	if (!listen_ok(c->fcgi_listen)) {
 		ctx_fail(p, "[fastcgi] listen: a unix socket path of at most %d "
 		    "bytes, or host:port", CONFIG_LISTEN_PATH_MAX);
+		return -1;
+	}
+	if (!listen_ok(c->console_listen)) {
+		ctx_fail(p, "[console] listen: a unix socket path of at most %d "
+		    "bytes, or host:port", CONFIG_LISTEN_PATH_MAX);
+		return -1;
+	}
+	n = strlen(c->console_prefix);
+	while (n > 0 && c->console_prefix[n - 1] == '/')
+		c->console_prefix[--n] = '\0';
+	if (n == 0 || c->console_prefix[0] != '/') {
+		ctx_fail(p, "[console] prefix: a path starting with /, not / alone");
+		return -1;
+	}
+	if (c->console_session_max < c->console_idle_timeout) {
+		ctx_fail(p, "[console] session_max: must be at least idle_timeout "
+		    "(%ld)", c->console_idle_timeout);
+		return -1;
+	}
+	if (c->console_auth == CONFIG_AUTH_REMOTE_USER &&
+	    c->console_listen[0] != '\0' && c->console_listen[0] != '/') {
+		ctx_fail(p, "[console] listen: auth = remote_user trusts "
+		    "REMOTE_USER from whoever connects, so it listens only on a "
+		    "unix socket (or an inherited one)");
+		return -1;
+	}
+	n = strlen(c->mail_console_url);
+	if (n > 0 && (c->mail_console_url[n - 1] != '/' ||
+	    (strncmp(c->mail_console_url, "https://", 8) != 0 &&
+	    strncmp(c->mail_console_url, "http://", 7) != 0))) {
+		ctx_fail(p, "[mail] console_url: an http(s):// URL ending in /");
+		return -1;
+	}
+	if (c->mail_details == CONFIG_DETAILS_NONE && n == 0) {
+		ctx_fail(p, "[mail] details = none: needs console_url, the only "
+		    "way staff can read the request");
 		return -1;
 	}
 	if (!text_redirect_url(c->http_thank_you_url)) {

@@ -13,7 +13,11 @@
 #define CONFIG_LISTEN_PATH_MAX 95
 
 enum config_tls { CONFIG_TLS_REQUIRED, CONFIG_TLS_OFF };
-enum config_details { CONFIG_DETAILS_FULL, CONFIG_DETAILS_MINIMAL };
+enum config_details { CONFIG_DETAILS_FULL, CONFIG_DETAILS_MINIMAL,
+	CONFIG_DETAILS_NONE };
+enum config_auth { CONFIG_AUTH_LOCAL, CONFIG_AUTH_REMOTE_USER };
+enum config_second_factor { CONFIG_2FA_OFF, CONFIG_2FA_ADMINS,
+	CONFIG_2FA_ALL };
 
 struct config {
 	char path[CONFIG_STR * 4];
@@ -46,10 +50,27 @@ struct config {
 	long mail_retry_min;
 	long mail_retry_max;
 	long mail_give_up_after;
+	char mail_timezone[CONFIG_STR];   /* IANA name; empty: the system's */
+	char mail_console_url[CONFIG_STR];  /* ends in '/'; empty: no link */
+	char mail_alert_to[CONFIG_STR];
+	long mail_alert_interval;
 
 	long limits_per_ip_per_hour;
 
 	char spool_dir[CONFIG_STR];
+
+	char console_listen[CONFIG_STR];  /* empty: inherited socket */
+	long console_socket_mode;
+	long console_threads;
+	char console_prefix[CONFIG_STR];  /* no trailing slash */
+	char console_origin[CONFIG_STR];  /* empty: from the request */
+	long console_auth;
+	long console_second_factor;
+	long console_idle_timeout;
+	long console_session_max;
+	long console_lockout_after;
+	long console_lockout_seconds;
+	char console_key_file[CONFIG_STR];  /* encrypts second-factor secrets */
 };
 
 /* Fills *c with the defaults, then reads `path`. Returns 0, or -1 with one

@@ -59,10 +59,11 @@ main(int argc, char **argv)
 	if (cfg.spool_dir[0] != '\0' &&
 	    spool_init(cfg.spool_dir, err, sizeof(err)) == -1)
 		fatal("spool_unusable", "error=%s", log_quote(q, sizeof(q), err));
-	if ((fd = sock_listen(&cfg, err, sizeof(err))) == -1)
+	if ((fd = sock_listen(cfg.fcgi_listen, cfg.fcgi_socket_mode, err,
+	    sizeof(err))) == -1)
 		fatal("listen_failed", "error=%s", log_quote(q, sizeof(q), err));
 	routes_app(&app, &cfg);
 	r = fcgi_run(&cfg, fd, &app);
-	sock_unlink(&cfg);
+	sock_unlink(cfg.fcgi_listen);
 	return r;
 }

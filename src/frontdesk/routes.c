@@ -91,6 +91,8 @@ void
 routes_app(struct fcgi_app *app, const struct config *cfg)
 {
 	*app = (struct fcgi_app){
+		.listen = cfg->fcgi_listen,
+		.threads = cfg->fcgi_threads,
 		.prefix = cfg->http_prefix,
 		.routes = routes,
 		.nroutes = sizeof(routes) / sizeof(routes[0]),

@@ -272,7 +272,7 @@ fcgi_run(const struct config *cfg, int listen_fd, const struct fcgi_app *app)
 	char *states;
 	sigset_t set;
 	char q[2 * CONFIG_STR + 4];
-	long n = cfg->fcgi_threads, started = 0;
+	long n = app->threads, started = 0;
 	int sig = 0;
 
 	if (FCGX_Init() != 0)
@@ -305,8 +305,7 @@ fcgi_run(const struct config *cfg, int listen_fd, const struct fcgi_app *app)
 		background_running = pthread_create(&background, NULL,
 		    app->background, app->background_arg) == 0;
 	log_info("started", "threads=%ld listen=%s", started,
-	    log_value(q, sizeof(q), cfg->fcgi_listen[0] ? cfg->fcgi_listen :
-	    "inherited"));
+	    log_value(q, sizeof(q), app->listen[0] ? app->listen : "inherited"));
 	while (started > 0) {
 		if (sigwait(&set, &sig) != 0)
 			continue;

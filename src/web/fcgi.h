@@ -30,6 +30,8 @@ struct fcgi_route {
 };
 
 struct fcgi_app {
+	const char *listen;      /* what it listens on, for the log ("": inherited) */
+	long threads;            /* the pool's size */
 	const char *prefix;      /* where the routes live, e.g. "/api" */
 	const struct fcgi_route *routes;
 	size_t nroutes;
@@ -49,7 +51,7 @@ struct fcgi_app {
  * them with sigwait) and ignores SIGPIPE: call it first thing, so that a
  * SIGTERM during start-up still ends in an orderly exit 0. */
 void fcgi_hold_signals(void);
-/* Serves app on listen_fd with [fastcgi] threads until SIGTERM or
+/* Serves app on listen_fd with app->threads threads until SIGTERM or
  * SIGINT, then drains and returns 0 (1 when no thread could start). */
 int fcgi_run(const struct config *cfg, int listen_fd,
     const struct fcgi_app *app);

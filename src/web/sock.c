@@ -27,10 +27,9 @@ static bool sock_made;
  * (nginx, a supervisor, a test) can connect at once, and a restart swaps
  * the old socket for the new one without a moment with no socket at all. */
 static int
-listen_unix(const struct config *cfg, char *err, size_t errsize)
+listen_unix(const char *path, long mode, char *err, size_t errsize)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	const char *path = cfg->fcgi_listen;
 	char tmp[sizeof(sun.sun_path) + 32];
 	struct stat st;
 	int fd = -1, n;
@@ -39,7 +38,7 @@ listen_unix(const struct config *cfg, char *err, size_t errsize)
 	 * for the longest pid whichever pid this run got. */
 	n = snprintf(tmp, sizeof(tmp), "%s.%ld.new", path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
-		snprintf(err, errsize, "[fastcgi] listen: path too long");
+		snprintf(err, errsize, "listen: path too long");
 		return -1;
 	}
 	memcpy(sun.sun_path, tmp, (size_t)n + 1);
@@ -49,7 +48,7 @@ listen_unix(const struct config *cfg, char *err, size_t errsize)
 		goto fail;
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		goto fail;
-	if (chmod(tmp, (mode_t)cfg->fcgi_socket_mode) == -1 ||
+	if (chmod(tmp, (mode_t)mode) == -1 ||
 	    listen(fd, LISTEN_BACKLOG) == -1 ||
 	    stat(tmp, &st) == -1 || rename(tmp, path) == -1) {
 		int e = errno;
@@ -69,20 +68,20 @@ fail:
 }
 
 void
-sock_unlink(const struct config *cfg)
+sock_unlink(const char *path)
 {
 	struct stat st;
 
 	/* A newer process may have put its own socket here since. */
-	if (sock_made && stat(cfg->fcgi_listen, &st) == 0 &&
+	if (sock_made && stat(path, &st) == 0 &&
 	    st.st_dev == sock_dev && st.st_ino == sock_ino)
-		unlink(cfg->fcgi_listen);
+		unlink(path);
 }
 
 static int
-listen_tcp(const struct config *cfg, char *err, size_t errsize)
+listen_tcp(const char *addr, char *err, size_t errsize)
 {
-	char host[CONFIG_STR];
+	char host[256];
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 	    .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
 	struct addrinfo *res = NULL;
@@ -90,10 +89,10 @@ listen_tcp(const struct config *cfg, char *err, size_t errsize)
 	char *colon;
 	int fd = -1, one = 1, r;
 
-	snprintf(host, sizeof(host), "%s", cfg->fcgi_listen);
+	snprintf(host, sizeof(host), "%s", addr);
 	if ((colon = strrchr(host, ':')) == NULL) {
-		snprintf(err, errsize, "[fastcgi] listen: \"%s\" is neither a "
-		    "path nor host:port", cfg->fcgi_listen);
+		snprintf(err, errsize, "listen: \"%s\" is neither a "
+		    "path nor host:port", addr);
 		return -1;
 	}
 	*colon = '\0';
@@ -103,7 +102,7 @@ listen_tcp(const struct config *cfg, char *err, size_t errsize)
 		memmove(host, host + 1, strlen(host));
 	}
 	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errsize, "[fastcgi] listen: %s", gai_strerror(r));
+		snprintf(err, errsize, "listen: %s", gai_strerror(r));
 		return -1;
 	}
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -111,7 +110,7 @@ listen_tcp(const struct config *cfg, char *err, size_t errsize)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
 	    listen(fd, LISTEN_BACKLOG) == -1) {
-		snprintf(err, errsize, "%s: %s", cfg->fcgi_listen,
+		snprintf(err, errsize, "%s: %s", addr,
 		    strerror(errno));
 		if (fd != -1)
 			close(fd);
@@ -137,7 +136,7 @@ listen_inherited(char *err, size_t errsize)
 	unsetenv("LISTEN_FDNAMES");
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == -1 ||
 	    !accepting) {
-		snprintf(err, errsize, "no [fastcgi] listen set and fd %d is not "
+		snprintf(err, errsize, "no listen address set and fd %d is not "
 		    "a listening socket (spawn-fcgi or systemd socket activation "
 		    "pass one)", fd);
 		return -1;
@@ -146,16 +145,16 @@ listen_inherited(char *err, size_t errsize)
 }
 
 int
-sock_listen(const struct config *cfg, char *err, size_t errsize)
+sock_listen(const char *addr, long mode, char *err, size_t errsize)
 {
 	int fd;
 
-	if (cfg->fcgi_listen[0] == '\0')
+	if (addr[0] == '\0')
 		fd = listen_inherited(err, errsize);
-	else if (cfg->fcgi_listen[0] == '/')
-		fd = listen_unix(cfg, err, errsize);
+	else if (addr[0] == '/')
+		fd = listen_unix(addr, mode, err, errsize);
 	else
-		fd = listen_tcp(cfg, err, errsize);
+		fd = listen_tcp(addr, err, errsize);
 	/* Non-blocking, so that a thread that lost the race for a connection
 	 * comes back to poll instead of sleeping in accept. */
 	if (fd != -1 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
