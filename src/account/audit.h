@@ -1,0 +1,18 @@
+/* audit: one row of the append-only audit log (table audit_log), written
+ * on the connection of the change it records, inside its transaction. */
+#ifndef FRONTDESK_AUDIT_H
+#define FRONTDESK_AUDIT_H
+
+#include <libpq-fe.h>
+
+/* actor: an account name, "frontdeskctl:OSUSER", or "(unknown)" for a
+ * failed sign-in under a name that does not exist (never what was typed);
+ * address: the client's, or NULL; action: one of the CHECK list in
+ * sql/007_console.sql; object: a reference, a slug, an account or an
+ * outbox id, or NULL; detail: old and new values of a configuration
+ * change, never a patient's data or a note's text, or NULL. 0, or -1 with
+ * the database's error logged. */
+int audit_write(PGconn *conn, const char *actor, const char *address,
+    const char *action, const char *object, const char *detail);
+
+#endif
