@@ -19,12 +19,20 @@ struct fcgi_ctx {
 	void *worker;            /* the program's per-thread state */
 	struct http_answer ans;
 	int route;               /* index of the matched route, -1 for none */
+	/* The path's segments that matched a route's '*' (each NUL-ended,
+	 * percent-decoded; at most FCGI_ARGS of FCGI_ARG_MAX bytes). */
+	const char *arg[4];
+	size_t nargs;
+	char argbuf[4][256];
 	const char *reference;   /* for the access log line, if any */
 	char refbuf[16];
 };
 
 struct fcgi_route {
-	const char *path;        /* below the app's prefix, e.g. "/healthz" */
+	/* Below the app's prefix, e.g. "/healthz"; a segment "*" matches any
+	 * one non-empty segment (the pattern /requests/STAR, "*" for STAR,
+	 * matches /requests/FD-...). */
+	const char *path;
 	const char *method;      /* GET routes answer HEAD too */
 	void (*handle)(struct fcgi_ctx *);
 };
@@ -45,6 +53,10 @@ struct fcgi_app {
 	 * return once fcgi_stop_fd() turns readable. */
 	void *(*background)(void *arg);
 	void *background_arg;
+	/* The app's own checks before the handler (sessions, say), given the
+	 * route that matched; it may answer instead (return false). NULL:
+	 * none. */
+	bool (*before)(struct fcgi_ctx *c, const struct fcgi_route *r);
 };
 
 /* Blocks SIGTERM, SIGINT, SIGHUP and SIGUSR1 (held until fcgi_run takes
