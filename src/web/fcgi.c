@@ -43,6 +43,44 @@ fcgi_param(struct fcgi_ctx *c, const char *name)
 }
 
 int
+fcgi_read_body(struct fcgi_ctx *c, size_t max, char **body, size_t *len)
+{
+	const char *cl = fcgi_param(c, "CONTENT_LENGTH");
+	unsigned long long want = 0;
+	char *end, sink[16384];
+	int got;
+
+	*body = NULL;
+	*len = 0;
+	if (cl != NULL && *cl != '\0') {
+		want = strtoull(cl, &end, 10);
+		if (*end != '\0' || *cl == '-') {
+			http_error(&c->ans, 400, "bad Content-Length");
+			return -2;
+		}
+	}
+	if (want > (unsigned long long)max) {
+		/* Read it to its end, so the web server can deliver the 413. */
+		while ((got = FCGX_GetStr(sink, sizeof(sink), c->req->in)) > 0)
+			;
+		http_error(&c->ans, 413, "the request is too large");
+		return -1;
+	}
+	if ((*body = malloc(want + 1)) == NULL) {
+		http_error(&c->ans, 500, "out of memory");
+		return -2;
+	}
+	got = want ? FCGX_GetStr(*body, (int)want, c->req->in) : 0;
+	if (got < 0 || (unsigned long long)got != want) {
+		http_error(&c->ans, 400, "the request body was cut short");
+		return -2;
+	}
+	(*body)[want] = '\0';
+	*len = (size_t)want;
+	return 0;
+}
+
+int
 fcgi_stop_fd(void)
 {
 	return wake_pipe[0];
@@ -195,6 +233,8 @@ serve_one(struct worker *w, FCGX_Request *req)
 	double ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (w->app->headers != NULL)
+		buf_adds(&c.ans.headers, w->app->headers);
 	dispatch(&c, w->app);
 	http_serialize(&c.ans, &out);
 	/* A HEAD answer is the GET answer's header block alone. */
