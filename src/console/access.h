@@ -27,6 +27,7 @@ struct access_session {
 	char username[65];
 	enum access_role role;
 	bool must_enrol;     /* a second factor is needed and not set up */
+	bool enrolled;       /* a second factor is set up */
 	char csrf[64];
 	bool remote_user;
 	int locations[ACCESS_MAX_LOCATIONS];   /* a staff account's */
