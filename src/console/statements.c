@@ -76,6 +76,9 @@ static const char inbox_csv_sql[] =
     "  VALUES ($8, $9, 'export', $10))"
     " SELECT * FROM rows";
 
+static const char location_id_sql[] =
+    "SELECT id FROM locations WHERE slug = $1";
+
 /* A request's id and location, for access_may_see. */
 static const char request_find_sql[] =
     "SELECT id, location_id, status FROM appointment_requests"
@@ -427,6 +430,7 @@ static const char audit_csv_sql[] =
 const struct db_statement console_statements[] = {
 	{ "inbox", inbox_sql, 11 },
 	{ "inbox_csv", inbox_csv_sql, 10 },
+	{ "location_id", location_id_sql, 1 },
 	{ "request_find", request_find_sql, 1 },
 	{ "request_view", request_view_sql, 5 },
 	{ "request_json", request_json_sql, 2 },

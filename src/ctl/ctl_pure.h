@@ -12,7 +12,5 @@
 /* ctl_check.c: value checks shared by the commands, pure. */
 /* A positive decimal integer that fits a bigint. */
 bool ctl_parse_id(const char *s, long long *out);
-/* YYYY-MM-DD, a real calendar date. */
-bool ctl_parse_date(const char *s);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "text.h"
 #include "ctl_pure.h"
 #include "tap.h"
 
@@ -142,7 +143,7 @@ test_checks(void)
 		    "id \"%s\" %s", ids[i].in, ids[i].ok ? "ok" : "refused");
 	}
 	for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++)
-		tap_ok(ctl_parse_date(dates[i].in) == dates[i].ok,
+		tap_ok(text_date(dates[i].in) == dates[i].ok,
 		    "date \"%s\" %s", dates[i].in,
 		    dates[i].ok ? "ok" : "refused");
 }
