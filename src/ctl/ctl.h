@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/cli.h"
 #include "common/config.h"
+#include "common/reference.h"
 #include "ctl_pure.h"
 
 #define CTL_PROG "frontdeskctl"
@@ -101,6 +102,28 @@ const char *ctl_value(const PGresult *r, int row, const char *field);
 int ctl_location_check_slug(const char *slug);
 int ctl_location_known(struct ctl *, const char *slug);
 
+/* ctl_request.c: a reference as staff may type it (any case, O for 0, I
+ * and L for 1) into its canonical form; 0, or -1 once reported. */
+int ctl_request_ref(const char *in, char out[REFERENCE_LEN + 1]);
+
+/* ctl_audit.c: frontdeskctl's rows of the audit log (Audit in
+ * docs/interface.md). Each change writes its row on c's connection inside
+ * its own transaction, before COMMIT; an export writes its row before it
+ * prints anything. The actor is frontdeskctl:OSUSER. */
+const char *ctl_actor(void);
+/* 0, or -1 once reported (the caller rolls back). Never a password or a
+ * second-factor secret in detail, nor a patient's data. */
+int ctl_audit(struct ctl *, const char *action, const char *object,
+    const char *detail);
+/* A detail is "key: value" pairs joined by "; ", values as JSON (strings
+ * quoted, null), a change as "key: old -> new". */
+void ctl_detail_json(struct buf *b, const char *s);
+void ctl_detail_str(struct buf *b, const char *key, const char *v);
+void ctl_detail_change(struct buf *b, const char *key, const char *old,
+    const char *new);
+void ctl_detail_raw(struct buf *b, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The commands, one file per noun. */
 int ctl_db_migrate(struct ctl *, int, char **);
 int ctl_location_add(struct ctl *, int, char **);
@@ -117,5 +140,14 @@ int ctl_request_unspam(struct ctl *, int, char **);
 int ctl_outbox_list(struct ctl *, int, char **);
 int ctl_outbox_retry(struct ctl *, int, char **);
 int ctl_purge(struct ctl *, int, char **);
+int ctl_user_add(struct ctl *, int, char **);
+int ctl_user_set(struct ctl *, int, char **);
+int ctl_user_passwd(struct ctl *, int, char **);
+int ctl_user_disable(struct ctl *, int, char **);
+int ctl_user_enable(struct ctl *, int, char **);
+int ctl_user_reset_2fa(struct ctl *, int, char **);
+int ctl_user_list(struct ctl *, int, char **);
+int ctl_audit_list(struct ctl *, int, char **);
+int ctl_console_key(struct ctl *, int, char **);
 
 #endif
