@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "common/text.h"
 #include "account/audit.h"
 
 /* "frontdeskctl:OSUSER": the account of the person at the terminal,
@@ -169,7 +170,7 @@ ctl_audit_list(struct ctl *c, int argc, char **argv)
 			return CTL_ERR;
 		vals[1] = ref;
 	}
-	if (vals[2] != NULL && !ctl_parse_date(vals[2]))
+	if (vals[2] != NULL && !text_date(vals[2]))
 		return ctl_err("bad --since \"%s\": a date as YYYY-MM-DD",
 		    vals[2]);
 	if ((r = ctl_exec(c, json ? audit_list_sql : audit_text_sql, 3,
