@@ -24,6 +24,7 @@ enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
 #define CTL_LOCK_MIGRATE   "7046522100"   /* db migrate */
 #define CTL_LOCK_LOCATIONS "7046522101"   /* enable/disable */
 #define CTL_LOCK_OUTBOX    "7046522102"   /* resend, unspam, retry, purge */
+#define CTL_LOCK_USERS     "7046522103"   /* user add, user set */
 
 struct ctl;
 

@@ -17,10 +17,12 @@
     "   FROM outbox o WHERE o.request_id = r.id ORDER BY o.id DESC LIMIT 1)" \
     " END AS delivery"
 
-/* Every stored field, named as the form names it, for JSON and CSV. */
+/* Every stored field, named as the form names it, for JSON and CSV, and
+ * the front desk's triage (new, contacted, scheduled, closed). */
 #define REQUEST_FIELDS \
     "SELECT r.reference, to_json(r.created_at) #>> '{}' AS created_at," \
-    " r.status," REQUEST_DELIVERY ", l.slug AS location, r.first_name," \
+    " r.status," REQUEST_DELIVERY ", r.triage, l.slug AS location," \
+    " r.first_name," \
     " r.last_name, r.email, r.phone, r.service, r.preferred_time," \
     " r.message, r.consent, r.submission_id"
 

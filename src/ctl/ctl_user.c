@@ -15,9 +15,6 @@
 #include "account/seal.h"
 
 #define USER_MAX_LOCATIONS 64
-/* Serialises changes to one account's role and locations against each
- * other (two `user set` at once); the row lock does the rest. */
-#define CTL_LOCK_USERS "7046522103"
 
 /* A staff account's locations as the database lists them: JSON text. */
 #define USER_LOCATIONS_JSON \
