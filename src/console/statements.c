@@ -13,16 +13,15 @@
 
 /* The inbox's filters: $1 the caller's locations (int[], NULL: all), $2
  * a location slug, $3 the status, $4 q as a case-insensitive substring
- * pattern, $5 q's digits as a pattern (NULL: none), $6 q as a reference. */
+ * pattern, $5 q's digits as a pattern (NULL: none), $6 q as a reference.
+ * The search expressions are those of sql/007's trigram indexes. */
 #define INBOX_WHERE \
     " WHERE ($1::int[] IS NULL OR r.location_id = ANY ($1::int[]))" \
     " AND ($2::text IS NULL OR l.slug = $2) AND r.status = $3" \
     " AND ($4::text IS NULL OR r.reference = $6" \
-    "  OR r.first_name ILIKE $4 OR r.last_name ILIKE $4" \
-    "  OR (r.first_name || ' ' || r.last_name) ILIKE $4" \
-    "  OR r.email ILIKE $4" \
-    "  OR ($5::text IS NOT NULL AND" \
-    "      regexp_replace(coalesce(r.phone, ''), '[^0-9]', '', 'g') LIKE $5))"
+    "  OR (r.first_name || ' ' || r.last_name || ' ' || coalesce(r.email, ''))" \
+    "   ILIKE $4" \
+    "  OR regexp_replace(coalesce(r.phone, ''), '[^0-9]', '', 'g') LIKE $5)"
 
 #define INBOX_FROM \
     " FROM appointment_requests r JOIN locations l ON l.id = r.location_id"
