@@ -101,8 +101,8 @@ static const char request_triage_sql[] =
     " up AS (UPDATE appointment_requests r SET triage = $2 FROM old"
     "  WHERE r.id = old.id RETURNING r.id),"
     " au AS (INSERT INTO audit_log (actor, address, action, object, detail)"
-    "  SELECT $3, $4, 'triage', $5, old.triage || ' -> ' || $2 FROM old"
-    "  WHERE old.triage <> $2)"
+    "  SELECT $3, $4, 'triage', $5, 'triage: \"' || old.triage || '\" -> \"'"
+    "  || $2 || '\"' FROM old WHERE old.triage <> $2)"
     " SELECT count(*) FROM up";
 
 static const char request_note_sql[] =
@@ -300,7 +300,7 @@ static const char route_add_sql[] =
     "  ON CONFLICT (location_id, lower(email)) DO NOTHING"
     "  RETURNING email, kind),"
     " au AS (INSERT INTO audit_log (actor, address, action, object, detail)"
-    "  SELECT $4, $5, 'route_add', $1, $3 || ' ' || email FROM ins)"
+    "  SELECT $4, $5, 'route_add', $1, $6 FROM ins)"
     " SELECT EXISTS (SELECT 1 FROM loc), (SELECT json_build_object('email',"
     "  email, 'kind', kind)::text FROM ins)";
 
@@ -309,7 +309,8 @@ static const char route_remove_sql[] =
     " del AS (DELETE FROM routes WHERE location_id = (SELECT id FROM loc)"
     "  AND lower(email) = lower($2) RETURNING email, kind),"
     " au AS (INSERT INTO audit_log (actor, address, action, object, detail)"
-    "  SELECT $3, $4, 'route_remove', $1, kind || ' ' || email FROM del)"
+    "  SELECT $3, $4, 'route_remove', $1, 'email: ' || to_json(email)::text"
+    "  || '; kind: ' || to_json(kind)::text FROM del)"
     " SELECT EXISTS (SELECT 1 FROM loc), (SELECT count(*) FROM del)";
 
 /* As `frontdeskctl outbox list --json`. */
@@ -458,7 +459,7 @@ const struct db_statement console_statements[] = {
 	{ "location_add", location_add_sql, 6 },
 	{ "location_old", location_old_sql, 1 },
 	{ "location_change", location_change_sql, 8 },
-	{ "route_add", route_add_sql, 5 },
+	{ "route_add", route_add_sql, 6 },
 	{ "route_remove", route_remove_sql, 4 },
 	{ "outbox", outbox_sql, 1 },
 	{ "outbox_retry", outbox_retry_sql, 3 },

@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/reference.h"
 #include "ctl_pure.h"
+#include "account/audit.h"
 
 #define CTL_PROG "frontdeskctl"
 
@@ -116,14 +117,7 @@ const char *ctl_actor(void);
  * second-factor secret in detail, nor a patient's data. */
 int ctl_audit(struct ctl *, const char *action, const char *object,
     const char *detail);
-/* A detail is "key: value" pairs joined by "; ", values as JSON (strings
- * quoted, null), a change as "key: old -> new". */
-void ctl_detail_json(struct buf *b, const char *s);
-void ctl_detail_str(struct buf *b, const char *key, const char *v);
-void ctl_detail_change(struct buf *b, const char *key, const char *old,
-    const char *new);
-void ctl_detail_raw(struct buf *b, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Details are written with account/audit.h's audit_detail_*. */
 
 /* The commands, one file per noun. */
 int ctl_db_migrate(struct ctl *, int, char **);

@@ -78,14 +78,14 @@ ctl_request_export(struct ctl *c, const char *ref, const char *format,
 	struct buf detail = { 0 };
 	int rc;
 
-	ctl_detail_str(&detail, "command", ref != NULL ? "request show" :
+	audit_detail_str(&detail, "command", ref != NULL ? "request show" :
 	    "request list");
-	ctl_detail_str(&detail, "format", format);
+	audit_detail_str(&detail, "format", format);
 	if (filters != NULL) {
-		ctl_detail_str(&detail, "location", filters[0]);
-		ctl_detail_str(&detail, "since", filters[1]);
-		ctl_detail_str(&detail, "status", filters[2]);
-		ctl_detail_raw(&detail, "rows", "%d", rows);
+		audit_detail_str(&detail, "location", filters[0]);
+		audit_detail_str(&detail, "since", filters[1]);
+		audit_detail_str(&detail, "status", filters[2]);
+		audit_detail_raw(&detail, "rows", "%d", rows);
 	}
 	rc = buf_str(&detail) == NULL ? -1 :
 	    ctl_audit(c, "export", ref, buf_str(&detail));
@@ -293,8 +293,8 @@ ctl_request_queued_audit(struct ctl *c, bool unspam, const char *ref,
 	int rc;
 
 	if (unspam)
-		ctl_detail_change(&detail, "status", "spam", "received");
-	ctl_detail_raw(&detail, "outbox", "%s", outbox_id);
+		audit_detail_change(&detail, "status", "spam", "received");
+	audit_detail_raw(&detail, "outbox", "%s", outbox_id);
 	rc = buf_str(&detail) == NULL ? -1 : ctl_audit(c,
 	    unspam ? "unspam" : "resend", ref, buf_str(&detail));
 	buf_free(&detail);
