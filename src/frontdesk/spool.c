@@ -767,9 +767,9 @@ log_file(bool failed, const char *name, const char *why)
 		log_error("spool_replay_failed", "file=%s reason=%s hint=\"moved "
 		    "to failed/ for an admin\"", qn, qw);
 	else
-		log_warn("spool_replay_deferred", "file=%s reason=%s hint=\"the "
-		    "database refused it for now; it stays and is tried again, "
-		    "less and less often\"", qn, qw);
+		log_warn("spool_replay_deferred", "file=%s reason=%s hint=\"it "
+		    "stays in new/ and is tried again, less and less often\"", qn,
+		    qw);
 }
 
 /* Replays one file under its lock: 0 stored, 1 keep (stop), 2 keep (go
@@ -788,10 +788,28 @@ replay_one(const struct spool_dirs *d, struct spool_retry *rs, time_t now,
 	bool decoded = false;
 	const char *bad;
 	char *text = NULL;
-	int fd, r = -1;
+	int fd = -1, r = -1;
 
-	/* Never a link (O_NOFOLLOW), and never a wait: O_NONBLOCK opens a
-	 * FIFO at once, and fstat then tells what was opened. */
+	/* Only a regular file is opened at all: a device could act on its
+	 * open, a FIFO would wait for a writer. The open itself follows no
+	 * link (O_NOFOLLOW) and never waits (O_NONBLOCK), should the name
+	 * be swapped meanwhile, and fstat says what was opened. */
+	if (fstatat(d->new, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return 3;   /* another process replayed it */
+		snprintf(why, sizeof(why), "cannot be examined: %s",
+		    strerror(errno));
+		r = 2;
+		goto out;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(why, sizeof(why), "a symbolic link, never followed");
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, sizeof(why), "not a regular file");
+		goto out;
+	}
 	fd = openat(d->new, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_NOCTTY | O_CLOEXEC);
 	if (fd == -1 && errno == ENOENT)
