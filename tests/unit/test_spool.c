@@ -260,10 +260,14 @@ hostile(const char *dir, time_t now)
 	/* Files that are not entries, beside one that is. */
 	spool_write(dir, &e);
 	snprintf(outside, sizeof(outside), "%s/outside.json", dir);
-	e.key = NULL;
-	snprintf(e.reference, sizeof(e.reference), "FD-0000SYM1");
-	text = spool_encode(&e);
-	e.key = strdup("key-ok");
+	{
+		char *key = e.key;
+
+		e.key = NULL;
+		snprintf(e.reference, sizeof(e.reference), "FD-0000SYM1");
+		text = spool_encode(&e);
+		e.key = key;
+	}
 	snprintf(e.reference, sizeof(e.reference), "FD-0000CHEK");
 	if ((f = fopen(outside, "w")) != NULL) {
 		fputs(text, f);
