@@ -908,9 +908,10 @@ out:
 			snprintf(h->why, sizeof(h->why), "%s", why);
 		}
 		h->next = now + h->delay;
-		/* The last try falls on the deadline, not a backoff after. */
+		/* The last try falls on the deadline, not a backoff after
+		 * (one past it, that could not be moved, waits its backoff). */
 		if (rs->give_up_after > 0 && h->next > h->first +
-		    rs->give_up_after)
+		    rs->give_up_after && h->first + rs->give_up_after > now)
 			h->next = h->first + rs->give_up_after;
 		h->delay = h->delay * 2 > SPOOL_BACKOFF_MAX ? SPOOL_BACKOFF_MAX :
 		    h->delay * 2;

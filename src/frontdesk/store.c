@@ -515,6 +515,9 @@ store_replay(struct store *s, const struct spool_entry *e, char state[6])
 		return refused_for_good(state) ? STORE_REFUSED : STORE_ERROR;
 	result = strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? STORE_OK :
 	    STORE_LOCATION_GONE;
+	/* The reference passed reference_valid (FD- and 8 of Crockford's
+	 * alphabet): nothing in it to quote, and bare as in every other
+	 * line, so that reference=FD-... follows a request through the log. */
 	if (result == STORE_OK)
 		log_info("spool_replayed", "reference=%s inserted=%s",
 		    e->reference, PQgetvalue(r, 0, 1));
