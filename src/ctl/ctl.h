@@ -91,6 +91,11 @@ struct ctl_column {
 };
 void ctl_out_table(const PGresult *r, const struct ctl_column *cols,
     size_t ncols);
+/* Appends s as text output shows it: a control character, a tab or a
+ * line break as \xNN (\uNNNN past ASCII) and a byte that is not UTF-8 as
+ * \xNN, so that no value, however it was stored, can start a line of its
+ * own or move the cursor; with newlines, "\n" and tabs stay (a message). */
+void ctl_out_escape(struct buf *b, const char *s, bool newlines);
 /* Every column of the result, keyed by its name: booleans, integers and
  * NULLs become their JSON kinds. `one`: the first row as an object,
  * else an array. Returns CTL_OK or CTL_ERR. */

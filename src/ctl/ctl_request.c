@@ -177,10 +177,14 @@ ctl_request_list(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
-/* The message last, indented, since it may run over many lines. */
+/* The message last, indented, since it may run over many lines. Every
+ * value escaped (ctl_out_escape): a stored CR LF, say from a request
+ * written before the spool judged its entries, cannot forge a line. */
 static void
 ctl_request_print(const PGresult *r)
 {
+	struct buf b = { 0 };
+
 	for (int col = 0; col < PQnfields(r); col++) {
 		const char *name = PQfname(r, col);
 		const char *v = PQgetisnull(r, 0, col) ? "-" :
@@ -190,17 +194,22 @@ ctl_request_print(const PGresult *r)
 			continue;
 		if (strcmp(name, "consent") == 0)
 			v = strcmp(v, "t") == 0 ? "yes" : "no";
-		printf("%-15s %s\n", name, v);
+		buf_reset(&b);
+		ctl_out_escape(&b, v, false);
+		printf("%-15s %s\n", name, buf_str(&b) ? buf_str(&b) : "");
 	}
 	if (ctl_value(r, 0, "message") != NULL) {
+		buf_reset(&b);
+		ctl_out_escape(&b, ctl_value(r, 0, "message"), true);
 		printf("message:\n    ");
-		for (const char *m = ctl_value(r, 0, "message"); *m; m++) {
+		for (const char *m = buf_str(&b) ? buf_str(&b) : ""; *m; m++) {
 			putchar(*m);
 			if (*m == '\n')
 				fputs("    ", stdout);
 		}
 		putchar('\n');
 	}
+	buf_free(&b);
 }
 
 static int

@@ -1,6 +1,7 @@
 /* replayer: stores spooled requests once the database answers again. */
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,20 +12,30 @@
 #include "web/fcgi.h"
 
 /* How a spooled request fared: 0 stored; 1 the database is gone, keep
- * it and stop; 2 refused for now (a lock or statement timeout, say): keep
- * it, go on with the next; -1 never (its location no longer exists). An
- * accepted request is never dropped for a passing error. */
+ * it and stop; 2 refused for now (a lock or statement timeout, a revoked
+ * grant): keep it, go on with the next, try it again later; -1 never
+ * (its location no longer exists, or the database refuses its values for
+ * good). An accepted request is never dropped for a passing error. */
 static int
-replay_entry(const struct spool_entry *e, void *arg)
+replay_entry(const struct spool_entry *e, void *arg, char *why, size_t size)
 {
-	switch (store_replay(arg, e)) {
+	char state[6];
+
+	switch (store_replay(arg, e, state)) {
 	case STORE_OK:
 		return 0;
 	case STORE_DOWN:
 		return 1;
 	case STORE_LOCATION_GONE:
+		snprintf(why, size, "its location no longer exists");
+		return -1;
+	case STORE_REFUSED:
+		snprintf(why, size, "the database refuses it for good "
+		    "(SQLSTATE %s)", state);
 		return -1;
 	default:
+		snprintf(why, size, "the database refuses it for now "
+		    "(SQLSTATE %s)", state[0] ? state : "none");
 		return 2;
 	}
 }
@@ -71,6 +82,11 @@ replayer_main(void *arg)
 	    .app_name = "frontdesk-spool" };
 	struct pollfd pfd = { .fd = fcgi_stop_fd(), .events = POLLIN };
 	struct timespec now, last = { 0 };
+	/* Entries refused for now back off one by one; one refused for
+	 * longer than give_up_after (as the mailer gives up on a message)
+	 * goes to failed/. */
+	struct spool_retry held = { .give_up_after = cfg->mail_give_up_after,
+	    .max_body = cfg->fcgi_max_body };
 	char *known = NULL;
 
 	for (;;) {
@@ -82,14 +98,15 @@ replayer_main(void *arg)
 			if (store_open(&st) == 0) {
 				refresh_locations(cfg, &st, &known);
 				if (pending)
-					spool_replay(cfg->spool_dir, replay_entry,
-					    &st);
+					spool_replay(cfg->spool_dir, &held,
+					    time(NULL), replay_entry, &st);
 			}
 		}
 		if (poll(&pfd, 1, 1000) > 0 || fcgi_stopping())
 			break;
 	}
 	free(known);
+	spool_retry_free(&held);
 	store_close(&st);
 	return NULL;
 }
