@@ -11,32 +11,31 @@
 #include "store.h"
 #include "web/fcgi.h"
 
-/* How a spooled request fared: 0 stored; 1 the database is gone, keep
- * it and stop; 2 refused for now (a lock or statement timeout, a revoked
- * grant): keep it, go on with the next, try it again later; -1 never
- * (its location no longer exists, or the database refuses its values for
- * good). An accepted request is never dropped for a passing error. */
-static int
+/* How a spooled request fared: refused for now is a lock or statement
+ * timeout, a revoked grant; never is a location that no longer exists,
+ * or values the database refuses for good. An accepted request is never
+ * dropped for a passing error. */
+static enum spool_outcome
 replay_entry(const struct spool_entry *e, void *arg, char *why, size_t size)
 {
 	char state[6];
 
 	switch (store_replay(arg, e, state)) {
 	case STORE_OK:
-		return 0;
+		return SPOOL_STORED;
 	case STORE_DOWN:
-		return 1;
+		return SPOOL_STOP;
 	case STORE_LOCATION_GONE:
 		snprintf(why, size, "its location no longer exists");
-		return -1;
+		return SPOOL_NEVER;
 	case STORE_REFUSED:
 		snprintf(why, size, "the database refuses it for good "
 		    "(SQLSTATE %s)", state);
-		return -1;
+		return SPOOL_NEVER;
 	default:
 		snprintf(why, size, "the database refuses it for now "
 		    "(SQLSTATE %s)", state[0] ? state : "none");
-		return 2;
+		return SPOOL_LATER;
 	}
 }
 

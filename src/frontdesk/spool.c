@@ -776,10 +776,11 @@ log_file(bool failed, const char *name, const char *why)
 /* Replays one file under its lock: 0 stored, 1 keep (stop), 2 keep (go
  * on), 3 gone meanwhile (another replayer had it), -1 failed for good
  * (moved to failed/). */
-static int
+static enum spool_outcome
 replay_one(const struct spool_dirs *d, struct spool_retry *rs, time_t now,
     const char *name,
-    int (*fn)(const struct spool_entry *, void *, char *, size_t), void *arg)
+    enum spool_outcome (*fn)(const struct spool_entry *, void *, char *,
+    size_t), void *arg)
 {
 	char why[160] = "", said[128] = "", want[64];
 	size_t max = spool_entry_max(rs->max_body);
@@ -789,7 +790,8 @@ replay_one(const struct spool_dirs *d, struct spool_retry *rs, time_t now,
 	bool decoded = false;
 	const char *bad;
 	char *text = NULL;
-	int fd = -1, r = -1;
+	enum spool_outcome r = SPOOL_NEVER;
+	int fd = -1, checked;
 
 	/* Only a regular file is opened at all: a device could act on its
 	 * open, a FIFO would wait for a writer. The open itself follows no
@@ -797,10 +799,10 @@ replay_one(const struct spool_dirs *d, struct spool_retry *rs, time_t now,
 	 * be swapped meanwhile, and fstat says what was opened. */
 	if (fstatat(d->new, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno == ENOENT)
-			return 3;   /* another process replayed it */
+			return SPOOL_GONE;   /* another process replayed it */
 		snprintf(why, sizeof(why), "cannot be examined: %s",
 		    strerror(errno));
-		r = 2;
+		r = SPOOL_LATER;
 		goto out;
 	}
 	if (S_ISLNK(st.st_mode)) {
@@ -814,7 +816,7 @@ replay_one(const struct spool_dirs *d, struct spool_retry *rs, time_t now,
 	fd = openat(d->new, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_NOCTTY | O_CLOEXEC);
 	if (fd == -1 && errno == ENOENT)
-		return 3;
+		return SPOOL_GONE;
 	if (fd == -1 && errno == ELOOP) {
 		snprintf(why, sizeof(why), "a symbolic link, never followed");
 		goto out;
@@ -822,7 +824,7 @@ replay_one(const struct spool_dirs *d, struct spool_retry *rs, time_t now,
 	if (fd == -1 || fstat(fd, &st) == -1) {
 		snprintf(why, sizeof(why), "cannot be opened: %s",
 		    strerror(errno));
-		r = 2;
+		r = SPOOL_LATER;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -831,14 +833,14 @@ replay_one(const struct spool_dirs *d, struct spool_retry *rs, time_t now,
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		close(fd);
-		return 1;
+		return SPOOL_STOP;   /* another replayer is at it */
 	}
 	/* Still there once locked, and still this file? Another replayer
 	 * may have just done it. */
 	if (fstatat(d->new, name, &here, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    here.st_dev != st.st_dev || here.st_ino != st.st_ino) {
 		close(fd);
-		return 3;
+		return SPOOL_GONE;
 	}
 	if (st.st_uid != geteuid())
 		snprintf(why, sizeof(why), "not owned by this program's user");
@@ -849,7 +851,7 @@ replay_one(const struct spool_dirs *d, struct spool_retry *rs, time_t now,
 		    "makes (%zu bytes)", max);
 	else if ((text = read_exactly(fd, (size_t)st.st_size)) == NULL) {
 		snprintf(why, sizeof(why), "cannot be read");
-		r = 2;
+		r = SPOOL_LATER;
 	} else if (entry_decode(text, &e, &bad) == -1)
 		snprintf(why, sizeof(why), "%s", bad);
 	else {
@@ -859,38 +861,38 @@ replay_one(const struct spool_dirs *d, struct spool_retry *rs, time_t now,
 		if (strcmp(name, want) != 0)
 			snprintf(why, sizeof(why), "not named after its entry "
 			    "(created_at-reference.json)");
-		else if ((r = spool_entry_check(&e, now, why, sizeof(why))) ==
-		    VALIDATE_NOMEM) {
+		else if ((checked = spool_entry_check(&e, now, why,
+		    sizeof(why))) == VALIDATE_NOMEM) {
 			snprintf(why, sizeof(why), "out of memory");
-			r = 2;
-		} else if (r == 0) {
+			r = SPOOL_LATER;
+		} else if (checked == 0) {
 			r = fn(&e, arg, said, sizeof(said));
 			snprintf(why, sizeof(why), "%s", said[0] ? said :
-			    r == 2 ? "refused for now" : "refused for good");
+			    r == SPOOL_LATER ? "refused for now" : "refused for good");
 		}
 	}
 out:
-	if (r == 2 && h == NULL)
+	if (r == SPOOL_LATER && h == NULL)
 		h = held_add(rs, name, now);
-	if (r == 2 && h != NULL && h->first > now)
+	if (r == SPOOL_LATER && h != NULL && h->first > now)
 		h->first = now;   /* the clock went back */
-	if (r == 2 && h != NULL && rs->give_up_after > 0 &&
+	if (r == SPOOL_LATER && h != NULL && rs->give_up_after > 0 &&
 	    now - h->first >= rs->give_up_after) {
 		char given[sizeof(why)];
 
 		snprintf(given, sizeof(given), "%s", why);
 		snprintf(why, sizeof(why), "refused for now for %lld s: %.100s",
 		    (long long)(now - h->first), given);
-		r = -1;
+		r = SPOOL_NEVER;
 	}
 	/* Stored, or never to be: its key's claim goes either way (the
 	 * database knows a stored one's key; a failed one answers no one).
 	 * The key was checked by entry_decode: a name in keys/, no path. */
-	if ((r == 0 || r == -1) && decoded && e.key != NULL)
+	if ((r == SPOOL_STORED || r == SPOOL_NEVER) && decoded && e.key != NULL)
 		unlinkat(d->keys, e.key, 0);
-	if (r == 0)
+	if (r == SPOOL_STORED)
 		unlinkat(d->new, name, 0);
-	else if (r == -1 && renameat(d->new, name, d->failed, name) == -1 &&
+	else if (r == SPOOL_NEVER && renameat(d->new, name, d->failed, name) == -1 &&
 	    errno != ENOENT) {
 		/* Cannot even be moved away: kept out of the way in memory,
 		 * tried again at the longest backoff, logged once. */
@@ -900,10 +902,10 @@ out:
 			h = held_add(rs, name, now);
 		if (h != NULL)
 			h->delay = SPOOL_BACKOFF_MAX;
-		r = 2;
-	} else if (r == -1)
+		r = SPOOL_LATER;
+	} else if (r == SPOOL_NEVER)
 		log_file(true, name, why);
-	if (r == 2 && h != NULL) {
+	if (r == SPOOL_LATER && h != NULL) {
 		if (strcmp(h->why, why) != 0) {
 			log_file(false, name, why);
 			snprintf(h->why, sizeof(h->why), "%s", why);
@@ -916,9 +918,9 @@ out:
 			h->next = h->first + rs->give_up_after;
 		h->delay = h->delay * 2 > SPOOL_BACKOFF_MAX ? SPOOL_BACKOFF_MAX :
 		    h->delay * 2;
-	} else if (r == 2)
+	} else if (r == SPOOL_LATER)
 		log_file(false, name, why);   /* no memory: said every try */
-	else if (h != NULL && r != 1)
+	else if (h != NULL && r != SPOOL_STOP)
 		held_drop(rs, h);
 	if (decoded)
 		spool_entry_free(&e);
@@ -930,27 +932,28 @@ out:
 
 int
 spool_replay(const char *dir, struct spool_retry *rs, time_t now,
-    int (*fn)(const struct spool_entry *, void *, char *, size_t), void *arg)
+    enum spool_outcome (*fn)(const struct spool_entry *, void *, char *,
+    size_t), void *arg)
 {
 	struct spool_dirs d;
 	size_t n, done = 0, i;
 	char **names;
-	int r = 0;
+	enum spool_outcome r = SPOOL_STORED;
 
 	if (dirs_open(dir, &d) == -1)
 		return -1;
 	names = list_new(dir, &n);
 	held_sweep(rs, names, n);
-	/* 1: the database is gone again, the rest wait too; 2: this one
-	 * waits, the others go on. */
-	for (i = 0; i < n && r != 1; i++) {
+	/* SPOOL_STOP: the database is gone again, the rest wait too;
+	 * SPOOL_LATER: this one waits, the others go on. */
+	for (i = 0; i < n && r != SPOOL_STOP; i++) {
 		struct spool_held *h = held_find(rs, names[i]);
 
 		/* Backing off, unless the clock went back past the wait. */
 		if (h != NULL && now < h->next &&
 		    h->next - now <= SPOOL_BACKOFF_MAX)
 			continue;
-		if ((r = replay_one(&d, rs, now, names[i], fn, arg)) == 0)
+		if ((r = replay_one(&d, rs, now, names[i], fn, arg)) == SPOOL_STORED)
 			done++;
 	}
 	for (i = 0; i < n; i++)

@@ -48,21 +48,30 @@ struct spool_retry {
 };
 void spool_retry_free(struct spool_retry *rs);
 
+/* How a spooled entry fared with the database. */
+enum spool_outcome {
+	SPOOL_STORED = 0,   /* stored: the file is removed */
+	SPOOL_STOP = 1,     /* the database is down again: keep it, and the
+	                     * rest wait too */
+	SPOOL_LATER = 2,    /* refused for now: keep it, the others go on; it
+	                     * is tried again after a backoff, and moved to
+	                     * dir/failed once refused for give_up_after */
+	SPOOL_NEVER = -1,   /* it can never be stored: moved to dir/failed */
+	SPOOL_GONE = 3,     /* another process replayed it meanwhile */
+};
+
 /* Calls fn for each file waiting in dir/new, oldest first, each held
  * under an exclusive lock so that processes sharing the spool never
  * replay one twice at once. Only a regular file of ours, not a link,
  * no larger than an entry can be (spool_entry_max), named as spool_write
  * names it, that decodes and passes spool_entry_check at time now reaches
- * fn; any other goes to dir/failed with one log line. fn returns 0
- * (stored: the file is removed), 1 (keep it for later: the database is
- * down again; stops there), 2 (keep it for later: refused for now; the
- * others go on; tried again after a backoff, and moved to dir/failed
- * once refused for rs->give_up_after) or -1 (it can never be stored:
- * moved to dir/failed); with 2 and -1 it may say why in why (one line,
- * no patient data). Returns how many were stored, or -1. */
+ * fn; any other goes to dir/failed with one log line. fn says how the
+ * entry fared (enum spool_outcome); with SPOOL_LATER and SPOOL_NEVER it
+ * may say why in why (one line, no patient data). Returns how many were
+ * stored, or -1. */
 int spool_replay(const char *dir, struct spool_retry *rs, time_t now,
-    int (*fn)(const struct spool_entry *e, void *arg, char *why,
-    size_t whysize), void *arg);
+    enum spool_outcome (*fn)(const struct spool_entry *e, void *arg,
+    char *why, size_t whysize), void *arg);
 /* Is e what spool_write writes for a valid post accepted not long before
  * now? Every field as validate_form would have stored it, the key a key,
  * created_at a real time from SPOOL_MAX_AGE before now to SPOOL_MAX_AHEAD

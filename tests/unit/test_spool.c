@@ -36,7 +36,7 @@ static int replayed;
 static char order[8][16];
 static int wait_ok;  /* FD-WA1T0000 is refused for now until this is set */
 
-static int
+static enum spool_outcome
 count_cb(const struct spool_entry *e, void *arg, char *why, size_t size)
 {
 	int want = *(int *)arg;
@@ -46,19 +46,19 @@ count_cb(const struct spool_entry *e, void *arg, char *why, size_t size)
 	replayed++;
 	if (strcmp(e->reference, "FD-BADBAD00") == 0) {
 		snprintf(why, size, "never");
-		return -1;
+		return SPOOL_NEVER;
 	}
 	if (strcmp(e->reference, "FD-WA1T0000") == 0 && !wait_ok)
-		return 2;
-	return (want >= 0 && replayed > want) ? 1 : 0;
+		return SPOOL_LATER;
+	return (want >= 0 && replayed > want) ? SPOOL_STOP : SPOOL_STORED;
 }
 
 
 /* For the hostile files: how often fn was reached, and what it says. */
 static int calls;
-static int verdict;
+static enum spool_outcome verdict;
 
-static int
+static enum spool_outcome
 verdict_cb(const struct spool_entry *e, void *arg, char *why, size_t size)
 {
 	(void)e;
@@ -306,7 +306,7 @@ hostile(const char *dir, time_t now)
 	    "\"first_name\":\"A\",\"last_name\":\"B\",\"location\":\"nowhere\","
 	    "\"email\":\"a@b.example\"}");
 	calls = 0;
-	verdict = 0;
+	verdict = SPOOL_STORED;
 	r = spool_replay(dir, &rs, now, verdict_cb, NULL);
 	tap_ok(r == 1 && calls == 1, "hostile: only the real entry reaches the "
 	    "database (stored %d, calls %d)", r, calls);
@@ -332,7 +332,7 @@ hostile(const char *dir, time_t now)
 
 	/* Refused for now: tried again at 1, 3, 7 s..., given up at 10. */
 	spool_write(dir, &e);
-	verdict = 2;
+	verdict = SPOOL_LATER;
 	calls = 0;
 	for (int t = 0; t <= 9; t++)
 		spool_replay(dir, &rs, now + t, verdict_cb, NULL);
