@@ -746,6 +746,50 @@ def test_purge():
     ctl("purge", "--older-than", conf=conf, rc=2, want="needs a value")
 
 
+def test_purge_keeps_undelivered():
+    """purge keeps an old request whose email never reached anyone (every
+    message dead, none sent) and says so; --include-undelivered removes it
+    (issue 13)"""
+    st, conf = fresh()
+    add_request(st, "FD-0000002A", days=100, outbox=["dead"])
+    add_request(st, "FD-0000002B", days=100, outbox=["dead", "dead"])
+    add_request(st, "FD-0000002C", days=100, outbox=["sent", "dead"])
+    add_request(st, "FD-0000002D", days=100, outbox=["dead", "pending"])
+    add_request(st, "FD-0000002E", days=100, status="spam")
+    add_request(st, "FD-0000002F", days=10, outbox=["dead"])
+
+    def left():
+        return [r[0] for r in st.sql("SELECT reference FROM "
+                                     "appointment_requests ORDER BY 1")]
+    out = ctl("purge", "--older-than", "30", conf=conf)
+    lines = out.splitlines()
+    assert len(lines) == 2 and out.endswith("\n"), out
+    assert lines[0].startswith(
+        "purged 2 request(s) older than 30 days, with 2 message(s); kept 1 "
+        "whose mail is still pending;"), out
+    assert lines[1] == ("kept 2 request(s) whose email was never delivered "
+                        "(dead); --include-undelivered removes them"), out
+    assert left() == ["FD-0000002A", "FD-0000002B", "FD-0000002D",
+                      "FD-0000002F"], left()
+    out = ctl("purge", "--older-than", "30", "--include-undelivered",
+              conf=conf)
+    lines = out.splitlines()
+    assert lines[0].startswith(
+        "purged 2 request(s) older than 30 days, with 3 message(s); kept 1 "
+        "whose mail is still pending;"), out
+    assert lines[1] == ("purged with them 2 request(s) whose email was "
+                        "never delivered (dead), as --include-undelivered "
+                        "asked"), out
+    assert left() == ["FD-0000002D", "FD-0000002F"], left()
+    # nothing undelivered left to keep: the one line of before
+    out = ctl("purge", "--older-than", "30", conf=conf)
+    assert out.count("\n") == 1 and out.startswith("purged 0 request(s)"), out
+    code, out, err = run("purge", "--help")
+    assert code == 0 and "--include-undelivered" in out, (out, err)
+    ctl("purge", "--older-than", "30", "--include-undelivered=yes",
+        conf=conf, rc=2)
+
+
 # -- roles -------------------------------------------------------------------
 
 def denied(user, sql):
