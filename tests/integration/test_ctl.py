@@ -819,6 +819,41 @@ def test_web_role_least_privilege():
         assert denied("fd_web", sql), sql
 
 
+def test_web_role_rate_limit_only_through_its_function():
+    """frontdesk_web cannot read or change rate_limits (recent clients'
+    addresses) nor create temporary tables; it counts a post through
+    frontdesk_rate_limit(), which no other role may call (issue 13)"""
+    cluster.psql("INSERT INTO rate_limits (addr, hits) VALUES "
+                 "('192.0.2.77', ARRAY[now()]) ON CONFLICT DO NOTHING",
+                 db=S.db)
+    for sql in ("SELECT * FROM rate_limits",
+                "SELECT addr FROM rate_limits",
+                "SELECT count(*) FROM rate_limits",
+                "UPDATE rate_limits SET hits = '{}'",
+                "INSERT INTO rate_limits (addr, hits) VALUES ('x', '{}')",
+                "DELETE FROM rate_limits",
+                "CREATE TEMP TABLE t (x int)",
+                "CREATE TEMPORARY TABLE t AS SELECT addr FROM rate_limits"):
+        assert denied("fd_web", sql), sql
+    for who in ("fd_mailer", "fd_admin"):
+        assert denied(who, "CREATE TEMP TABLE t (x int)"), who
+        assert denied(who, "SELECT * FROM frontdesk_rate_limit('x', 1)"), who
+    assert cluster.psql("SELECT has_database_privilege('fd_web', "
+                        "current_database(), 'TEMP')", db=S.db) == [("f",)]
+    # The web's one way in counts and answers as its statement did: under
+    # the limit (2) twice, then refused with the seconds to wait.
+    got = [cluster.psql("SELECT * FROM frontdesk_rate_limit('192.0.2.78', "
+                        "2)", db=S.db, user="fd_web")[0] for _ in range(3)]
+    assert [g[0] for g in got] == ["t", "t", "f"], got
+    assert all(3590 <= int(g[1]) <= 3600 for g in got), got
+    assert cluster.psql("SELECT cardinality(hits) FROM rate_limits WHERE "
+                        "addr = '192.0.2.78'", db=S.db) == [("2",)]
+    # and it cannot be steered: its owner's rights, a fixed search_path
+    assert cluster.psql("SELECT prosecdef, proconfig FROM pg_proc WHERE "
+                        "proname = 'frontdesk_rate_limit'", db=S.db) == [
+        ("t", "{\"search_path=pg_catalog, pg_temp\"}")]
+
+
 def test_mailer_role_least_privilege():
     """frontdesk_mailer cannot insert or change requests, nor touch
     locations or routes; it can move the outbox on"""
