@@ -334,7 +334,7 @@ main(int argc, char **argv)
 	static struct config cfg;
 	static struct mailer m;
 	struct cli o;
-	char err[512];
+	char err[1800];  /* a refusal's key=value pairs, quoted */
 	bool once;
 	int rc;
 
