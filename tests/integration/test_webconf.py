@@ -371,7 +371,7 @@ def test_systemd_units_policy():
                      ("ProtectHome", "yes"), ("PrivateTmp", "yes"),
                      ("NoNewPrivileges", "yes"), ("CapabilityBoundingSet", ""),
                      ("RestrictAddressFamilies",
-                      "AF_UNIX AF_INET AF_INET6")):
+                      "AF_UNIX AF_INET AF_INET6"), ("LimitCORE", "0")):
             assert u.get(k) == [v], (name, k, u.get(k))
         assert "@system-service" in u["SystemCallFilter"], name
     mailer = unit("frontdesk-mailer.service")
