@@ -36,14 +36,7 @@ second_factor_mode(const struct config *cfg)
 static bool
 name_clean(const char *in, char *out, size_t size)
 {
-	size_t n = strlen(in);
-
-	text_trim(&in, &n);
-	if (n == 0 || n >= size)
-		return false;
-	memcpy(out, in, n);
-	out[n] = '\0';
-	return text_one_line(out, LOCATION_NAME_MAX);
+	return text_name(in, out, size, LOCATION_NAME_MAX);
 }
 
 void

@@ -38,7 +38,9 @@ ctl_out_escape(struct buf *b, const char *s, bool newlines)
 			n = 1;
 		} else if (newlines && (c == '\n' || c == '\t'))
 			buf_addc(b, (char)c);
-		else if (text_is_control(c) || text_is_break(c) || c == '\t')
+		else if (text_is_control(c) || text_is_break(c) || c == '\t' ||
+		    text_is_bidi_control(c) || (text_is_invisible(c) &&
+		    c != 0x200c && c != 0x200d))
 			buf_printf(b, c < 0x80 ? "\\x%02x" : "\\u%04x",
 			    (unsigned)c);
 		else

@@ -140,6 +140,10 @@ def test_usage_errors_exit_2():
     assert code == 2 and "--bogus" in err and out == "", (code, err)
     # An operand that starts with '-' comes after "--".
     ctl("location", "add", "-x", "--name", "X", rc=2, want="unknown option")
+    # a name that shows nothing would break the rendered form for everyone
+    for blank in ("   ", "\u00a0", "\u200b", "Mid\u202etown"):
+        ctl("location", "add", "blank", "--name", blank, rc=1,
+            want="bad --name")
 
 
 def test_usage_errors_before_configuration():
