@@ -11,7 +11,8 @@ import { PREFIX, call, setCsrf, whenSignedOut, markActivity } from "./api.js";
 import { startIdle, stopIdle } from "./idle.js";
 import { setupSignIn, showSignInNotice, renderEnrol, setupPassword } from
     "./account.js";
-import { setupInbox, showInbox, hideInbox, forgetInbox, inboxUrl } from
+import { setupInbox, showInbox, hideInbox, forgetInbox, inboxUrl,
+    rememberRow } from
     "./inbox.js";
 import { showRequest, forgetRequest } from "./request.js";
 
@@ -79,6 +80,7 @@ async function route(opts = {}) {
 			    "\u201c" + w.ref + "\u201d is not a request " +
 			    "reference (FD- and 8 letters or digits).");
 		}
+		rememberRow(w.ref);
 		return showRequest(me, w.ref);
 	}
 	if (w.view === "account")

@@ -124,6 +124,11 @@ export async function showInbox(me, back) {
 	startPoll();
 }
 
+/* The request shown: its row gets the focus back in the list. */
+export function rememberRow(ref) {
+	state.current = ref;
+}
+
 export function hideInbox() {
 	stopPoll();
 }

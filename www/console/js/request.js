@@ -90,7 +90,7 @@ function render(r, keep) {
 	const host = $("request-host");
 	clear(host);
 	document.title = r.reference + " " + fullName(r) + " - Front desk";
-	host.append(
+	host.append(...[
 	    h("div", { class: "req-head" },
 		h("h1", { id: "request-title", tabindex: "-1" }, fullName(r),
 		    " ", h("span", { class: "ref" }, r.reference)),
@@ -101,13 +101,14 @@ function render(r, keep) {
 			triageLabel(r.triage)), " ",
 		    h("span", { class: "badge delivery-" + (r.status === "spam" ?
 			"spam" : r.delivery || "none") },
-			deliveryLabel(r.delivery, r.status)))),
+			deliveryLabel(r.delivery, r.status))),
+		triageBox(r)),
 	    r.status === "spam" ? spamBox(r) : null,
 	    h("div", { class: "req-grid" },
 		h("div", { class: "req-main" }, details(r), arrival(r),
 		    deliveries(r)),
-		h("div", { class: "req-side" }, triageBox(r), notes(r),
-		    history(r))));
+		h("div", { class: "req-side" }, notes(r), history(r)))]
+	    .filter(Boolean));
 	if (keep && $(keep))
 		$(keep).focus();
 }
@@ -221,7 +222,7 @@ function triageBox(r) {
 			    { triage: t.value });
 		} }, t.label));
 	}
-	return h("section", { "aria-labelledby": "triage-title" },
+	return h("div", { class: "triage-box" },
 	    h("h2", { id: "triage-title" }, "Triage"), group);
 }
 
