@@ -129,3 +129,52 @@ GRANT SELECT ON notes, request_reads TO frontdesk_admin;
 GRANT SELECT, INSERT ON audit_log TO frontdesk_admin;
 GRANT SELECT (triage) ON appointment_requests TO frontdesk_admin;
 GRANT UPDATE (name, thank_you_url) ON locations TO frontdesk_admin;
+
+-- The whole request as the console shows it: every stored field (named as
+-- the form names them), its delivery, triage, notes, history and delivery
+-- attempts. `unread` is the caller's. One place for this shape, for every
+-- statement that answers with a request.
+CREATE FUNCTION console_request_json(request bigint, caller bigint)
+RETURNS json LANGUAGE sql STABLE AS $$
+	SELECT json_build_object(
+	    'reference', r.reference,
+	    'created_at', r.created_at,
+	    'status', r.status,
+	    'delivery', CASE WHEN r.status = 'spam' THEN NULL ELSE
+	        (SELECT CASE o.status WHEN 'sending' THEN 'pending'
+	         ELSE o.status END FROM outbox o WHERE o.request_id = r.id
+	         ORDER BY o.id DESC LIMIT 1) END,
+	    'location', l.slug,
+	    'location_name', l.name,
+	    'first_name', r.first_name,
+	    'last_name', r.last_name,
+	    'email', r.email,
+	    'phone', r.phone,
+	    'service', r.service,
+	    'preferred_time', r.preferred_time,
+	    'message', r.message,
+	    'consent', r.consent,
+	    'submission_id', r.submission_id,
+	    'triage', r.triage,
+	    'unread', NOT EXISTS (SELECT 1 FROM request_reads rr
+	        WHERE rr.request_id = r.id AND rr.user_id = caller),
+	    'notes', coalesce((SELECT json_agg(json_build_object(
+	        'author', n.author, 'at', n.at, 'text', n.text)
+	        ORDER BY n.at, n.id) FROM notes n WHERE n.request_id = r.id),
+	        '[]'),
+	    'history', coalesce((SELECT json_agg(json_build_object(
+	        'at', a.at, 'user', a.actor, 'action', a.action,
+	        'detail', a.detail) ORDER BY a.at, a.id) FROM audit_log a
+	        WHERE a.object = r.reference AND a.action IN ('triage', 'note',
+	        'resend', 'unspam')), '[]'),
+	    'deliveries', coalesce((SELECT json_agg(json_build_object(
+	        'at', t.attempted_at, 'outcome', t.outcome, 'reply', t.reply)
+	        ORDER BY t.attempted_at, t.id) FROM outbox o
+	        JOIN outbox_attempts t ON t.outbox_id = o.id
+	        WHERE o.request_id = r.id), '[]'))
+	FROM appointment_requests r JOIN locations l ON l.id = r.location_id
+	WHERE r.id = request
+$$;
+REVOKE ALL ON FUNCTION console_request_json(bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION console_request_json(bigint, bigint)
+    TO frontdesk_console;

@@ -3,6 +3,8 @@
 #ifndef FRONTDESK_AUDIT_H
 #define FRONTDESK_AUDIT_H
 
+#include <stddef.h>
+
 #include <libpq-fe.h>
 
 /* actor: an account name, "frontdeskctl:OSUSER", or "(unknown)" for a
@@ -14,5 +16,11 @@
  * the database's error logged. */
 int audit_write(PGconn *conn, const char *actor, const char *address,
     const char *action, const char *object, const char *detail);
+/* The same without logging: the database's error ("SQLSTATE message",
+ * never its DETAIL) into err, for a caller that reports errors its own
+ * way (frontdeskctl: one line on stderr). 0 or -1. */
+int audit_insert(PGconn *conn, const char *actor, const char *address,
+    const char *action, const char *object, const char *detail,
+    char *err, size_t errsize);
 
 #endif

@@ -16,6 +16,9 @@ int seal_load_key(const char *path, char *err, size_t errsize);
 int seal_new_key_file(const char *path, char *err, size_t errsize);
 /* Is a key loaded? */
 bool seal_ready(void);
+/* Forgets the key (zeroed): seal then makes "v0:" values and v1 values no
+ * longer open. For the tests, and a reload that fails. */
+void seal_forget_key(void);
 /* "v1:" base64(nonce || box) of plain into out; without a key (no
  * key_file configured: the console warns at start-up) "v0:" and plain as
  * it is. 0 or -1 (no room). */

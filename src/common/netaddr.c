@@ -122,9 +122,8 @@ key_of(const struct netaddr *a, char out[NETADDR_KEY_LEN])
 }
 
 int
-netaddr_client_key(const char *remote_addr, const char *xff,
-    const struct netaddr_cidr *trusted, size_t ntrusted,
-    char out[NETADDR_KEY_LEN])
+netaddr_client(const char *remote_addr, const char *xff,
+    const struct netaddr_cidr *trusted, size_t ntrusted, struct netaddr *out)
 {
 	struct netaddr a, hop;
 	size_t end;
@@ -145,6 +144,25 @@ netaddr_client_key(const char *remote_addr, const char *xff,
 		a = hop;
 		end = start > 0 ? start - 1 : 0;
 	}
+	*out = a;
+	return 0;
+}
+
+int
+netaddr_client_key(const char *remote_addr, const char *xff,
+    const struct netaddr_cidr *trusted, size_t ntrusted,
+    char out[NETADDR_KEY_LEN])
+{
+	struct netaddr a;
+
+	if (netaddr_client(remote_addr, xff, trusted, ntrusted, &a) == -1)
+		return -1;
 	key_of(&a, out);
 	return 0;
+}
+
+void
+netaddr_format(const struct netaddr *a, char out[NETADDR_KEY_LEN])
+{
+	inet_ntop(a->family, a->a, out, NETADDR_KEY_LEN);
 }

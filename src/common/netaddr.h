@@ -27,6 +27,13 @@ int netaddr_parse_cidrs(const char *list, struct netaddr_cidr *out,
 bool netaddr_in(const struct netaddr *a, const struct netaddr_cidr *c);
 
 /* The client of a request: REMOTE_ADDR, or, when it is a trusted proxy,
+ * the last X-Forwarded-For hop that is not one. 0, or -1 when no usable
+ * address is known. */
+int netaddr_client(const char *remote_addr, const char *xff,
+    const struct netaddr_cidr *trusted, size_t ntrusted, struct netaddr *out);
+/* The address as text ("192.0.2.1", "2001:db8::1"). */
+void netaddr_format(const struct netaddr *a, char out[NETADDR_KEY_LEN]);
+/* The same client: REMOTE_ADDR, or, when it is a trusted proxy,
  * the last X-Forwarded-For hop that is not one. Writes the rate-limit key
  * into out: the IPv4 address, or the IPv6 /64 ("2001:db8:1:2::/64").
  * -1 when no usable address is known. */

@@ -1,4 +1,5 @@
 /* text: UTF-8, character classes, and the checks of short strings. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "text.h"
@@ -266,4 +267,28 @@ text_redirect_url(const char *s)
 		return s[1] != '/' && s[1] != '\\';
 	return (strncmp(s, "https://", 8) == 0 && len > 8) ||
 	    (strncmp(s, "http://", 7) == 0 && len > 7);
+}
+
+bool
+text_date(const char *s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int y, m, d;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return false;
+	y = atoi(s);
+	m = atoi(s + 5);
+	d = atoi(s + 8);
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return false;
+	/* February 29th only in a leap year. */
+	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) ||
+	    y % 400 == 0))
+		return false;
+	return true;
 }

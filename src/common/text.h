@@ -58,4 +58,7 @@ bool text_slug(const char *s, size_t len);
 #define TEXT_URL_MAX 500
 bool text_redirect_url(const char *s);
 
+/* YYYY-MM-DD, a real calendar date (leap years counted). */
+bool text_date(const char *s);
+
 #endif

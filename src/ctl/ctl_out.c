@@ -147,8 +147,8 @@ ctl_out_csv(const PGresult *r)
 	int rc = CTL_OK;
 
 	for (int col = 0; col < PQnfields(r); col++)
-		ctl_csv_cell(&b, PQfname(r, col), col == 0);
-	ctl_csv_end(&b);
+		csv_cell(&b, PQfname(r, col), col == 0);
+	csv_end(&b);
 	for (int i = 0; i < PQntuples(r); i++) {
 		for (int col = 0; col < PQnfields(r); col++) {
 			const char *v = PQgetisnull(r, i, col) ? NULL :
@@ -156,9 +156,9 @@ ctl_out_csv(const PGresult *r)
 
 			if (v != NULL && PQftype(r, col) == OID_BOOL)
 				v = strcmp(v, "t") == 0 ? "true" : "false";
-			ctl_csv_cell(&b, v, col == 0);
+			csv_cell(&b, v, col == 0);
 		}
-		ctl_csv_end(&b);
+		csv_end(&b);
 	}
 	if (buf_str(&b) == NULL)
 		rc = ctl_err("cannot write CSV: out of memory");

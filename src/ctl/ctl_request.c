@@ -6,6 +6,7 @@
 
 #include "ctl.h"
 #include "common/reference.h"
+#include "common/text.h"
 
 /* The delivery of a request is that of its latest message; a message
  * being sent is still pending; spam is never mailed. */
@@ -96,7 +97,7 @@ ctl_request_list_args(struct ctl *c, int argc, char **argv,
 	}
 	if (ctl_operands(c, argc, 0, 0) == -1)
 		return CTL_USAGE;
-	if (vals[1] != NULL && !ctl_parse_date(vals[1]))
+	if (vals[1] != NULL && !text_date(vals[1]))
 		return ctl_err("bad --since \"%s\": a date as YYYY-MM-DD",
 		    vals[1]);
 	if (vals[2] != NULL && strcmp(vals[2], "received") != 0 &&

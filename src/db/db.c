@@ -41,3 +41,120 @@ db_error(PGconn *conn, const PGresult *r, char *buf, size_t size)
 		    "out of memory");
 	return log_quote(buf, size, text);
 }
+
+enum db_result
+db_conn_open(struct db_conn *d)
+{
+	char timeout[64], q[256];
+	const char *keys[] = { "application_name", "connect_timeout",
+	    "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    "tcp_user_timeout", "options", "dbname", NULL };
+	const char *vals[] = { d->app_name, "3", "10", "5", "3", "15000",
+	    timeout, d->conninfo, NULL };
+
+	if (d->conn != NULL && PQstatus(d->conn) == CONNECTION_OK)
+		return DB_OK;
+	db_conn_close(d);
+	snprintf(timeout, sizeof(timeout), "-c statement_timeout=%ld",
+	    d->statement_timeout_ms > 0 ? d->statement_timeout_ms : 15000);
+	/* Our defaults first, so that the conninfo can override them. */
+	d->conn = PQconnectdbParams(keys, vals, 1);
+	if (d->conn == NULL || PQstatus(d->conn) != CONNECTION_OK) {
+		log_warn("db_connect_failed", "error=%s", log_quote(q, sizeof(q),
+		    d->conn ? PQerrorMessage(d->conn) : "out of memory"));
+		db_conn_close(d);
+		return DB_DOWN;
+	}
+	if (db_prepare(d->conn, d->statements, d->nstatements) == -1) {
+		db_conn_close(d);
+		return DB_DOWN;
+	}
+	return DB_OK;
+}
+
+void
+db_conn_close(struct db_conn *d)
+{
+	if (d->conn != NULL)
+		PQfinish(d->conn);
+	d->conn = NULL;
+	d->in_tx = false;
+}
+
+static enum db_result
+db_result_error(struct db_conn *d, const char *what, PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	char q[256], w[128];
+
+	log_error("db_query_failed", "statement=%s error=%s",
+	    log_value(w, sizeof(w), what), db_error(d->conn, r, q, sizeof(q)));
+	return state != NULL && strcmp(state, "23505") == 0 ? DB_DUPLICATE :
+	    DB_ERROR;
+}
+
+PGresult *
+db_conn_exec(struct db_conn *d, const char *name, int n,
+    const char *const *vals, enum db_result *err)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PGresult *r;
+		ExecStatusType st;
+
+		if (d->in_tx && d->conn == NULL)
+			break;
+		if (!d->in_tx && db_conn_open(d) != DB_OK) {
+			*err = DB_DOWN;
+			return NULL;
+		}
+		r = PQexecPrepared(d->conn, name, n, vals, NULL, NULL, 0);
+		st = PQresultStatus(r);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+			*err = DB_OK;
+			return r;
+		}
+		if (PQstatus(d->conn) == CONNECTION_BAD) {
+			bool tx = d->in_tx;
+
+			PQclear(r);
+			db_conn_close(d);
+			/* Inside a transaction, a new connection has lost it:
+			 * only a statement that stands alone is sent again, and
+			 * the rest of the transaction fails until its end. */
+			d->in_tx = tx;
+			if (tx)
+				break;
+			continue;
+		}
+		*err = db_result_error(d, name, r);
+		PQclear(r);
+		return NULL;
+	}
+	*err = DB_DOWN;
+	return NULL;
+}
+
+enum db_result
+db_conn_run(struct db_conn *d, const char *sql)
+{
+	PGresult *r;
+	enum db_result e = DB_OK;
+
+	if (!d->in_tx && db_conn_open(d) != DB_OK)
+		return DB_DOWN;
+	if (d->conn == NULL) {   /* lost inside the transaction */
+		if (strcmp(sql, "BEGIN") != 0)
+			d->in_tx = false;
+		return DB_DOWN;
+	}
+	r = PQexec(d->conn, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		e = PQstatus(d->conn) == CONNECTION_BAD ? DB_DOWN :
+		    db_result_error(d, sql, r);
+	PQclear(r);
+	if (strcmp(sql, "BEGIN") == 0)
+		d->in_tx = e == DB_OK;
+	else if (strcmp(sql, "COMMIT") == 0 || strcmp(sql, "ROLLBACK") == 0)
+		d->in_tx = false;
+	return e;
+}

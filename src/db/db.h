@@ -2,6 +2,7 @@
 #ifndef FRONTDESK_DB_H
 #define FRONTDESK_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <libpq-fe.h>
@@ -22,5 +23,38 @@ int db_prepare(PGconn *conn, const struct db_statement *st, size_t n);
  * the connection's own error. */
 const char *db_error(PGconn *conn, const PGresult *r, char *buf,
     size_t size);
+
+/* A program's connection with its prepared statements, opened on first
+ * use and opened again when the server went away. */
+struct db_conn {
+	PGconn *conn;
+	const char *conninfo;
+	const char *app_name;
+	const struct db_statement *statements;
+	size_t nstatements;
+	long statement_timeout_ms;
+	bool in_tx;       /* between db_conn_run's BEGIN and COMMIT/ROLLBACK */
+};
+
+enum db_result {
+	DB_OK = 0,
+	DB_ERROR = -1,      /* the database answered with an error */
+	DB_DOWN = -2,       /* no connection */
+	DB_DUPLICATE = -3,  /* a unique index refused the row (23505) */
+};
+
+/* Connects (3 s at most, keepalives on, the statement timeout set) and
+ * prepares, unless already connected; DB_OK or DB_DOWN. */
+enum db_result db_conn_open(struct db_conn *d);
+void db_conn_close(struct db_conn *d);
+/* Runs a prepared statement (text parameters, NULL for SQL NULL); once
+ * again on a new connection when the old one turns out dead. A result
+ * that is not rows or a command's completion is logged, cleared and
+ * turned into *err. */
+PGresult *db_conn_exec(struct db_conn *d, const char *name, int n,
+    const char *const *vals, enum db_result *err);
+/* Runs plain SQL without parameters (BEGIN, COMMIT, ROLLBACK); DB_OK or
+ * the error. */
+enum db_result db_conn_run(struct db_conn *d, const char *sql);
 
 #endif

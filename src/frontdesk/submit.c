@@ -69,46 +69,6 @@ answer_unavailable(struct fcgi_ctx *c)
 	    "please try again shortly");
 }
 
-/* Reads the whole body, or drops one over max_body: -1 (413 already set),
- * -2 (400 set) or 0 with *body owned by the caller. */
-static int
-read_body(struct fcgi_ctx *c, char **body, size_t *len)
-{
-	const char *cl = fcgi_param(c, "CONTENT_LENGTH");
-	unsigned long long want = 0;
-	char *end, sink[16384];
-	int got;
-
-	*body = NULL;
-	*len = 0;
-	if (cl != NULL && *cl != '\0') {
-		want = strtoull(cl, &end, 10);
-		if (*end != '\0' || *cl == '-') {
-			http_error(&c->ans, 400, "bad Content-Length");
-			return -2;
-		}
-	}
-	if (want > (unsigned long long)c->cfg->fcgi_max_body) {
-		/* Read it to its end, so the web server can deliver the 413. */
-		while ((got = FCGX_GetStr(sink, sizeof(sink), c->req->in)) > 0)
-			;
-		http_error(&c->ans, 413, "the request is too large");
-		return -1;
-	}
-	if ((*body = malloc(want + 1)) == NULL) {
-		http_error(&c->ans, 500, "out of memory");
-		return -2;
-	}
-	got = want ? FCGX_GetStr(*body, (int)want, c->req->in) : 0;
-	if (got < 0 || (unsigned long long)got != want) {
-		http_error(&c->ans, 400, "the request body was cut short");
-		return -2;
-	}
-	(*body)[want] = '\0';
-	*len = (size_t)want;
-	return 0;
-}
-
 /* The fields a key's repost must match (fields.c marks them), in the
  * table's order, each as validation will see it: a repost that differs
  * only in surrounding white space is the same. */
@@ -547,7 +507,7 @@ submit_handle(struct fcgi_ctx *c)
 		    "application/x-www-form-urlencoded or multipart/form-data");
 		return;
 	}
-	if (read_body(c, &body, &len) != 0)
+	if (fcgi_read_body(c, (size_t)c->cfg->fcgi_max_body, &body, &len) != 0)
 		goto done;
 	r = form_parse(&f, fcgi_param(c, "CONTENT_TYPE"), body, len, &why);
 	switch (r) {

@@ -411,7 +411,7 @@ hdr_reply_to(struct buf *out, const struct mail_msg *m)
 	char addr[TEXT_ADDR_MAX + 3];
 	struct hdr h;
 
-	if (!email_usable(m))
+	if (m->details == MAIL_DETAILS_NONE || !email_usable(m))
 		return;
 	snprintf(addr, sizeof(addr), "<%s>", m->email);
 	full_name(&name, m);
@@ -462,6 +462,100 @@ mail_date(char *out, size_t size, time_t t)
 	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+',
 	    (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
+}
+
+void
+mail_time(char *out, size_t size, time_t t, const char *zone)
+{
+	struct tm tm;
+	char when[32], abbr[16];
+	long off;
+
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	if (strftime(abbr, sizeof(abbr), "%Z", &tm) == 0)
+		abbr[0] = '\0';
+	off = tm.tm_gmtoff / 60;
+	snprintf(out, size, "%s%s%s (%s%sUTC%c%02ld:%02ld)", when,
+	    abbr[0] ? " " : "", abbr, zone && *zone ? zone : "",
+	    zone && *zone ? ", " : "", off < 0 ? '-' : '+',
+	    (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
+}
+
+static bool
+url_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+static bool
+url_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/* host, [IPv6] or host:port up to the path's "/"; the length or 0. */
+static size_t
+url_authority(const char *s)
+{
+	size_t i = 0;
+
+	if (s[0] == '[') {
+		for (i = 1; url_hex((unsigned char)s[i]) || s[i] == ':' ||
+		    s[i] == '.'; i++)
+			;
+		if (i == 1 || s[i] != ']')
+			return 0;
+		i++;
+	} else {
+		for (; url_alnum((unsigned char)s[i]) || s[i] == '-' ||
+		    s[i] == '.'; i++)
+			;
+		if (i == 0 || s[0] == '.' || s[0] == '-')
+			return 0;
+	}
+	if (s[i] == ':') {
+		size_t d = ++i;
+
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == d || i - d > 5)
+			return 0;
+	}
+	return s[i] == '/' ? i : 0;
+}
+
+bool
+mail_console_url_valid(const char *url)
+{
+	const char *p;
+	size_t n, a;
+
+	if (url == NULL || (n = strlen(url)) == 0 || n > 400 ||
+	    url[n - 1] != '/')
+		return false;
+	if (strncmp(url, "https://", 8) == 0)
+		p = url + 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else
+		return false;
+	if ((a = url_authority(p)) == 0)
+		return false;
+	for (p += a; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '%') {
+			if (!url_hex((unsigned char)p[1]) ||
+			    !url_hex((unsigned char)p[2]))
+				return false;
+			p += 2;
+		} else if (!url_alnum(c) && strchr("-._~/!$*+,;=:@", c) == NULL)
+			return false;
+	}
+	return true;
 }
 
 static void
@@ -537,40 +631,80 @@ body_field(struct buf *b, const char *label, const char *value)
 	buf_addc(b, '\n');
 }
 
-static void
-body_time(char *out, size_t size, time_t t)
+static bool
+has_link(const struct mail_msg *m)
 {
-	struct tm tm;
+	return m->console_url != NULL && *m->console_url != '\0';
+}
 
-	localtime_r(&t, &tm);
-	strftime(out, size, "%Y-%m-%d %H:%M:%S %z", &tm);
+/* The request in the console: console_url (checked) and the reference
+ * (checked), nothing else. */
+static void
+console_link(struct buf *b, const struct mail_msg *m)
+{
+	buf_adds(b, m->console_url);
+	buf_adds(b, "requests/");
+	buf_adds(b, m->reference);
+}
+
+/* The heading, and the link on a line of its own when there is one. */
+static void
+body_text_head(struct buf *b, const struct mail_msg *m)
+{
+	buf_adds(b, "New appointment request ");
+	buf_adds(b, m->reference);
+	buf_adds(b, "\n\n");
+	if (has_link(m)) {
+		buf_adds(b, "Open it in the console:\n");
+		console_link(b, m);
+		buf_adds(b, "\n\n");
+	}
+}
+
+/* details = none: built from the location, the reference, the time and
+ * the link alone; no patient field is read here. */
+static void
+body_text_none(struct buf *b, const struct mail_msg *m)
+{
+	char when[128];
+
+	body_text_head(b, m);
+	body_field(b, "Location:", m->location);
+	body_field(b, "Reference:", m->reference);
+	mail_time(when, sizeof(when), m->received, m->zone);
+	body_field(b, "Received:", when);
+	buf_adds(b, "\nThis email carries no patient details (details = "
+	    "none):\nthe request is in the console, behind sign-in.\n");
 }
 
 static void
 body_text(struct buf *b, const struct mail_msg *m)
 {
 	struct buf name = { 0 };
-	char when[64];
+	char when[128];
+	bool minimal = m->details == MAIL_DETAILS_MINIMAL;
 
+	if (m->details == MAIL_DETAILS_NONE) {
+		body_text_none(b, m);
+		return;
+	}
 	full_name(&name, m);
-	buf_adds(b, "New appointment request ");
-	buf_adds(b, m->reference);
-	buf_adds(b, "\n\n");
+	body_text_head(b, m);
 	body_field(b, "Name:", buf_str(&name) ? name.p : "");
 	if (name.failed)
 		b->failed = true;
 	body_field(b, "Email:", m->email);
 	body_field(b, "Phone:", m->phone);
 	body_field(b, "Location:", m->location);
-	if (!m->minimal) {
+	if (!minimal) {
 		body_field(b, "Service:", m->service);
 		body_field(b, "Preferred time:", m->preferred_time);
 	}
 	body_field(b, "Consent:", m->consent ? "yes" : "no");
 	body_field(b, "Reference:", m->reference);
-	body_time(when, sizeof(when), m->received);
+	mail_time(when, sizeof(when), m->received, m->zone);
 	body_field(b, "Received:", when);
-	if (m->minimal)
+	if (minimal)
 		buf_printf(b, "\nService, preferred time and message are not "
 		    "included in this email\n(details = minimal): see "
 		    "\"frontdeskctl request show %s\".\n", m->reference);
@@ -674,38 +808,82 @@ phone_digits(const char *phone, char out[17])
 	return n >= 7 && n <= 15 ? out : NULL;
 }
 
+/* The page's head, its heading and the console link when there is one
+ * (the URL and the reference are checked: nothing in them needs escaping,
+ * and html_text escapes them all the same). */
+static void
+body_html_head(struct buf *b, const struct mail_msg *m)
+{
+	buf_printf(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	    "\n<title>Appointment request %s</title></head>\n"
+	    "<body style=\"font-family:sans-serif;font-size:15px\">\n"
+	    "<h2 style=\"font-size:18px\">New appointment request %s</h2>\n",
+	    m->reference, m->reference);
+	if (has_link(m)) {
+		struct buf url = { 0 };
+
+		console_link(&url, m);
+		if (buf_str(&url) == NULL)
+			b->failed = true;
+		else {
+			buf_adds(b, "<p style=\"font-size:16px\"><a href=\"");
+			html_text(b, url.p, false);
+			buf_printf(b, "\">Open %s in the console</a></p>\n",
+			    m->reference);
+		}
+		buf_free(&url);
+	}
+	buf_adds(b, "<table style=\"border-collapse:collapse\">\n");
+}
+
+/* details = none, as body_text_none: no patient field is read here. */
+static void
+body_html_none(struct buf *b, const struct mail_msg *m)
+{
+	char when[128];
+
+	body_html_head(b, m);
+	html_row(b, "Location", m->location, NULL, NULL);
+	html_row(b, "Reference", m->reference, NULL, NULL);
+	mail_time(when, sizeof(when), m->received, m->zone);
+	html_row(b, "Received", when, NULL, NULL);
+	buf_adds(b, "</table>\n<p>This email carries no patient details "
+	    "(details = none): the request is in the console, behind "
+	    "sign-in.</p>\n</body></html>\n");
+}
+
 /* The same facts as body_text, as a small HTML page for mail clients
  * that show HTML: a table, the email and phone as links. */
 static void
 body_html(struct buf *b, const struct mail_msg *m)
 {
 	struct buf name = { 0 };
-	char when[64], tel[17];
+	char when[128], tel[17];
+	bool minimal = m->details == MAIL_DETAILS_MINIMAL;
 
+	if (m->details == MAIL_DETAILS_NONE) {
+		body_html_none(b, m);
+		return;
+	}
 	full_name(&name, m);
 	if (name.failed)
 		b->failed = true;
-	buf_printf(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-	    "\n<title>Appointment request %s</title></head>\n"
-	    "<body style=\"font-family:sans-serif;font-size:15px\">\n"
-	    "<h2 style=\"font-size:18px\">New appointment request %s</h2>\n"
-	    "<table style=\"border-collapse:collapse\">\n", m->reference,
-	    m->reference);
+	body_html_head(b, m);
 	html_row(b, "Name", name.p ? name.p : "", NULL, NULL);
 	html_row(b, "Email", m->email, "mailto:",
 	    email_usable(m) ? m->email : NULL);
 	html_row(b, "Phone", m->phone, "tel:", phone_digits(m->phone, tel));
 	html_row(b, "Location", m->location, NULL, NULL);
-	if (!m->minimal) {
+	if (!minimal) {
 		html_row(b, "Service", m->service, NULL, NULL);
 		html_row(b, "Preferred time", m->preferred_time, NULL, NULL);
 	}
 	html_row(b, "Consent", m->consent ? "yes" : "no", NULL, NULL);
 	html_row(b, "Reference", m->reference, NULL, NULL);
-	body_time(when, sizeof(when), m->received);
+	mail_time(when, sizeof(when), m->received, m->zone);
 	html_row(b, "Received", when, NULL, NULL);
 	buf_adds(b, "</table>\n");
-	if (m->minimal)
+	if (minimal)
 		buf_printf(b, "<p>Service, preferred time and message are not "
 		    "included in this email (details = minimal): see "
 		    "<code>frontdeskctl request show %s</code>.</p>\n",
@@ -800,6 +978,10 @@ mail_compose(struct buf *out, const struct mail_msg *m, const char **why)
 		*why = "bad reference";
 	else if (!msgid_valid(m->message_id))
 		*why = "bad Message-ID";
+	else if (has_link(m) && !mail_console_url_valid(m->console_url))
+		*why = "bad [mail] console_url";
+	else if (m->details == MAIL_DETAILS_NONE && !has_link(m))
+		*why = "details = none without [mail] console_url";
 	if (*why != NULL)
 		return MAIL_UNSENDABLE;
 	mail_date(date, sizeof(date), m->date);

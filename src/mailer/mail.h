@@ -10,6 +10,14 @@
 #include "common/text.h"
 
 
+/* [mail] details: what of the request the email carries. */
+enum mail_details {
+	MAIL_DETAILS_FULL,     /* every field */
+	MAIL_DETAILS_MINIMAL,  /* no service, preferred time or message */
+	MAIL_DETAILS_NONE,     /* no patient data: location, reference, time and
+	                        * the console link only; no Reply-To */
+};
+
 /*
  * One message. Strings are NUL-terminated; optional ones may be NULL.
  * Request fields are untrusted form text: they only ever reach the body
@@ -19,10 +27,19 @@
  */
 struct mail_msg {
 	const char *from;             /* [smtp] from: "Name <addr>" or "addr" */
-	bool minimal;                 /* [mail] details = minimal */
+	enum mail_details details;
 	bool html;                    /* [mail] html = on: an HTML alternative */
 	const char *message_id;       /* "<...>", chosen with the outbox row */
 	time_t date;
+	/* [mail] console_url (validated: mail_console_url_valid), ending in
+	 * '/': the link is it followed by "requests/REF". NULL or "": no link
+	 * (refused with MAIL_DETAILS_NONE, which has nothing else to offer). */
+	const char *console_url;
+	/* The name of the zone that times are shown in, written beside them
+	 * ("America/New_York"); NULL or "": the abbreviation and offset
+	 * alone. The times themselves are the process's local time: the
+	 * mailer sets its zone once at start-up (zone.h). */
+	const char *zone;
 	const char *const *to;        /* bare addresses */
 	size_t nto;
 	const char *const *cc;
@@ -32,7 +49,8 @@ struct mail_msg {
 	const char *location;         /* the location's name, not its slug */
 	const char *first_name;
 	const char *last_name;
-	const char *email;            /* Reply-To when given and valid */
+	const char *email;            /* Reply-To when given and valid (not
+	                               * with MAIL_DETAILS_NONE) */
 	const char *phone;
 	const char *service;
 	const char *preferred_time;
@@ -65,5 +83,15 @@ void mail_header_text(struct buf *out, const char *name, const char *value,
 void mail_qp(struct buf *out, const char *text, size_t len);
 /* RFC 5322 date-time of t in local time, e.g. "Tue, 07 May 2024 ...". */
 void mail_date(char *out, size_t size, time_t t);
+/* A time for staff: t in local time with the zone named, e.g.
+ * "2026-12-01 15:59:03 EST (America/New_York, UTC-05:00)"; zone NULL or
+ * "": "2026-12-01 15:59:03 EST (UTC-05:00)". */
+void mail_time(char *out, size_t size, time_t t, const char *zone);
+/* May url be [mail] console_url? http:// or https://, a host (name, IPv4
+ * or [IPv6]) and optional port, no user name, then a path of URL-safe
+ * characters (unreserved, "/", "!$*+,;=:@" and %XX; no quote, "&", "(",
+ * ")", "?" or "#") that ends in "/". Nothing in it can leave an HTML
+ * attribute or stop a mail client's link at the wrong place. */
+bool mail_console_url_valid(const char *url);
 
 #endif

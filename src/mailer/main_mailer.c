@@ -14,6 +14,7 @@
 #include "mail.h"
 #include "outbox.h"
 #include "smtp.h"
+#include "zone.h"
 
 /*
  * How soon queued mail is noticed. A poll costs one index probe on an
@@ -46,6 +47,7 @@ struct mailer {
 	struct outbox ob;
 	struct smtp smtp;
 	struct buf msg;
+	char zone[CONFIG_STR];    /* the zone's name, shown beside times */
 	unsigned long sent, retried, dead;
 };
 
@@ -128,8 +130,12 @@ mailer_send(struct mailer *m, struct outbox_msg *om,
 	char q[128];
 
 	om->mail.from = m->cfg->smtp_from;
-	om->mail.minimal = m->cfg->mail_details == CONFIG_DETAILS_MINIMAL;
+	om->mail.details = m->cfg->mail_details == CONFIG_DETAILS_NONE ?
+	    MAIL_DETAILS_NONE : m->cfg->mail_details == CONFIG_DETAILS_MINIMAL ?
+	    MAIL_DETAILS_MINIMAL : MAIL_DETAILS_FULL;
 	om->mail.html = m->cfg->mail_html == 1;
+	om->mail.console_url = m->cfg->mail_console_url;
+	om->mail.zone = m->zone;
 	om->mail.date = time(NULL);
 	om->mail.to = rc->to;
 	om->mail.nto = rc->nto;
@@ -305,6 +311,32 @@ check_default_to(const struct config *cfg)
 		    log_value(q, sizeof(q), cfg->path));
 }
 
+/*
+ * [mail] timezone becomes the process's zone here, once: TZ is set while
+ * the mailer is still one thread (before curl_global_init), and only
+ * read after (localtime_r). A name that is not a zone would otherwise be
+ * UTC without a word; a console_url the mail cannot carry, a dead link.
+ */
+static void
+check_mail(const struct config *cfg, char *zone, size_t size)
+{
+	char f[2 * sizeof(cfg->path) + 4], v[2 * CONFIG_STR + 4], e[256];
+	const char *why = NULL, *key = NULL, *value = NULL;
+
+	if (zone_setup(cfg->mail_timezone, zone, size, &why) == -1)
+		key = "timezone", value = cfg->mail_timezone;
+	else if (cfg->mail_console_url[0] != '\0' &&
+	    !mail_console_url_valid(cfg->mail_console_url)) {
+		key = "console_url", value = cfg->mail_console_url;
+		why = "an http(s):// URL of a host and a path ending in /, "
+		    "without quotes, &, (, ), ? or #";
+	}
+	if (key != NULL)
+		fatal("config_invalid", "file=%s key=\"[mail] %s\" value=%s "
+		    "error=%s", log_value(f, sizeof(f), cfg->path), key,
+		    log_value(v, sizeof(v), value), log_quote(e, sizeof(e), why));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -326,6 +358,7 @@ main(int argc, char **argv)
 	cli_load_config(&o, &cfg, "frontdesk-mailer");
 	log_init("frontdesk-mailer", o.verbose);
 	check_default_to(&cfg);
+	check_mail(&cfg, m.zone, sizeof(m.zone));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatal("curl_init_failed", NULL);
 	if (smtp_init(&m.smtp, &cfg, err, sizeof(err)) == -1)

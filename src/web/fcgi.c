@@ -43,6 +43,44 @@ fcgi_param(struct fcgi_ctx *c, const char *name)
 }
 
 int
+fcgi_read_body(struct fcgi_ctx *c, size_t max, char **body, size_t *len)
+{
+	const char *cl = fcgi_param(c, "CONTENT_LENGTH");
+	unsigned long long want = 0;
+	char *end, sink[16384];
+	int got;
+
+	*body = NULL;
+	*len = 0;
+	if (cl != NULL && *cl != '\0') {
+		want = strtoull(cl, &end, 10);
+		if (*end != '\0' || *cl == '-') {
+			http_error(&c->ans, 400, "bad Content-Length");
+			return -2;
+		}
+	}
+	if (want > (unsigned long long)max) {
+		/* Read it to its end, so the web server can deliver the 413. */
+		while ((got = FCGX_GetStr(sink, sizeof(sink), c->req->in)) > 0)
+			;
+		http_error(&c->ans, 413, "the request is too large");
+		return -1;
+	}
+	if ((*body = malloc(want + 1)) == NULL) {
+		http_error(&c->ans, 500, "out of memory");
+		return -2;
+	}
+	got = want ? FCGX_GetStr(*body, (int)want, c->req->in) : 0;
+	if (got < 0 || (unsigned long long)got != want) {
+		http_error(&c->ans, 400, "the request body was cut short");
+		return -2;
+	}
+	(*body)[want] = '\0';
+	*len = (size_t)want;
+	return 0;
+}
+
+int
 fcgi_stop_fd(void)
 {
 	return wake_pipe[0];
@@ -77,11 +115,71 @@ route_path(struct fcgi_ctx *c, const char *prefix, char *buf, size_t size)
 	return buf + plen;
 }
 
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Does path match the route's pattern? The '*' segments go to c->arg,
+ * percent-decoded (a segment that decodes to a NUL or a '/' never
+ * matches, nor one too long). */
+static bool
+path_match(struct fcgi_ctx *c, const char *pattern, const char *path)
+{
+	c->nargs = 0;
+	while (*pattern != '\0' && *path != '\0') {
+		size_t pn = strcspn(pattern + 1, "/") + 1;
+		size_t sn = strcspn(path + 1, "/") + 1;
+
+		if (*pattern != '/' || *path != '/')
+			return false;
+		if (pn == 2 && pattern[1] == '*') {
+			char *out;
+			size_t o = 0;
+
+			if (sn < 2 || c->nargs == sizeof(c->arg) / sizeof(c->arg[0]))
+				return false;
+			out = c->argbuf[c->nargs];
+			for (size_t i = 1; i < sn; i++) {
+				int hi, lo;
+				char ch = path[i];
+
+				if (ch == '%') {
+					if (i + 2 >= sn ||
+					    (hi = hexval(path[i + 1])) < 0 ||
+					    (lo = hexval(path[i + 2])) < 0)
+						return false;
+					ch = (char)(hi << 4 | lo);
+					i += 2;
+				}
+				if (ch == '\0' || ch == '/' ||
+				    o + 1 >= sizeof(c->argbuf[0]))
+					return false;
+				out[o++] = ch;
+			}
+			out[o] = '\0';
+			c->arg[c->nargs++] = out;
+		} else if (pn != sn || strncmp(pattern, path, pn) != 0)
+			return false;
+		pattern += pn;
+		path += sn;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
 static void
 dispatch(struct fcgi_ctx *c, const struct fcgi_app *app)
 {
 	const char *method = fcgi_param(c, "REQUEST_METHOD"), *path;
-	char pathbuf[512];
+	char pathbuf[512], allow[128] = "";
+	bool found = false;
 
 	c->ans.json = http_wants_json(fcgi_param(c, "HTTP_ACCEPT"));
 	c->route = -1;
@@ -89,16 +187,25 @@ dispatch(struct fcgi_ctx *c, const struct fcgi_app *app)
 	for (size_t i = 0; path != NULL && i < app->nroutes; i++) {
 		const struct fcgi_route *r = &app->routes[i];
 		bool get = strcmp(r->method, "GET") == 0;
+		size_t n = strlen(allow);
 
-		if (strcmp(path, r->path) != 0)
+		if (!path_match(c, r->path, path))
 			continue;
-		c->route = (int)i;
+		found = true;
+		if (c->route < 0)
+			c->route = (int)i;
 		if (method != NULL && (strcmp(method, r->method) == 0 ||
 		    (get && strcmp(method, "HEAD") == 0))) {
-			r->handle(c);
+			c->route = (int)i;
+			if (app->before == NULL || app->before(c, r))
+				r->handle(c);
 			return;
 		}
-		http_header(&c->ans, "Allow", get ? "GET, HEAD" : r->method);
+		snprintf(allow + n, sizeof(allow) - n, "%s%s%s", n ? ", " : "",
+		    r->method, get ? ", HEAD" : "");
+	}
+	if (found) {
+		http_header(&c->ans, "Allow", allow);
 		http_error(&c->ans, 405, "method not allowed");
 		return;
 	}
@@ -126,6 +233,8 @@ serve_one(struct worker *w, FCGX_Request *req)
 	double ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (w->app->headers != NULL)
+		buf_adds(&c.ans.headers, w->app->headers);
 	dispatch(&c, w->app);
 	http_serialize(&c.ans, &out);
 	/* A HEAD answer is the GET answer's header block alone. */

@@ -19,12 +19,20 @@ struct fcgi_ctx {
 	void *worker;            /* the program's per-thread state */
 	struct http_answer ans;
 	int route;               /* index of the matched route, -1 for none */
+	/* The path's segments that matched a route's '*' (each NUL-ended,
+	 * percent-decoded; at most FCGI_ARGS of FCGI_ARG_MAX bytes). */
+	const char *arg[4];
+	size_t nargs;
+	char argbuf[4][256];
 	const char *reference;   /* for the access log line, if any */
 	char refbuf[16];
 };
 
 struct fcgi_route {
-	const char *path;        /* below the app's prefix, e.g. "/healthz" */
+	/* Below the app's prefix, e.g. "/healthz"; a segment "*" matches any
+	 * one non-empty segment (the pattern /requests/STAR, "*" for STAR,
+	 * matches /requests/FD-...). */
+	const char *path;
 	const char *method;      /* GET routes answer HEAD too */
 	void (*handle)(struct fcgi_ctx *);
 };
@@ -45,6 +53,12 @@ struct fcgi_app {
 	 * return once fcgi_stop_fd() turns readable. */
 	void *(*background)(void *arg);
 	void *background_arg;
+	/* Header lines (each ending in CRLF) every answer carries, or NULL. */
+	const char *headers;
+	/* The app's own checks before the handler (sessions, say), given the
+	 * route that matched; it may answer instead (return false). NULL:
+	 * none. */
+	bool (*before)(struct fcgi_ctx *c, const struct fcgi_route *r);
 };
 
 /* Blocks SIGTERM, SIGINT, SIGHUP and SIGUSR1 (held until fcgi_run takes
@@ -58,6 +72,11 @@ int fcgi_run(const struct config *cfg, int listen_fd,
 
 /* A CGI parameter of the request, or NULL. */
 const char *fcgi_param(struct fcgi_ctx *c, const char *name);
+/* Reads the whole body (CONTENT_LENGTH; none is empty) into *body, NUL
+ * terminated, owned by the caller: 0. A body over max is read to its end
+ * and dropped, so the web server can deliver the 413 set here: -1. A bad
+ * length or a body cut short: 400 set, -2 (500 when out of memory). */
+int fcgi_read_body(struct fcgi_ctx *c, size_t max, char **body, size_t *len);
 /* Readable once, for good, when shutdown begins (poll it). */
 int fcgi_stop_fd(void);
 bool fcgi_stopping(void);

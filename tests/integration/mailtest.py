@@ -162,12 +162,13 @@ def mailer_conf(S, name, **sections):
     return S.write_conf(name, S.conf_as("mailer", **sections))
 
 
-def run_once(S, conf=None, timeout=60):
-    """frontdesk-mailer --once (as fdt_mailer unless conf says otherwise);
-    returns (exit status, its log lines)."""
+def run_once(S, conf=None, timeout=60, env=None):
+    """frontdesk-mailer --once (as fdt_mailer unless conf says otherwise;
+    env: variables set over ours); returns (exit status, its log lines)."""
     r = subprocess.run([S.program("frontdesk-mailer"), "-c",
                         conf or S.mailer_conf_path, "--once"],
-                       capture_output=True, timeout=timeout)
+                       capture_output=True, timeout=timeout,
+                       env=dict(os.environ, **env) if env else None)
     log = r.stderr.decode()
     with open(os.path.join(S.dir, "mailer.log"), "a") as f:
         f.write(log)

@@ -3,11 +3,13 @@
 (headers, encodings, body, envelope), routing, header injection, the
 command line and signals. Messages are parsed with Python's email package;
 raw bytes are checked for CRLF and line lengths."""
+import datetime
 import email.utils
 import re
 import signal
 import subprocess
 import time
+import zoneinfo
 
 import fdtest
 import mailtest as mt
@@ -336,6 +338,181 @@ def test_html_alternative():
     assert mt.run_once(S)[0] == 0
     m = mt.parse(mt.raw_messages(S)[-1])
     assert m.get_content_type() == "text/plain" and not m.is_multipart()
+
+
+CONSOLE = "https://staff.clinic.example/console/"
+
+# A patient easy to spot, and the forms her values could take on their
+# way into a message (the phone's digits in a tel: link, the address's
+# local part).
+SECRETS = {"first_name": "Zebulon", "last_name": "Quixotic",
+           "email": "zeb.quix@example.net", "phone": "+1 917 555 0199",
+           "service": "Knee Rehab Secret",
+           "preferred_time": "Tea time Tuesdays",
+           "message": "My private symptom\nsince the marathon"}
+TRACES = list(SECRETS.values()) + ["917 555", "9175550199", "zeb.quix",
+                                   "private symptom", "marathon"]
+
+
+def patient_traces(raw, m):
+    """The TRACES a received message shows anywhere, case ignored: its raw
+    bytes, every header as the MIME parser decodes it (RFC 2047), and
+    every part's decoded content."""
+    places = [raw.decode("ascii", "replace")]
+    places += ["%s: %s" % (k, v) for k, v in m.items()]
+    places += [p.get_content() for p in m.walk() if not p.is_multipart()]
+    hay = "\n".join(places).replace("\r\n", "\n").lower()
+    return [t for t in TRACES if t.lower() in hay]
+
+
+def html_page(m):
+    page = _HTMLShape()
+    page.feed(m.get_body(preferencelist=("html",)).get_content())
+    return page
+
+
+def plain_text(m):
+    return m.get_body(preferencelist=("plain",)).get_content().replace(
+        "\r\n", "\n")
+
+
+def test_details_none():
+    """[mail] details = none with console_url: no patient data anywhere in
+    the message (headers, text, HTML), no Reply-To, the link exact; the
+    same request with details = full shows every trace the check looks
+    for"""
+    S = stack()
+    ref, = mt.insert_requests(S, 1, fields=SECRETS)
+    link = CONSOLE + "requests/" + ref
+    conf = mt.mailer_conf(S, "none.conf", mail={
+        "details": "none", "console_url": CONSOLE, "html": "on"})
+    rc, log = mt.run_once(S, conf)
+    assert rc == 0, log
+    raw, m = one_message(S)
+    check_raw(raw)
+    assert not m.defects, m.defects
+    assert patient_traces(raw, m) == [], patient_traces(raw, m)
+    assert m["Reply-To"] is None
+    assert sorted(header_names(m)) == sorted(
+        EXPECTED - {"reply-to", "content-transfer-encoding"}), \
+        header_names(m)
+    assert str(m["Subject"]) == \
+        "Appointment request %s \u2013 Midtown Manhattan" % ref, m["Subject"]
+    assert [p.get_content_type() for p in m.iter_parts()] == \
+        ["text/plain", "text/html"]
+    text = plain_text(m)
+    assert text.startswith("New appointment request %s\n\nOpen it in the "
+                           "console:\n%s\n\n" % (ref, link)), text
+    assert text.count("http") == 1, text
+    assert "Location:       Midtown Manhattan\n" in text, text
+    assert "Reference:      %s\n" % ref in text, text
+    assert re.search(r"\nReceived:       20\d\d-\d\d-\d\d \d\d:\d\d:\d\d ",
+                     text), text
+    page = html_page(m)
+    assert page.links == [link], page.links
+    assert "Midtown Manhattan" in "".join(page.text)
+    # the control: the same request in full shows the patient throughout
+    S.ctl("request", "resend", ref)
+    conf = mt.mailer_conf(S, "full.conf", mail={
+        "console_url": CONSOLE, "html": "on"})
+    assert mt.run_once(S, conf)[0] == 0
+    raw = mt.raw_messages(S)[-1]
+    assert patient_traces(raw, mt.parse(raw)) == TRACES, \
+        patient_traces(raw, mt.parse(raw))
+
+
+def test_console_url_full_details():
+    """[mail] console_url with details = full: the link at the top of the
+    text and as the HTML's first link; every field and the Reply-To as
+    before"""
+    S = stack()
+    ref, = mt.insert_requests(S, 1)
+    link = CONSOLE + "requests/" + ref
+    conf = mt.mailer_conf(S, "link.conf", mail={
+        "console_url": CONSOLE, "html": "on"})
+    assert mt.run_once(S, conf)[0] == 0
+    raw, m = one_message(S)
+    check_raw(raw)
+    assert sorted(header_names(m)) == sorted(
+        EXPECTED - {"content-transfer-encoding"}), header_names(m)
+    assert m["Reply-To"].addresses[0].addr_spec == \
+        "maria.gonzalez@example.com"
+    text = plain_text(m)
+    assert ("\n\nOpen it in the console:\n%s\n\n" % link) in text, text
+    assert text.count(link) == 1, text
+    for want in ("Name:           Maria Gonzalez",
+                 "Service:        Back Pain & Sciatica",
+                 "Message:\nShooting pain down my left leg."):
+        assert want in text, (want, text)
+    assert html_page(m).links == [link, "mailto:maria.gonzalez@example.com",
+                                  "tel:2125550143"], html_page(m).links
+
+
+def received_line(m):
+    line = [l for l in mt.text(m).splitlines() if l.startswith("Received:")]
+    assert len(line) == 1, mt.text(m)
+    return line[0]
+
+
+def test_timezone():
+    """[mail] timezone = America/New_York: Received in New York time with
+    the zone named, winter and summer; Date valid, in the zone"""
+    S = stack()
+    winter, = mt.insert_requests(S, 1, created="2026-12-01 20:59:03+00")
+    summer, = mt.insert_requests(S, 1, created="2026-07-01 16:00:00+00")
+    conf = mt.mailer_conf(S, "ny.conf", mail={"timezone":
+                                              "America/New_York"})
+    rc, log = mt.run_once(S, conf)
+    assert rc == 0, log
+    got = mt.by_reference(S)
+    assert received_line(got[winter][0]) == ("Received:       2026-12-01 "
+                                             "15:59:03 EST (America/New_York"
+                                             ", UTC-05:00)")
+    assert received_line(got[summer][0]) == ("Received:       2026-07-01 "
+                                             "12:00:00 EDT (America/New_York"
+                                             ", UTC-04:00)")
+    date = email.utils.parsedate_to_datetime(str(got[winter][0]["Date"]))
+    ny = datetime.datetime.fromtimestamp(date.timestamp(),
+                                         zoneinfo.ZoneInfo("America/New_York"))
+    assert date.utcoffset() == ny.utcoffset(), (date, ny)
+    assert abs(date.timestamp() - time.time()) < 60, date
+
+
+def test_timezone_default_is_the_systems():
+    """no [mail] timezone: the system's zone (here TZ), named"""
+    S = stack()
+    mt.insert_requests(S, 1, created="2026-12-01 20:59:03+00")
+    rc, log = mt.run_once(S, env={"TZ": "Asia/Kolkata"})
+    assert rc == 0, log
+    _, m = one_message(S)
+    assert received_line(m) == ("Received:       2026-12-02 02:29:03 IST "
+                                "(Asia/Kolkata, UTC+05:30)"), received_line(m)
+
+
+def test_bad_timezone_or_console_url_refused():
+    """a [mail] timezone that is no zone, or a console_url a link cannot
+    carry: exit 1 at start-up, one logfmt line naming the key and the
+    value, nothing sent"""
+    S = stack()
+    ref, = mt.insert_requests(S, 1)
+    for key, value in (("timezone", "Mars/Olympus_Mons"),
+                       ("timezone", "../../../etc/passwd"),
+                       ("timezone", "zone.tab"),
+                       ("timezone", "America"),
+                       ("timezone", 'New "York\\ level=info'),
+                       ("console_url", 'https://staff.example/a"b/'),
+                       ("console_url", "https://staff.example/?x=/")):
+        conf = mt.mailer_conf(S, "bad.conf", mail={key: value})
+        rc, log = mt.run_once(S, conf)
+        assert rc == 1, (value, log)
+        lines = log.splitlines()
+        assert len(lines) == 1, (value, log)
+        line = fdtest.logfmt(lines[0])
+        assert (line["level"], line["event"], line["key"], line["value"]) \
+            == ("error", "config_invalid", "[mail] " + key, value), line
+        assert line["file"] == conf and line["error"], line
+    assert mt.raw_messages(S) == []
+    assert mt.outbox_row(S, ref)[:2] == ("pending", "0")
 
 
 def test_connection_reused():

@@ -2,6 +2,8 @@
  * neutralising and frontdeskctl's checks of command-line values. */
 #include <string.h>
 
+#include "csv.h"
+#include "text.h"
 #include "ctl_pure.h"
 #include "tap.h"
 
@@ -99,7 +101,7 @@ test_cells(void)
 		struct buf b = { 0 };
 		const char *got;
 
-		ctl_csv_cell(&b, cells[i].in, false);
+		csv_cell(&b, cells[i].in, false);
 		got = buf_str(&b);
 		tap_ok(got != NULL && strcmp(got, cells[i].want) == 0,
 		    "cell %zu: %s", i, oneline(d, sizeof(d), cells[i].want));
@@ -113,15 +115,15 @@ test_row(void)
 	struct buf b = { 0 };
 	const char *got;
 
-	ctl_csv_cell(&b, "reference", true);
-	ctl_csv_cell(&b, "message", false);
-	ctl_csv_end(&b);
-	ctl_csv_cell(&b, "FD-00000001", true);
-	ctl_csv_cell(&b, "a, \"b\"\nc", false);
-	ctl_csv_cell(&b, NULL, false);
-	ctl_csv_end(&b);
-	ctl_csv_cell(&b, "-", true);
-	ctl_csv_end(&b);
+	csv_cell(&b, "reference", true);
+	csv_cell(&b, "message", false);
+	csv_end(&b);
+	csv_cell(&b, "FD-00000001", true);
+	csv_cell(&b, "a, \"b\"\nc", false);
+	csv_cell(&b, NULL, false);
+	csv_end(&b);
+	csv_cell(&b, "-", true);
+	csv_end(&b);
 	got = buf_str(&b);
 	tap_ok(got != NULL && strcmp(got, "reference,message\r\n"
 	    "FD-00000001,\"a, \"\"b\"\"\nc\",\r\n'-\r\n") == 0,
@@ -141,7 +143,7 @@ test_checks(void)
 		    "id \"%s\" %s", ids[i].in, ids[i].ok ? "ok" : "refused");
 	}
 	for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++)
-		tap_ok(ctl_parse_date(dates[i].in) == dates[i].ok,
+		tap_ok(text_date(dates[i].in) == dates[i].ok,
 		    "date \"%s\" %s", dates[i].in,
 		    dates[i].ok ? "ok" : "refused");
 }

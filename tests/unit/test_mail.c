@@ -7,6 +7,7 @@
 #include "mail.h"
 #include "tap.h"
 #include "text.h"
+#include "zone.h"
 #include "../common/strcount.h"
 
 #define MAXH 32
@@ -391,7 +392,7 @@ test_basic(void)
 	    strstr(p.body, "Preferred time: Mornings\n") &&
 	    strstr(p.body, "Consent:        yes\n") &&
 	    strstr(p.body, "Reference:      FD-ABCDEFGH\n") &&
-	    strstr(p.body, "Received:       2024-05-07 13:53:20 +0000\n") &&
+	    strstr(p.body, "Received:       2024-05-07 13:53:20 UTC (UTC+00:00)\n") &&
 	    strstr(p.body, "Message:\nLower back pain.\nSince May.\n"),
 	    "basic: the body lists every field");
 	tap_ok(strcmp(header(&p, "Date"), " Tue, 07 May 2024 14:03:00 +0000")
@@ -620,7 +621,7 @@ test_minimal(void)
 	struct buf raw = { 0 };
 	struct parsed p;
 
-	m.minimal = true;
+	m.details = MAIL_DETAILS_MINIMAL;
 	m.service = "SECRET-SERVICE";
 	m.preferred_time = "SECRET-TIME";
 	m.message = "SECRET-MESSAGE";
@@ -634,7 +635,7 @@ test_minimal(void)
 	    strstr(p.body, "Consent:") && strstr(p.body, "Received:"),
 	    "minimal: still names, contacts, reference, time");
 	parsed_free(&p);
-	m.minimal = false;
+	m.details = MAIL_DETAILS_FULL;
 	m.email = NULL;
 	m.service = m.preferred_time = m.message = NULL;
 	m.consent = false;
@@ -930,7 +931,7 @@ test_html(void)
 	    "html: the message escaped, its line breaks kept");
 	tap_ok(html && strstr(html, "Midtown Manhattan") &&
 	    strstr(html, "Physical therapy") && strstr(html, "Mornings") &&
-	    strstr(html, "2024-05-07 13:53:20 +0000") &&
+	    strstr(html, "2024-05-07 13:53:20 UTC (UTC+00:00)") &&
 	    strstr(html, "<title>Appointment request FD-ABCDEFGH</title>"),
 	    "html: every field");
 	parsed_free(&p);
@@ -939,7 +940,7 @@ test_html(void)
 	th = hh = NULL;
 
 	/* minimal: the HTML leaves out what the text leaves out */
-	m.minimal = true;
+	m.details = MAIL_DETAILS_MINIMAL;
 	m.service = "SECRET-SERVICE";
 	m.preferred_time = "SECRET-TIME";
 	m.message = "SECRET-MESSAGE";
@@ -958,6 +959,349 @@ test_html(void)
 	free(html), free(hh);
 	buf_free(&raw);
 	buf_free(&plain);
+}
+
+#define CONSOLE "https://staff.clinic.example/console/"
+#define LINK CONSOLE "requests/FD-ABCDEFGH"
+
+/* A patient who is easy to spot: every value of hers, and the forms a
+ * value could take on its way into a message (the phone's digits). */
+static const char *const secrets[] = { "Zebulon", "Quixotic",
+    "zeb.quix@example.net", "+1 917 555 0199", "Knee Rehab Secret",
+    "Tea time Tuesdays", "My private symptom", "since the marathon",
+    "917 555", "9175550199", "zeb.quix" };
+#define NSECRETS (sizeof(secrets) / sizeof(secrets[0]))
+
+static struct mail_msg
+secret_msg(void)
+{
+	struct mail_msg m = base_msg();
+
+	m.first_name = "Zebulon";
+	m.last_name = "Quixotic";
+	m.email = "zeb.quix@example.net";
+	m.phone = "+1 917 555 0199";
+	m.service = "Knee Rehab Secret";
+	m.preferred_time = "Tea time Tuesdays";
+	m.message = "My private symptom\nsince the marathon";
+	m.consent = true;
+	m.console_url = CONSOLE;
+	return m;
+}
+
+/* How many of the patient's values a message shows anywhere: the raw
+ * bytes, the quoted-printable body decoded, and every header decoded
+ * (RFC 2047), case ignored. */
+static size_t
+secrets_shown(const char *raw, const struct parsed *p)
+{
+	size_t found = 0;
+
+	for (size_t i = 0; i < NSECRETS; i++) {
+		bool seen = strcasestr(raw, secrets[i]) != NULL ||
+		    strcasestr(p->body, secrets[i]) != NULL;
+
+		for (size_t h = 0; h < p->n && !seen; h++) {
+			int bad;
+			char *v = rfc2047_decode(p->values[h], &bad);
+
+			seen = strcasestr(v, secrets[i]) != NULL;
+			free(v);
+		}
+		found += seen;
+	}
+	return found;
+}
+
+static void
+test_none(void)
+{
+	struct mail_msg m = secret_msg(), blank;
+	struct buf raw = { 0 }, raw2 = { 0 };
+	struct parsed p;
+	char *subj, *html, *hh = NULL;
+	int bad;
+
+	/* The checker first: a full message (with its tel: link) shows the
+	 * patient throughout. */
+	m.html = true;
+	tap_ok(compose(&m, &p, &raw) == 0 &&
+	    secrets_shown(raw.p, &p) == NSECRETS, "none: the check sees all "
+	    "%zu values in a full message", NSECRETS);
+	parsed_free(&p);
+
+	for (int h = 0; h < 2; h++) {
+		m = secret_msg();
+		m.details = MAIL_DETAILS_NONE;
+		m.html = h;
+		tap_ok(compose(&m, &p, &raw) == 0, "none%s: composes",
+		    h ? " html" : "");
+		tap_ok(secrets_shown(raw.p, &p) == 0, "none%s: no patient value "
+		    "anywhere, headers included (%zu shown)", h ? " html" : "",
+		    secrets_shown(raw.p, &p));
+		tap_ok(count_header(&p, "Reply-To") == 0 &&
+		    p.n == NEXPECTED - 1 - (size_t)h, "none%s: no Reply-To, the "
+		    "other headers as ever", h ? " html" : "");
+		subj = rfc2047_decode(header(&p, "Subject"), &bad);
+		tap_ok(!bad && strcmp(subj, "Appointment request FD-ABCDEFGH "
+		    "\xe2\x80\x93 Midtown Manhattan") == 0, "none%s: Subject is "
+		    "the reference and the location: %s", h ? " html" : "", subj);
+		free(subj);
+		tap_ok(p.bad_eol == 0 && p.longest <= 78, "none%s: CRLF, lines "
+		    "%d <= 78", h ? " html" : "", p.longest);
+		/* The same message whatever the patient wrote: it is made of
+		 * the location, reference, time and link alone. */
+		blank = m;
+		blank.first_name = blank.last_name = blank.email = NULL;
+		blank.phone = blank.service = blank.preferred_time = NULL;
+		blank.message = NULL;
+		blank.consent = false;
+		buf_reset(&raw2);
+		{
+			const char *why;
+
+			tap_ok(mail_compose(&raw2, &blank, &why) == MAIL_OK &&
+			    strcmp(raw.p, raw2.p) == 0, "none%s: byte for byte "
+			    "the message of a blank request", h ? " html" : "");
+		}
+		if (!h) {
+			tap_ok(strcmp(p.body, "New appointment request FD-ABCDEFGH"
+			    "\n\nOpen it in the console:\n" LINK "\n\n"
+			    "Location:       Midtown Manhattan\n"
+			    "Reference:      FD-ABCDEFGH\n"
+			    "Received:       2024-05-07 13:53:20 UTC (UTC+00:00)\n"
+			    "\nThis email carries no patient details (details = "
+			    "none):\nthe request is in the console, behind "
+			    "sign-in.\n") == 0, "none: the whole body: location, "
+			    "reference, time, link: %s", p.body);
+		} else {
+			html = part(raw.p, "=_frontdesk_FD-ABCDEFGH", 1, &hh);
+			tap_ok(html && strcount(html, "<a href=\"" LINK "\">") == 1 &&
+			    strcount(html, "href") == 1, "none html: one link, "
+			    "the request's");
+			tap_ok(html && strstr(html, "Midtown Manhattan") &&
+			    strstr(html, "FD-ABCDEFGH") &&
+			    strstr(html, "2024-05-07 13:53:20 UTC (UTC+00:00)") &&
+			    strstr(html, "Consent") == NULL &&
+			    strstr(html, "Name") == NULL, "none html: location, "
+			    "reference, time; no name or consent row");
+			free(html);
+			free(hh);
+			hh = NULL;
+		}
+		parsed_free(&p);
+	}
+	/* none without a link has nothing to offer: refused */
+	m = secret_msg();
+	m.details = MAIL_DETAILS_NONE;
+	m.console_url = NULL;
+	{
+		const char *why;
+
+		buf_reset(&raw);
+		tap_ok(mail_compose(&raw, &m, &why) == MAIL_UNSENDABLE &&
+		    strstr(why, "console_url") != NULL, "none without "
+		    "console_url refused: %s", why);
+	}
+	buf_free(&raw);
+	buf_free(&raw2);
+}
+
+static const struct {
+	const char *url;
+	bool ok;
+} console_urls[] = {
+	{ "https://staff.clinic.example/console/", true },
+	{ "https://staff.clinic.example/", true },
+	{ "http://127.0.0.1:8080/console/", true },
+	{ "http://[::1]:8080/console/", true },
+	{ "https://staff.clinic.example/a-b_c.d~e/%7Ex/;v=1/", true },
+	{ "https://staff.clinic.example/console", false },
+	{ "https://staff.clinic.example", false },
+	{ "https:///console/", false },
+	{ "ftp://staff.clinic.example/", false },
+	{ "javascript:alert(1)//", false },
+	{ "HTTPS://staff.clinic.example/", false },
+	{ "https://user:pw@staff.clinic.example/", false },
+	{ "https://staff.clinic.example/con sole/", false },
+	{ "https://staff.clinic.example/\"><script>/", false },
+	{ "https://staff.clinic.example/a'b/", false },
+	{ "https://staff.clinic.example/a&b/", false },
+	{ "https://staff.clinic.example/?next=/", false },
+	{ "https://staff.clinic.example/#/", false },
+	{ "https://staff.clinic.example/a(b)/", false },
+	{ "https://staff.clinic.example/%zz/", false },
+	{ "https://staff.clinic.example/\xc3\xa9/", false },
+	{ "https://staff.clinic.example/a\r\nb/", false },
+	{ "https://staff.clinic.example:123456/", false },
+	{ "https://-staff.clinic.example/", false },
+	{ "https://[::1/", false },
+	{ "", false },
+};
+
+static void
+test_console_link(void)
+{
+	struct mail_msg m = base_msg();
+	struct buf raw = { 0 };
+	struct parsed p;
+	char *html, *hh = NULL;
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(console_urls) / sizeof(console_urls[0]);
+	    i++)
+		tap_ok(mail_console_url_valid(console_urls[i].url) ==
+		    console_urls[i].ok, "console_url %zu %s: %s", i,
+		    console_urls[i].ok ? "valid" : "invalid", console_urls[i].url);
+	m.console_url = CONSOLE;
+	tap_ok(compose(&m, &p, &raw) == 0, "link, full: composes");
+	tap_ok(strncmp(p.body, "New appointment request FD-ABCDEFGH\n\n"
+	    "Open it in the console:\n" LINK "\n\nName:           Ada "
+	    "Lovelace\n", 120) == 0 && strcount(p.body, LINK) == 1 &&
+	    strcount(p.body, "http") == 1, "link, full: one link, the "
+	    "request's, on its own line at the top");
+	tap_ok(headers_exact(&p, true) && strstr(p.body, "Message:\nLower back "
+	    "pain.\nSince May.\n") && strstr(p.body, "Phone:          +1 212 "
+	    "555 0100\n"), "link, full: every field and the Reply-To still");
+	parsed_free(&p);
+	m.html = true;
+	tap_ok(compose(&m, &p, &raw) == 0, "link, full html: composes");
+	html = part(raw.p, "=_frontdesk_FD-ABCDEFGH", 1, &hh);
+	tap_ok(html && strstr(html, "<p style=\"font-size:16px\"><a href=\""
+	    LINK "\">Open FD-ABCDEFGH in the console</a></p>") &&
+	    strcount(html, "href") == 3, "link, full html: the link, and the "
+	    "mailto: and tel: as before");
+	free(html), free(hh);
+	hh = NULL;
+	parsed_free(&p);
+	m.html = false;
+	m.details = MAIL_DETAILS_MINIMAL;
+	m.service = "SECRET-SERVICE";
+	tap_ok(compose(&m, &p, &raw) == 0 && strcount(p.body, LINK) == 1 &&
+	    strstr(raw.p, "SECRET") == NULL && strstr(p.body, "Name:"),
+	    "link, minimal: the link, still no service");
+	parsed_free(&p);
+	m = base_msg();
+	tap_ok(compose(&m, &p, &raw) == 0 && strstr(p.body, "console") == NULL
+	    && strstr(p.body, "http") == NULL, "no console_url: no link");
+	parsed_free(&p);
+	m.console_url = "https://staff.clinic.example/\"><b>/";
+	buf_reset(&raw);
+	tap_ok(mail_compose(&raw, &m, &why) == MAIL_UNSENDABLE &&
+	    strcmp(why, "bad [mail] console_url") == 0, "a bad console_url "
+	    "is refused, never written");
+	buf_free(&raw);
+}
+
+static const struct {
+	const char *name;
+	bool ok;
+} zone_names[] = {
+	{ "America/New_York", true },
+	{ "UTC", true },
+	{ "Etc/GMT+5", true },
+	{ "America/Argentina/Buenos_Aires", true },
+	{ "", false },
+	{ "/etc/passwd", false },
+	{ "../../etc/passwd", false },
+	{ "America/../../etc/passwd", false },
+	{ "America//New_York", false },
+	{ "America/", false },
+	{ "America/New York", false },
+	{ ":America/New_York", false },
+	{ "America/New_York\n", false },
+	{ "EST5EDT,M3.2.0,M11.1.0", false },
+};
+
+/* Received in America/New_York, winter and summer, then in UTC: the
+ * zone's start-up path (zone_setup) and then the message. */
+static void
+test_zones(void)
+{
+	struct mail_msg m = base_msg();
+	struct buf raw = { 0 };
+	struct parsed p;
+	char shown[64], t[128], *html, *hh = NULL;
+	const char *why = NULL;
+
+	for (size_t i = 0; i < sizeof(zone_names) / sizeof(zone_names[0]); i++)
+		tap_ok(zone_name_valid(zone_names[i].name) == zone_names[i].ok,
+		    "zone name %zu %s", i, zone_names[i].ok ? "valid" : "invalid");
+	tap_ok(zone_setup("America/New_York", shown, sizeof(shown), &why) == 0
+	    && strcmp(shown, "America/New_York") == 0, "zone: New York set");
+	m.zone = shown;
+	m.html = true;
+	m.received = 1796158743;    /* 2026-12-01 20:59:03 UTC */
+	m.date = 1796158800;
+	tap_ok(compose(&m, &p, &raw) == 0, "zone winter: composes");
+	tap_ok(strstr(p.body, "Received:       2026-12-01 15:59:03 EST "
+	    "(America/New_York, UTC-05:00)\n") != NULL, "zone winter: EST, "
+	    "the zone named");
+	html = part(raw.p, "=_frontdesk_FD-ABCDEFGH", 1, &hh);
+	tap_ok(html && strstr(html, "<td style=\"padding:4px 0\">2026-12-01 "
+	    "15:59:03 EST (America/New_York, UTC-05:00)</td>"), "zone winter: "
+	    "the HTML part too");
+	free(html), free(hh);
+	hh = NULL;
+	tap_ok(strcmp(header(&p, "Date"), " Tue, 01 Dec 2026 16:00:00 -0500")
+	    == 0, "zone winter: Date valid, in the zone: %s",
+	    header(&p, "Date"));
+	parsed_free(&p);
+	m.html = false;
+	m.received = 1782921600;    /* 2026-07-01 16:00:00 UTC */
+	m.details = MAIL_DETAILS_NONE;
+	m.console_url = CONSOLE;
+	tap_ok(compose(&m, &p, &raw) == 0 && strstr(p.body, "Received:       "
+	    "2026-07-01 12:00:00 EDT (America/New_York, UTC-04:00)\n") != NULL,
+	    "zone summer: EDT, the zone named (details = none too)");
+	parsed_free(&p);
+	/* refused names leave the zone as it was */
+	tap_ok(zone_setup("Mars/Olympus_Mons", shown, sizeof(shown), &why) ==
+	    -1 && strstr(why, "no such zone") != NULL, "zone: unknown refused");
+	tap_ok(zone_setup("zone.tab", shown, sizeof(shown), &why) == -1,
+	    "zone: a name with a dot refused");
+	tap_ok(zone_check(ZONE_DIR, "America", &why) == -1 &&
+	    strstr(why, "TZif") != NULL, "zone: a folder is not a zone");
+	tap_ok(zone_check(ZONE_DIR, "America/New_York", &why) == 0 &&
+	    zone_check(ZONE_DIR, "US/Eastern", &why) == 0, "zone: a file "
+	    "and a link to one are zones");
+	tap_ok(zone_setup("../../../etc/passwd", shown, sizeof(shown), &why) ==
+	    -1 && strstr(why, "not a zone name") != NULL,
+	    "zone: a path out of the folder refused");
+	mail_time(t, sizeof(t), 1796158743, "America/New_York");
+	tap_ok(strcmp(t, "2026-12-01 15:59:03 EST (America/New_York, "
+	    "UTC-05:00)") == 0, "zone: still New York after refusals: %s", t);
+	tap_ok(zone_setup("UTC", shown, sizeof(shown), &why) == 0, "zone: UTC");
+	mail_time(t, sizeof(t), 1796158743, shown);
+	tap_ok(strcmp(t, "2026-12-01 20:59:03 UTC (UTC, UTC+00:00)") == 0,
+	    "zone: UTC rendered: %s", t);
+	m = base_msg();
+	m.zone = shown;
+	m.received = 1796158743;
+	tap_ok(compose(&m, &p, &raw) == 0 && strstr(p.body, "Received:       "
+	    "2026-12-01 20:59:03 UTC (UTC, UTC+00:00)\n") != NULL,
+	    "zone: UTC in the message");
+	parsed_free(&p);
+	/* empty: the system's zone, named when it can be told */
+	setenv("TZ", "Asia/Kolkata", 1);
+	tap_ok(zone_setup("", shown, sizeof(shown), &why) == 0 &&
+	    strcmp(shown, "Asia/Kolkata") == 0, "zone: the system's, by TZ");
+	mail_time(t, sizeof(t), 1796158743, shown);
+	tap_ok(strcmp(t, "2026-12-02 02:29:03 IST (Asia/Kolkata, UTC+05:30)")
+	    == 0, "zone: the system's rendered: %s", t);
+	setenv("TZ", ":" ZONE_DIR "/Europe/Paris", 1);
+	tap_ok(zone_setup(NULL, shown, sizeof(shown), &why) == 0 &&
+	    strcmp(shown, "Europe/Paris") == 0, "zone: the system's, by a TZ "
+	    "path: %s", shown);
+	setenv("TZ", "EST5EDT,M3.2.0,M11.1.0", 1);
+	tap_ok(zone_setup("", shown, sizeof(shown), &why) == 0 &&
+	    shown[0] == '\0', "zone: a POSIX rule has no name to show");
+	mail_time(t, sizeof(t), 1796158743, shown);
+	tap_ok(strcmp(t, "2026-12-01 15:59:03 EST (UTC-05:00)") == 0,
+	    "zone: no name, the abbreviation and offset: %s", t);
+	setenv("TZ", "UTC", 1);
+	tzset();
+	buf_free(&raw);
 }
 
 int
@@ -979,5 +1323,8 @@ main(void)
 	test_refusals();
 	test_invalid_utf8();
 	test_dates();
+	test_none();
+	test_console_link();
+	test_zones();
 	return tap_done();
 }

@@ -1,18 +1,18 @@
-/* ctl_csv: RFC 4180 cells for `request list --csv`, pure. */
+/* csv: RFC 4180 cells, spreadsheet formulas neutralised, pure. */
 #include <string.h>
 
-#include "ctl_pure.h"
+#include "csv.h"
 
 /* A spreadsheet reads a cell starting with one of these as a formula
  * (tab and CR too, per OWASP's CSV injection advice). */
 static bool
-ctl_csv_formula(const char *s)
+csv_formula(const char *s)
 {
 	return s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
 }
 
 void
-ctl_csv_cell(struct buf *b, const char *s, bool first)
+csv_cell(struct buf *b, const char *s, bool first)
 {
 	bool quote;
 
@@ -23,7 +23,7 @@ ctl_csv_cell(struct buf *b, const char *s, bool first)
 	quote = strpbrk(s, ",\"\r\n") != NULL;
 	if (quote)
 		buf_addc(b, '"');
-	if (ctl_csv_formula(s))
+	if (csv_formula(s))
 		buf_addc(b, '\'');
 	for (; *s != '\0'; s++) {
 		if (*s == '"')
@@ -35,7 +35,7 @@ ctl_csv_cell(struct buf *b, const char *s, bool first)
 }
 
 void
-ctl_csv_end(struct buf *b)
+csv_end(struct buf *b)
 {
 	buf_adds(b, "\r\n");
 }

@@ -1,0 +1,680 @@
+/* admin: what admins change in the console: locations and their routes,
+ * failed mail, accounts, and the audit log. The same rules as
+ * frontdeskctl's, each change audited with its old and new values. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "account/account.h"
+#include "common/csv.h"
+#include "common/text.h"
+#include "console.h"
+
+#define LOCATION_NAME_MAX 100
+#define AUDIT_LIMIT_DEFAULT 50
+#define AUDIT_LIMIT_MAX 200
+
+static const char *
+addr(struct console_worker *w)
+{
+	return w->address[0] ? w->address : NULL;
+}
+
+static const char *
+second_factor_mode(const struct config *cfg)
+{
+	if (cfg->console_auth == CONFIG_AUTH_REMOTE_USER ||
+	    cfg->console_second_factor == CONFIG_2FA_OFF)
+		return "off";
+	return cfg->console_second_factor == CONFIG_2FA_ALL ? "all" : "admins";
+}
+
+/* A location's name: trimmed, 1-100 characters on one line. */
+static bool
+name_clean(const char *in, char *out, size_t size)
+{
+	size_t n = strlen(in);
+
+	text_trim(&in, &n);
+	if (n == 0 || n >= size)
+		return false;
+	memcpy(out, in, n);
+	out[n] = '\0';
+	return text_one_line(out, LOCATION_NAME_MAX);
+}
+
+void
+admin_locations(struct fcgi_ctx *c)
+{
+	console_answer_sql(c, 200, "locations", 0, NULL);
+}
+
+void
+admin_location_add(struct fcgi_ctx *c)
+{
+	struct console_worker *w = console_worker(c);
+	bool bad = false;
+	const char *slug = console_str(c, "slug", &bad);
+	const char *name = console_str(c, "name", &bad);
+	const char *url = console_str(c, "thank_you_url", &bad);
+	char clean[LOCATION_NAME_MAX * 4 + 1], detail[800];
+	const char *vals[6] = { slug, clean, url, w->session.username, addr(w),
+	    detail };
+	enum db_result e;
+	PGresult *r;
+
+	if (bad || slug == NULL || name == NULL) {
+		console_error(c, 400, "give slug and name (and thank_you_url) "
+		    "as strings");
+		return;
+	}
+	if (!text_slug(slug, strlen(slug))) {
+		console_error(c, 400, "slug: 1-64 of a-z, 0-9 and '-', not "
+		    "starting with '-'");
+		return;
+	}
+	if (!name_clean(name, clean, sizeof(clean))) {
+		console_error(c, 400, "name: 1-100 characters on one line");
+		return;
+	}
+	if (url != NULL && !text_redirect_url(url)) {
+		console_error(c, 400, "thank_you_url: a path starting with / or "
+		    "an http(s):// URL, at most 500 bytes, no spaces");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "name=%s thank_you_url=%s", clean,
+	    url ? url : "(none)");
+	if ((r = db_conn_exec(&w->db, "location_add", 6, vals, &e)) == NULL) {
+		console_unavailable(c);
+		return;
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "1") != 0) {
+		PQclear(r);
+		console_error(c, 409, "a location with this slug exists");
+		return;
+	}
+	PQclear(r);
+	console_answer_sql(c, 201, "location_json", 1, vals);
+}
+
+void
+admin_location_change(struct fcgi_ctx *c)
+{
+	struct console_worker *w = console_worker(c);
+	json_t *body = w->body, *act = json_object_get(body, "active");
+	json_t *jurl = json_object_get(body, "thank_you_url");
+	bool bad = false, set_url = jurl != NULL;
+	const char *slug = c->arg[0];
+	const char *name = console_str(c, "name", &bad);
+	const char *url = console_str(c, "thank_you_url", &bad);
+	char clean[LOCATION_NAME_MAX * 4 + 1], detail[1400] = "";
+	const char *vals[8];
+	enum db_result e;
+	PGresult *r = NULL;
+	bool was_active, active;
+	long others;
+	size_t o = 0;
+
+	if (bad || (act != NULL && !json_is_boolean(act))) {
+		console_error(c, 400, "name and thank_you_url are strings (null "
+		    "clears the URL), active is true or false");
+		return;
+	}
+	if (name != NULL && !name_clean(name, clean, sizeof(clean))) {
+		console_error(c, 400, "name: 1-100 characters on one line");
+		return;
+	}
+	if (url != NULL && !text_redirect_url(url)) {
+		console_error(c, 400, "thank_you_url: a path starting with / or "
+		    "an http(s):// URL, at most 500 bytes, no spaces");
+		return;
+	}
+	vals[0] = slug;
+	if (db_conn_run(&w->db, "BEGIN") != DB_OK ||
+	    (r = db_conn_exec(&w->db, "locations_lock", 0, NULL, &e)) == NULL)
+		goto fail;
+	PQclear(r);
+	if ((r = db_conn_exec(&w->db, "location_old", 1, vals, &e)) == NULL)
+		goto fail;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		(void)db_conn_run(&w->db, "ROLLBACK");
+		console_error(c, 404, "no such location");
+		return;
+	}
+	was_active = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+	others = strtol(PQgetvalue(r, 0, 3), NULL, 10);
+	active = act != NULL ? json_is_true(act) : was_active;
+	if (name != NULL && strcmp(clean, PQgetvalue(r, 0, 0)) != 0)
+		o += (size_t)snprintf(detail + o, sizeof(detail) - o,
+		    "name: %s -> %s; ", PQgetvalue(r, 0, 0), clean);
+	if (active != was_active)
+		o += (size_t)snprintf(detail + o, sizeof(detail) - o,
+		    "active: %s -> %s; ", was_active ? "true" : "false",
+		    active ? "true" : "false");
+	if (set_url && strcmp(url ? url : "", PQgetvalue(r, 0, 2)) != 0 &&
+	    o < sizeof(detail))
+		o += (size_t)snprintf(detail + o, sizeof(detail) - o,
+		    "thank_you_url: %s -> %s; ", PQgetvalue(r, 0, 2)[0] ?
+		    PQgetvalue(r, 0, 2) : "(none)", url ? url : "(none)");
+	PQclear(r);
+	r = NULL;
+	if (o >= 2 && o < sizeof(detail))
+		detail[o - 2] = '\0';
+	if (!active && was_active && others == 0) {
+		(void)db_conn_run(&w->db, "ROLLBACK");
+		console_error(c, 409, "this is the last active location: enable "
+		    "or add another first");
+		return;
+	}
+	vals[1] = name != NULL ? clean : NULL;
+	vals[2] = act != NULL ? (active ? "t" : "f") : NULL;
+	vals[3] = url;
+	vals[4] = set_url ? "t" : "f";
+	vals[5] = w->session.username;
+	vals[6] = addr(w);
+	vals[7] = detail;
+	if ((r = db_conn_exec(&w->db, "location_change", 8, vals, &e)) == NULL)
+		goto fail;
+	PQclear(r);
+	r = NULL;
+	if (db_conn_run(&w->db, "COMMIT") != DB_OK)
+		goto fail;
+	console_answer_sql(c, 200, "location_json", 1, vals);
+	return;
+fail:
+	PQclear(r);
+	(void)db_conn_run(&w->db, "ROLLBACK");
+	console_unavailable(c);
+}
+
+void
+admin_route_add(struct fcgi_ctx *c)
+{
+	struct console_worker *w = console_worker(c);
+	bool bad = false;
+	const char *email = console_str(c, "email", &bad);
+	const char *kind = console_str(c, "kind", &bad);
+	const char *vals[5] = { c->arg[0], email, NULL, w->session.username,
+	    addr(w) };
+	enum db_result e;
+	PGresult *r;
+
+	if (kind == NULL && !bad)
+		kind = "to";
+	if (bad || email == NULL) {
+		console_error(c, 400, "give email (and kind) as strings");
+		return;
+	}
+	if (!text_email_route(email)) {
+		console_error(c, 400, "email: a plain address, like "
+		    "frontdesk@clinic.example");
+		return;
+	}
+	if (strcmp(kind, "to") != 0 && strcmp(kind, "cc") != 0 &&
+	    strcmp(kind, "bcc") != 0) {
+		console_error(c, 400, "kind is to, cc or bcc");
+		return;
+	}
+	vals[2] = kind;
+	if ((r = db_conn_exec(&w->db, "route_add", 5, vals, &e)) == NULL) {
+		console_unavailable(c);
+		return;
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
+		console_error(c, 404, "no such location");
+	else if (PQgetisnull(r, 0, 1))
+		console_error(c, 409, "this address already gets this "
+		    "location's mail");
+	else
+		console_json_text(c, 201, PQgetvalue(r, 0, 1));
+	PQclear(r);
+}
+
+void
+admin_route_remove(struct fcgi_ctx *c)
+{
+	struct console_worker *w = console_worker(c);
+	const char *vals[4] = { c->arg[0], c->arg[1], w->session.username,
+	    addr(w) };
+	enum db_result e;
+	PGresult *r;
+
+	if ((r = db_conn_exec(&w->db, "route_remove", 4, vals, &e)) == NULL) {
+		console_unavailable(c);
+		return;
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
+		console_error(c, 404, "no such location");
+	else if (strcmp(PQgetvalue(r, 0, 1), "0") == 0)
+		console_error(c, 404, "no such route");
+	else
+		c->ans.status = 204;
+	PQclear(r);
+}
+
+void
+admin_outbox(struct fcgi_ctx *c)
+{
+	char status[20];
+	const char *s = console_query(c, "status", status, sizeof(status));
+	const char *vals[1] = { s != NULL && s[0] != '\0' ? s : NULL };
+
+	if (vals[0] != NULL && strcmp(s, "pending") != 0 &&
+	    strcmp(s, "sent") != 0 && strcmp(s, "dead") != 0) {
+		console_error(c, 400, "status is pending, sent or dead");
+		return;
+	}
+	console_answer_sql(c, 200, "outbox", 1, vals);
+}
+
+/* Back in line: one dead message, or all of them, under the outbox lock
+ * frontdeskctl takes. */
+static void
+outbox_retry(struct fcgi_ctx *c, const char *id)
+{
+	struct console_worker *w = console_worker(c);
+	const char *vals[3] = { id, w->session.username, addr(w) };
+	enum db_result e;
+	PGresult *r = NULL;
+	char out[64];
+
+	if (db_conn_run(&w->db, "BEGIN") != DB_OK ||
+	    (r = db_conn_exec(&w->db, "outbox_lock", 0, NULL, &e)) == NULL)
+		goto fail;
+	PQclear(r);
+	if ((r = db_conn_exec(&w->db, "outbox_retry", 3, vals, &e)) == NULL)
+		goto fail;
+	if (id != NULL && PQgetisnull(r, 0, 1)) {
+		PQclear(r);
+		(void)db_conn_run(&w->db, "ROLLBACK");
+		console_error(c, 404, "no such message");
+		return;
+	}
+	if (id != NULL && strcmp(PQgetvalue(r, 0, 0), "0") == 0) {
+		PQclear(r);
+		(void)db_conn_run(&w->db, "ROLLBACK");
+		console_error(c, 409, "only a dead message is retried");
+		return;
+	}
+	snprintf(out, sizeof(out), "{\"retried\":%s}", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	r = NULL;
+	if (db_conn_run(&w->db, "COMMIT") != DB_OK)
+		goto fail;
+	console_json_text(c, 200, out);
+	return;
+fail:
+	PQclear(r);
+	(void)db_conn_run(&w->db, "ROLLBACK");
+	console_unavailable(c);
+}
+
+void
+admin_outbox_retry(struct fcgi_ctx *c)
+{
+	const char *id = c->arg[0];
+
+	if (id[strspn(id, "0123456789")] != '\0' || strlen(id) > 18 ||
+	    id[0] == '0') {
+		console_error(c, 404, "no such message");
+		return;
+	}
+	outbox_retry(c, id);
+}
+
+void
+admin_outbox_retry_all(struct fcgi_ctx *c)
+{
+	bool bad = false;
+	const char *status = console_str(c, "status", &bad);
+
+	if (bad || status == NULL || strcmp(status, "dead") != 0) {
+		console_error(c, 400, "give {\"status\": \"dead\"}: only dead mail "
+		    "is retried");
+		return;
+	}
+	outbox_retry(c, NULL);
+}
+
+void
+admin_users(struct fcgi_ctx *c)
+{
+	const char *vals[1] = { second_factor_mode(c->cfg) };
+
+	console_answer_sql(c, 200, "users", 1, vals);
+}
+
+/* The locations of a request body as a text[] literal of slugs (checked
+ * as slugs); false when malformed. */
+static bool
+slugs_array(json_t *a, char *out, size_t size, size_t *count)
+{
+	size_t o = 0, i;
+	json_t *v;
+
+	*count = 0;
+	if (!json_is_array(a))
+		return false;
+	o += (size_t)snprintf(out, size, "{");
+	json_array_foreach(a, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s == NULL || !text_slug(s, strlen(s)) || o + strlen(s) + 3 >=
+		    size)
+			return false;
+		o += (size_t)snprintf(out + o, size - o, "%s%s", i ? "," : "", s);
+		(*count)++;
+	}
+	snprintf(out + o, size - o, "}");
+	return true;
+}
+
+static bool
+slugs_known(struct fcgi_ctx *c, const char *array)
+{
+	const char *vals[1] = { array };
+	enum db_result e;
+	PGresult *r = db_conn_exec(&console_worker(c)->db, "slugs_known", 1, vals,
+	    &e);
+	bool ok = r != NULL && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+
+	if (r == NULL)
+		console_unavailable(c);
+	else if (!ok)
+		console_error(c, 400, "locations: an unknown slug");
+	PQclear(r);
+	return ok;
+}
+
+/* A staff account has at least one location; an admin none. */
+static bool
+role_locations_ok(struct fcgi_ctx *c, const char *role, size_t n)
+{
+	if (strcmp(role, "staff") != 0 && strcmp(role, "admin") != 0) {
+		console_error(c, 400, "role is staff or admin");
+		return false;
+	}
+	if (strcmp(role, "staff") == 0 && n == 0) {
+		console_error(c, 400, "a staff account needs at least one "
+		    "location");
+		return false;
+	}
+	if (strcmp(role, "admin") == 0 && n > 0) {
+		console_error(c, 400, "an admin sees every location: give no "
+		    "locations");
+		return false;
+	}
+	return true;
+}
+
+void
+admin_user_add(struct fcgi_ctx *c)
+{
+	struct console_worker *w = console_worker(c);
+	bool bad = false;
+	const char *name = console_str(c, "username", &bad);
+	const char *role = console_str(c, "role", &bad);
+	json_t *locs = json_object_get(w->body, "locations");
+	char arr[4096] = "{}", password[32], hash[ACCOUNT_HASH_MAX], detail[4200];
+	const char *vals[7] = { name, role, hash, arr, w->session.username,
+	    addr(w), detail };
+	enum db_result e;
+	PGresult *r;
+	size_t n = 0;
+	json_t *o;
+
+	if (bad || name == NULL || role == NULL ||
+	    (locs != NULL && !slugs_array(locs, arr, sizeof(arr), &n))) {
+		console_error(c, 400, "give username and role as strings, and "
+		    "locations as an array of slugs");
+		return;
+	}
+	if (!account_name_ok(name)) {
+		console_error(c, 400, "username: 1-64 of a-z, 0-9, '.', '_', "
+		    "'@' and '-'");
+		return;
+	}
+	if (!role_locations_ok(c, role, n) || (n > 0 && !slugs_known(c, arr)))
+		return;
+	if (account_random_password(password, sizeof(password)) == -1 ||
+	    account_hash(password, hash) == -1) {
+		console_error(c, 500, "cannot make a password");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "role=%s locations=%s", role, arr);
+	if ((r = db_conn_exec(&w->db, "user_add", 7, vals, &e)) == NULL) {
+		console_unavailable(c);
+		return;
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "1") != 0) {
+		PQclear(r);
+		console_error(c, 409, "an account with this name exists");
+		return;
+	}
+	PQclear(r);
+	vals[0] = second_factor_mode(c->cfg);
+	vals[1] = name;
+	if ((r = db_conn_exec(&w->db, "user_json", 2, vals, &e)) == NULL ||
+	    PQntuples(r) != 1) {
+		PQclear(r);
+		console_unavailable(c);
+		return;
+	}
+	/* the generated password, shown this once */
+	o = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+	PQclear(r);
+	if (o != NULL)
+		json_object_set_new(o, "password", json_string(password));
+	http_json(&c->ans, 201, o);
+	sodium_memzero(password, sizeof(password));
+}
+
+void
+admin_user_change(struct fcgi_ctx *c)
+{
+	struct console_worker *w = console_worker(c);
+	bool bad = false;
+	const char *name = c->arg[0];
+	const char *role = console_str(c, "role", &bad);
+	json_t *locs = json_object_get(w->body, "locations");
+	json_t *en = json_object_get(w->body, "enabled");
+	char arr[4096] = "{}", uid[24], detail[4400] = "", oldlocs[4096];
+	const char *vals[3];
+	enum db_result e;
+	PGresult *r = NULL;
+	size_t n = 0, o = 0;
+	bool was_enabled, was_admin;
+	const char *new_role;
+
+	if (bad || (locs != NULL && !slugs_array(locs, arr, sizeof(arr), &n)) ||
+	    (en != NULL && !json_is_boolean(en))) {
+		console_error(c, 400, "role is a string, locations an array of "
+		    "slugs, enabled true or false");
+		return;
+	}
+	vals[0] = name;
+	if (db_conn_run(&w->db, "BEGIN") != DB_OK ||
+	    (r = db_conn_exec(&w->db, "user_find", 1, vals, &e)) == NULL)
+		goto fail;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		(void)db_conn_run(&w->db, "ROLLBACK");
+		console_error(c, 404, "no such account");
+		return;
+	}
+	snprintf(uid, sizeof(uid), "%s", PQgetvalue(r, 0, 0));
+	was_admin = strcmp(PQgetvalue(r, 0, 1), "admin") == 0;
+	was_enabled = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
+	snprintf(oldlocs, sizeof(oldlocs), "{%s}", PQgetvalue(r, 0, 3));
+	PQclear(r);
+	r = NULL;
+	new_role = role != NULL ? role : was_admin ? "admin" : "staff";
+	/* the locations that will hold: the new ones, or the old ones */
+	if (!role_locations_ok(c, new_role, locs != NULL ? n :
+	    (strcmp(oldlocs, "{}") == 0 ? 0 : 1)) ||
+	    (n > 0 && !slugs_known(c, arr))) {
+		(void)db_conn_run(&w->db, "ROLLBACK");
+		return;
+	}
+	vals[0] = uid;
+	if (role != NULL && strcmp(role, was_admin ? "admin" : "staff") != 0) {
+		vals[1] = role;
+		if ((r = db_conn_exec(&w->db, "user_set_role", 2, vals, &e)) ==
+		    NULL)
+			goto fail;
+		PQclear(r);
+		o += (size_t)snprintf(detail + o, sizeof(detail) - o,
+		    "role: %s -> %s; ", was_admin ? "admin" : "staff", role);
+	}
+	if (locs != NULL || (role != NULL && strcmp(role, "admin") == 0)) {
+		const char *set = strcmp(new_role, "admin") == 0 ? "{}" : arr;
+
+		vals[1] = set;
+		if ((r = db_conn_exec(&w->db, "user_set_locations", 2, vals,
+		    &e)) == NULL)
+			goto fail;
+		PQclear(r);
+		if (strcmp(set, oldlocs) != 0)
+			o += (size_t)snprintf(detail + o, sizeof(detail) - o,
+			    "locations: %s -> %s; ", oldlocs, set);
+	}
+	if (en != NULL && json_is_true(en) != was_enabled) {
+		vals[1] = json_is_true(en) ? "t" : "f";
+		if ((r = db_conn_exec(&w->db, "user_set_enabled", 2, vals,
+		    &e)) == NULL)
+			goto fail;
+		PQclear(r);
+		o += (size_t)snprintf(detail + o, sizeof(detail) - o,
+		    "enabled: %s -> %s; ", was_enabled ? "true" : "false",
+		    json_is_true(en) ? "true" : "false");
+	}
+	r = NULL;
+	if (o > 0) {
+		const char *av[5] = { w->session.username, addr(w),
+		    "user_change", name, detail };
+
+		if (o >= 2 && o < sizeof(detail))
+			detail[o - 2] = '\0';
+		if ((r = db_conn_exec(&w->db, "audit", 5, av, &e)) == NULL)
+			goto fail;
+		PQclear(r);
+		r = NULL;
+	}
+	if (db_conn_run(&w->db, "COMMIT") != DB_OK)
+		goto fail;
+	vals[0] = second_factor_mode(c->cfg);
+	vals[1] = name;
+	console_answer_sql(c, 200, "user_json", 2, vals);
+	return;
+fail:
+	PQclear(r);
+	(void)db_conn_run(&w->db, "ROLLBACK");
+	console_unavailable(c);
+}
+
+void
+admin_user_reset_2fa(struct fcgi_ctx *c)
+{
+	struct console_worker *w = console_worker(c);
+	const char *vals[3] = { c->arg[0], w->session.username, addr(w) };
+	enum db_result e;
+	PGresult *r;
+
+	if ((r = db_conn_exec(&w->db, "user_reset_2fa", 3, vals, &e)) == NULL) {
+		console_unavailable(c);
+		return;
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "1") != 0)
+		console_error(c, 404, "no such account");
+	else
+		c->ans.status = 204;
+	PQclear(r);
+}
+
+/* The audit log's filters; false when answered (400). */
+static bool
+audit_filters(struct fcgi_ctx *c, const char *vals[5], char buf[5][80])
+{
+	const char *user = console_query(c, "user", buf[0], sizeof(buf[0]));
+	const char *ref = console_query(c, "reference", buf[1], sizeof(buf[1]));
+	const char *since = console_query(c, "since", buf[2], sizeof(buf[2]));
+	const char *before = console_query(c, "before", buf[3], sizeof(buf[3]));
+	const char *lim = console_query(c, "limit", buf[4], sizeof(buf[4]));
+	long limit = AUDIT_LIMIT_DEFAULT;
+
+	vals[0] = user && user[0] ? user : NULL;
+	vals[1] = ref && ref[0] ? ref : NULL;
+	vals[2] = since && since[0] ? since : NULL;
+	vals[3] = before && before[0] ? before : NULL;
+	if (vals[2] != NULL && !text_date(since)) {
+		console_error(c, 400, "since is a date, YYYY-MM-DD");
+		return false;
+	}
+	if (vals[3] != NULL && (before[strspn(before, "0123456789")] != '\0' ||
+	    strlen(before) > 18)) {
+		console_error(c, 400, "before is the next of a page");
+		return false;
+	}
+	if (lim != NULL && lim[0] != '\0') {
+		char *end;
+
+		limit = strtol(lim, &end, 10);
+		if (*end != '\0' || limit < 1 || limit > AUDIT_LIMIT_MAX) {
+			console_error(c, 400, "limit is 1 to 200");
+			return false;
+		}
+	}
+	snprintf(buf[4], sizeof(buf[4]), "%ld", limit);
+	vals[4] = buf[4];
+	return true;
+}
+
+void
+admin_audit(struct fcgi_ctx *c)
+{
+	char buf[5][80];
+	const char *vals[5];
+
+	if (audit_filters(c, vals, buf))
+		console_answer_sql(c, 200, "audit_page", 5, vals);
+}
+
+void
+admin_audit_csv(struct fcgi_ctx *c)
+{
+	struct console_worker *w = console_worker(c);
+	char buf[5][80];
+	const char *vals[5];
+	struct buf out = { 0 };
+	enum db_result e;
+	PGresult *r;
+
+	if (!audit_filters(c, vals, buf))
+		return;
+	snprintf(buf[4], sizeof(buf[4]), "%d", 1000000);
+	if ((r = db_conn_exec(&w->db, "audit_csv", 5, vals, &e)) == NULL) {
+		console_unavailable(c);
+		return;
+	}
+	for (int col = 0; col < PQnfields(r); col++)
+		csv_cell(&out, PQfname(r, col), col == 0);
+	csv_end(&out);
+	for (int row = 0; row < PQntuples(r); row++) {
+		for (int col = 0; col < PQnfields(r); col++)
+			csv_cell(&out, PQgetisnull(r, row, col) ? NULL :
+			    PQgetvalue(r, row, col), col == 0);
+		csv_end(&out);
+	}
+	PQclear(r);
+	c->ans.status = 200;
+	c->ans.content_type = "text/csv; charset=utf-8";
+	http_header(&c->ans, "Content-Disposition",
+	    "attachment; filename=\"audit.csv\"");
+	buf_add(&c->ans.body, out.p, out.len);
+	if (out.failed)
+		c->ans.body.failed = true;
+	buf_free(&out);
+}
