@@ -325,8 +325,6 @@ second_factor = admins
 key_file = $key
 [smtp]
 from = $from
-[mail]
-default_to = frontdesk@clinic.example
 EOF
 "$build/frontdesk-console" -t -c "$state/conf/console.conf" >/dev/null
 
