@@ -91,8 +91,8 @@ ctl_location_add(struct ctl *c, int argc, char **argv)
 		ctl_err("location %s already exists", vals[0]);
 		goto fail;
 	}
-	ctl_detail_str(&detail, "name", vals[1]);
-	ctl_detail_str(&detail, "thank_you_url", vals[2]);
+	audit_detail_str(&detail, "name", vals[1]);
+	audit_detail_str(&detail, "thank_you_url", vals[2]);
 	if (buf_str(&detail) == NULL ||
 	    ctl_audit(c, "location_add", vals[0], buf_str(&detail)) == -1 ||
 	    ctl_commit(c) == -1)

@@ -25,7 +25,8 @@ SQL_FILES = sorted(f for f in os.listdir(os.path.join(fdtest.SOURCE, "sql"))
                    if re.match(r"^\d{3}_.+\.sql$", f))
 MSGID = re.compile(r"^<FD-[0-9A-HJKMNP-TV-Z]{8}\.[0-9a-f-]{36}"
                    r"@clinic\.example>$")
-JSON_KEYS = ["reference", "created_at", "status", "delivery", "location",
+JSON_KEYS = ["reference", "created_at", "status", "delivery", "triage",
+             "location",
              "first_name", "last_name", "email", "phone", "service",
              "preferred_time", "message", "consent", "submission_id"]
 
@@ -498,7 +499,8 @@ def test_request_list_json():
     assert [list(g) for g in got] == [JSON_KEYS] * 4, got
     a, b, c, d = got
     assert a == dict(a, reference="FD-0000000A", status="received",
-                     delivery="sent", location="midtown", first_name="Ann",
+                     delivery="sent", triage="new", location="midtown",
+                     first_name="Ann",
                      last_name="Lee", email="maria@example.com",
                      phone="+1 212 555 0100",
                      service="=HYPERLINK(\"http://evil\")",
@@ -578,6 +580,12 @@ def test_request_show():
     assert re.search(r"^mail:\n\s*OUTBOX +STATUS", out, re.M), out
     obj = request_json("FD-0000000A")
     assert list(obj) == JSON_KEYS and obj["message"] == TRICKY, obj
+    assert obj["triage"] == "new", obj
+    R.sql("UPDATE appointment_requests SET triage = 'scheduled' WHERE "
+          "reference = 'FD-0000000D'")
+    assert request_json("FD-0000000D")["triage"] == "scheduled"
+    R.sql("UPDATE appointment_requests SET triage = 'new' WHERE "
+          "reference = 'FD-0000000D'")
     assert obj == json.loads(ctl("request", "list", "--json",
                                  conf=R_ADMIN))[0]
     # Crockford: lower case, O for 0 and l for 1 are read as meant.
