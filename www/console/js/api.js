@@ -115,6 +115,22 @@ function explain(status, data) {
 	}
 }
 
+/* Some answers use 401 for a wrong password too (POST /me/password,
+ * POST /me/2fa): after one of those, ask whether the session lives. False
+ * (and the app told) when it is gone. */
+export async function stillSignedIn() {
+	try {
+		await call("GET", "/me", { background: true, quiet401: true });
+		return true;
+	} catch (e) {
+		if (e.status !== 401)
+			return true;
+		if (onSignedOut)
+			onSignedOut();
+		return false;
+	}
+}
+
 /* A query string from an object, leaving out empty values. */
 export function query(params) {
 	const q = new URLSearchParams();
