@@ -94,9 +94,9 @@ function watch(page, label) {
 	return page;
 }
 
-async function newContext(width = 1280) {
+async function newContext(width = 1280, timezoneId = undefined) {
 	const ctx = await browser.newContext({ viewport: { width,
-	    height: 900 } });
+	    height: 900 }, timezoneId });
 	// Reported by the browser itself for anything the CSP blocked.
 	await ctx.addInitScript(() => {
 		document.addEventListener("securitypolicyviolation", (e) => {
@@ -121,7 +121,9 @@ async function shot(page, name) {
 	await page.screenshot({ path: join(SHOTS, name), fullPage: true });
 }
 
-async function shots(page, name) {
+/* Screenshots at 1280 and 360 px; at 360 the page must not scroll
+ * sideways, and axe runs there too (label) as the layout changes. */
+async function shots(page, name, label) {
 	const vp = page.viewportSize();
 	await page.setViewportSize({ width: 1280, height: 900 });
 	await sleep(100);
@@ -131,6 +133,8 @@ async function shots(page, name) {
 	await shot(page, name + "-360.png");
 	const overflow = await page.evaluate(() =>
 	    document.documentElement.scrollWidth > window.innerWidth + 1);
+	if (label && !overflow)
+		await axe(page, label + " at 360 px");
 	await page.setViewportSize(vp);
 	assert(!overflow, name + ": the page scrolls sideways at 360 px");
 }
@@ -273,7 +277,7 @@ test("sign-in page: name, password and the code field, always", async () => {
 	assert(await page.evaluate(() => document.activeElement.id) ===
 	    "signin-username", "the focus starts on the name");
 	await axe(page, "sign-in page");
-	await shots(page, "console-signin");
+	await shots(page, "console-signin", "sign-in page");
 });
 
 test("a wrong password: one message, and the page says so", async () => {
@@ -323,7 +327,7 @@ test("an admin enrols a second factor: QR code or secret, then a code",
 		    img.naturalWidth > 0), "the QR image renders under the CSP");
 	}
 	await axe(page, "second-factor enrolment");
-	await shots(page, "console-enrol");
+	await shots(page, "console-enrol", "second-factor enrolment");
 	// A wrong code first: the page says so and stays.
 	await page.fill("#enrol-code", totp(adminSecret) === "000000" ?
 	    "111111" : "000000");
@@ -397,7 +401,7 @@ test("staff inbox: own locations, newest first, unread bold, counts",
 	    Intl.DateTimeFormat().resolvedOptions().timeZone);
 	assert(zone.includes(tz), "the zone named: " + zone);
 	await axe(page, "inbox with requests");
-	await shots(page, "console-inbox");
+	await shots(page, "console-inbox", "inbox with requests");
 });
 
 test("inbox: paging, filter by location and state, search", async () => {
@@ -597,7 +601,7 @@ test("spam review: the honeypot's catch, and \"Not spam\"", async () => {
 	assert(await page.locator("#resend").count() === 0,
 	    "no resend for spam");
 	await axe(page, "a spam request");
-	await shots(page, "console-spam-request");
+	await shots(page, "console-spam-request", "a spam request");
 	await page.click("#unspam");
 	await page.waitForFunction(() => !document.getElementById("unspam"));
 	assert(sql(`SELECT status FROM appointment_requests WHERE reference =
@@ -608,7 +612,8 @@ test("spam review: the honeypot's catch, and \"Not spam\"", async () => {
 
 let wes, wesPage;
 test("a request with failed deliveries, notes and resend", async () => {
-	wes = await newContext();
+	// this desk's browser is in New York: times are shown in its zone
+	wes = await newContext(1280, "America/New_York");
 	wesPage = watch(await wes.newPage(), "wes");
 	const page = wesPage;
 	const ref = REFS.Dmitri;
@@ -622,6 +627,16 @@ test("a request with failed deliveries, notes and resend", async () => {
 	    "Shooting pain down my left leg since March.", ref])
 		assert(text.includes(want), "shows " + want);
 	assert(/Failed for good/.test(text), "a dead attempt");
+	assert((await page.innerText("#zone-note")).includes(
+	    "America/New_York"), "the zone named");
+	const shown = await page.$eval(".req-meta time", (t) =>
+	    [t.getAttribute("datetime"), t.textContent]);
+	const want = new Intl.DateTimeFormat("en-US", { timeZone:
+	    "America/New_York", hour: "numeric", minute: "2-digit" }).format(
+	    new Date(shown[0]));
+	assert(shown[1].includes(want) && /E[SD]T/.test(shown[1]),
+	    "received in New York time, zone named: " + shown[1] + " (" +
+	    want + ")");
 	assert(/550/.test(text), "the server's reply");
 	for (const n of ["First note: patient prefers mornings.",
 	    "Second note <b>not bold</b> & not markup"]) {
@@ -642,7 +657,8 @@ test("a request with failed deliveries, notes and resend", async () => {
 	await view(page, "request");
 	await page.waitForSelector("#notes-list li");
 	await axe(page, "a request with notes and failed deliveries");
-	await shots(page, "console-request");
+	await shots(page, "console-request",
+	    "a request with notes and failed deliveries");
 	// an empty note is refused by the page, saying why
 	await page.fill("#note-text", "   ");
 	await page.click("#note-form button[type=submit]");
@@ -660,7 +676,7 @@ test("error states: another location's request, a bad reference",
 	assert(!(await page.innerText("#request-host")).includes("Gonzalez"),
 	    "nothing of Midtown's request");
 	await axe(page, "request not found (another location's)");
-	await shots(page, "console-not-found");
+	await shots(page, "console-not-found", "request not found");
 	await page.goto(BASE + "/console/requests/not-a-reference");
 	await view(page, "error");
 	await axe(page, "error page (bad reference)");
@@ -752,6 +768,41 @@ test("idle timeout: the time left, a warning, signed out at zero",
 	    "every poll marked X-Background: " + JSON.stringify(polls));
 	assert(await apiStatus(page, "/me") === 401, "the session is over");
 	await ctx.close();
+});
+
+test("the console does not count background requests as activity",
+    async () => {
+	// Two sessions on the short-idle console, each called every 3 s from
+	// a page with none of the console's scripts (its stylesheet): one
+	// with X-Background: 1 only, which must end, one without, which
+	// must not.
+	const sessions = [];
+	for (const bg of [true, false]) {
+		const ctx = await newContext();
+		const page = watch(await ctx.newPage(), "idle-api");
+		await page.goto(IDLE_URL + "/console/console.css");
+		const st = await page.evaluate(async ([user, pw]) => (await fetch(
+		    "/console/api/session", { method: "POST", headers: {
+		    "Content-Type": "application/json", Accept:
+		    "application/json" }, body: JSON.stringify({ username: user,
+		    password: pw }) })).status, ["ivy.idle", PW["ivy.idle"]]);
+		assert(st === 201, "signed in: " + st);
+		sessions.push({ ctx, page, bg, last: 200 });
+	}
+	const t0 = Date.now();
+	while (Date.now() - t0 < (IDLE_SECONDS + 4) * 1000) {
+		await sleep(3000);
+		for (const s of sessions)
+			s.last = await s.page.evaluate(async (bg) => (await fetch(
+			    "/console/api/me", { headers: bg ? { "X-Background":
+			    "1" } : {} })).status, s.bg);
+	}
+	assert(sessions[0].last === 401, "polled only in the background: " +
+	    "ended (" + sessions[0].last + ")");
+	assert(sessions[1].last === 200, "used by a person: alive (" +
+	    sessions[1].last + ")");
+	for (const s of sessions)
+		await s.ctx.close();
 });
 
 test("change the password, sign out, sign in with the new one", async () => {

@@ -5,7 +5,8 @@
  * the session is gone (401). The pages decide no access: the API does. */
 
 /* PREFIX: this file lives at PREFIX/js/api.js. */
-export const PREFIX = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export const PREFIX = new URL("..", import.meta.url).pathname
+    .replace(/\/$/, "");
 export const API = PREFIX + "/api";
 
 const ACTIVITY_KEY = "frontdesk.console.activity";
