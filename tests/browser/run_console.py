@@ -10,8 +10,10 @@ test_console.mjs in headless Chromium and relays its TAP.
 Two more nginx servers: one on another site (http://localhost:PORT, while
 the console is http://127.0.0.1:PORT) with a page holding each email's
 console link, for the cross-site navigation SameSite=Strict cookies do not
-follow; and one in front of a second console with a 12-second idle
-timeout, for the idle timer."""
+follow; one in front of a second console with a 12-second idle timeout,
+for the idle timer; and one with the shipped console-remote-user.conf in
+front of a third console with auth = remote_user, signing people in
+through a stand-in SSO (one more nginx server)."""
 import ctypes
 import json
 import os
@@ -87,6 +89,37 @@ def console_location(stack, name, sock):
     path = os.path.join(stack.dir, name + "-location.conf")
     with open(path, "w") as f:
         f.write(text.replace("/run/frontdesk/console.sock", sock))
+    return path
+
+
+SSO = """
+# A stand-in for the SSO service's auth endpoint: the user is whoever the
+# cookie "sso" names; no cookie, 401.
+location = /oauth2/auth {
+    if ($cookie_sso = "") {
+        return 401;
+    }
+    add_header X-Auth-Request-User $cookie_sso;
+    return 200;
+}
+location /oauth2/sign_in {
+    default_type text/html;
+    return 200 "<!doctype html><title>SSO</title><p>Sign in here</p>";
+}
+"""
+
+
+def remote_user_location(stack, sock, sso_port):
+    """The shipped console-remote-user.conf with this console's socket
+    and the stand-in SSO put in."""
+    with open(os.path.join(fdtest.SOURCE, "conf", "nginx",
+                           "console-remote-user.conf")) as f:
+        text = f.read()
+    assert "/run/frontdesk/console.sock" in text and "127.0.0.1:4180" in text
+    path = os.path.join(stack.dir, "console-remote-user.conf")
+    with open(path, "w") as f:
+        f.write(text.replace("/run/frontdesk/console.sock", sock)
+                .replace("127.0.0.1:4180", "127.0.0.1:%d" % sso_port))
     return path
 
 
@@ -253,12 +286,22 @@ def main():
     webmail = extra_nginx(stack, "webmail", other, [])
     idle_loc = console_location(stack, "console-idle", short)
     idle_port = extra_nginx(stack, "idle", www, [idle_loc])
+    # auth = remote_user: a third console behind console-remote-user.conf
+    # and a stand-in SSO.
+    remote = start_console(stack, "console-ru", auth="remote_user")
+    sso_conf = os.path.join(stack.dir, "sso.conf")
+    with open(sso_conf, "w") as f:
+        f.write(SSO)
+    sso_port = extra_nginx(stack, "sso", other, [sso_conf])
+    ru_port = extra_nginx(stack, "remote-user", www, [
+        remote_user_location(stack, remote, sso_port)])
 
     env = dict(os.environ,
                FD_BASE_URL=base,
                FD_WEBMAIL_URL="http://localhost:%d" % webmail,
                FD_IDLE_URL="http://127.0.0.1:%d" % idle_port,
                FD_IDLE_SECONDS=str(SHORT_IDLE),
+               FD_RU_URL="http://127.0.0.1:%d" % ru_port,
                FD_PASSWORDS=json.dumps(PASSWORDS),
                FD_REFS=json.dumps(refs),
                FD_LINKS=json.dumps(links),
@@ -279,7 +322,8 @@ def main():
         print("Bail out! test_console.mjs ran over 20 minutes")
         rc = 1
     if rc != 0:
-        for name in ("console", "console-idle", "frontdesk", "mailer",
+        for name in ("console", "console-idle", "console-ru", "frontdesk",
+                     "mailer",
                      "nginx-error", "smtp"):
             for line in stack.log(name).splitlines()[-25:]:
                 print("# %s: %s" % (name, line))

@@ -22,6 +22,7 @@ const BASE = process.env.FD_BASE_URL;
 const WEBMAIL = process.env.FD_WEBMAIL_URL;
 const IDLE_URL = process.env.FD_IDLE_URL;
 const IDLE_SECONDS = Number(process.env.FD_IDLE_SECONDS || 12);
+const RU = process.env.FD_RU_URL;
 const PW = JSON.parse(process.env.FD_PASSWORDS || "{}");
 const REFS = JSON.parse(process.env.FD_REFS || "{}");
 const LINKS = JSON.parse(process.env.FD_LINKS || "{}");
@@ -853,6 +854,57 @@ test("sign out: the session ends, nothing stays on the screen", async () => {
 	await page.locator("#session-bar").waitFor({ state: "visible" });
 	await page.click("#sign-out");
 	await view(page, "signin");
+});
+
+test("auth = remote_user: REMOTE_USER only from the SSO's answer",
+    async () => {
+	const ctx = await newContext();
+	const req = ctx.request;
+	const spoof = { "Remote-User": "ada.admin", "X-Remote-User": "ada.admin",
+	    "X-Auth-Request-User": "ada.admin",
+	    Authorization: "Basic " + Buffer.from("ada.admin:x").toString(
+	    "base64"), Accept: "application/json" };
+	// not signed in to the SSO: the pages go to its sign-in, the API
+	// answers 401, whatever the client's headers say
+	let r = await req.get(RU + "/console/requests/" + REFS.Maria,
+	    { maxRedirects: 0, headers: spoof });
+	assert(r.status() === 302 && /\/oauth2\/sign_in\?rd=/.test(
+	    r.headers().location), "to the SSO: " + r.status() + " " +
+	    r.headers().location);
+	r = await req.get(RU + "/console/api/me", { headers: spoof });
+	assert(r.status() === 401, "API without SSO: " + r.status());
+	assert((await r.json()).auth === "remote_user", "says remote_user");
+	assert(r.headers()["cache-control"] === "no-store" &&
+	    r.headers()["x-content-type-options"] === "nosniff",
+	    "headers on nginx's own 401");
+	// signed in to the SSO as wes.desk, claiming ada.admin in headers
+	r = await req.get(RU + "/console/api/me", { headers: { ...spoof,
+	    Cookie: "sso=wes.desk" } });
+	assert(r.status() === 200, "signed in by the SSO: " + r.status());
+	const me = await r.json();
+	assert(me.username === "wes.desk" && me.role === "staff",
+	    "the SSO's user, never the client's headers: " + me.username);
+	r = await req.post(RU + "/console/api/session", { headers: {
+	    Cookie: "sso=wes.desk", "Content-Type": "application/json" },
+	    data: { username: "ada.admin", password: PW["ada.admin"] } });
+	assert(r.status() === 404, "no passwords here: " + r.status());
+	r = await req.get(RU + "/console/api/metrics");
+	assert(r.status() === 200, "metrics from this host, no SSO: " +
+	    r.status());
+	await ctx.close();
+});
+
+test("auth = remote_user: the email's link opens the request at once",
+    async () => {
+	const ctx = await newContext();
+	await ctx.addCookies([{ name: "sso", value: "sam.desk", url: RU }]);
+	const page = watch(await ctx.newPage(), "remote-user");
+	await page.goto(RU + "/console/requests/" + REFS.Wei);
+	await view(page, "request");
+	await page.waitForFunction(() => /Wei/.test(document.getElementById(
+	    "request-title").textContent));
+	assert(await page.innerText("#who") === "sam.desk", "who");
+	await ctx.close();
 });
 
 test("no page broke the Content-Security-Policy or threw", async () => {

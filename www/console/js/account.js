@@ -38,9 +38,14 @@ export function setupSignIn(signedIn) {
 				showError(err, "Sign-in failed. Check your name, " +
 				    "password and code. After several failed tries " +
 				    "the account is locked for a while.");
-			else if (e.status === 404)
+			else if (e.status === 404) {
+				/* auth = remote_user: no passwords here */
 				showError(err, "This console signs people in " +
-				    "through the web server, not here.");
+				    "through your organisation's single sign-on, " +
+				    "not here.");
+				$("signin-form").hidden = true;
+				$("signin-sso").hidden = false;
+			}
 			else
 				showError(err, e.message);
 			err.focus();
