@@ -61,4 +61,14 @@ bool text_redirect_url(const char *s);
 /* YYYY-MM-DD, a real calendar date (leap years counted). */
 bool text_date(const char *s);
 
+/* The bare address of "Name <addr>" or "addr" (an [smtp] from) into out,
+ * checked with text_email_route; 0 or -1. */
+int text_addr_spec(const char *from, char *out, size_t size);
+/* [mail] console_url: an http(s):// URL of a host (name, IPv4 or [IPv6])
+ * and optional port, and a path ending in "/", of unreserved characters,
+ * sub-delimiters, ':', '@' and percent-escapes only: no quotes, '&',
+ * '(', ')', '?' or '#', so it stands in a header, a text line or an
+ * HTML attribute as it is. At most 400 bytes. */
+bool text_console_url(const char *url);
+
 #endif

@@ -11,7 +11,9 @@
 #include "common/buf.h"
 #include "common/cli.h"
 #include "common/config.h"
+#include "common/reference.h"
 #include "ctl_pure.h"
+#include "account/audit.h"
 
 #define CTL_PROG "frontdeskctl"
 
@@ -23,6 +25,7 @@ enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
 #define CTL_LOCK_MIGRATE   "7046522100"   /* db migrate */
 #define CTL_LOCK_LOCATIONS "7046522101"   /* enable/disable */
 #define CTL_LOCK_OUTBOX    "7046522102"   /* resend, unspam, retry, purge */
+#define CTL_LOCK_USERS     "7046522103"   /* user add, user set */
 
 struct ctl;
 
@@ -88,6 +91,11 @@ struct ctl_column {
 };
 void ctl_out_table(const PGresult *r, const struct ctl_column *cols,
     size_t ncols);
+/* Appends s as text output shows it: a control character, a tab or a
+ * line break as \xNN (\uNNNN past ASCII) and a byte that is not UTF-8 as
+ * \xNN, so that no value, however it was stored, can start a line of its
+ * own or move the cursor; with newlines, "\n" and tabs stay (a message). */
+void ctl_out_escape(struct buf *b, const char *s, bool newlines);
 /* Every column of the result, keyed by its name: booleans, integers and
  * NULLs become their JSON kinds. `one`: the first row as an object,
  * else an array. Returns CTL_OK or CTL_ERR. */
@@ -100,6 +108,21 @@ const char *ctl_value(const PGresult *r, int row, const char *field);
 /* ctl_location.c: checks other commands share. 0, or -1 once reported. */
 int ctl_location_check_slug(const char *slug);
 int ctl_location_known(struct ctl *, const char *slug);
+
+/* ctl_request.c: a reference as staff may type it (any case, O for 0, I
+ * and L for 1) into its canonical form; 0, or -1 once reported. */
+int ctl_request_ref(const char *in, char out[REFERENCE_LEN + 1]);
+
+/* ctl_audit.c: frontdeskctl's rows of the audit log (Audit in
+ * docs/interface.md). Each change writes its row on c's connection inside
+ * its own transaction, before COMMIT; an export writes its row before it
+ * prints anything. The actor is frontdeskctl:OSUSER. */
+const char *ctl_actor(void);
+/* 0, or -1 once reported (the caller rolls back). Never a password or a
+ * second-factor secret in detail, nor a patient's data. */
+int ctl_audit(struct ctl *, const char *action, const char *object,
+    const char *detail);
+/* Details are written with account/audit.h's audit_detail_*. */
 
 /* The commands, one file per noun. */
 int ctl_db_migrate(struct ctl *, int, char **);
@@ -117,5 +140,14 @@ int ctl_request_unspam(struct ctl *, int, char **);
 int ctl_outbox_list(struct ctl *, int, char **);
 int ctl_outbox_retry(struct ctl *, int, char **);
 int ctl_purge(struct ctl *, int, char **);
+int ctl_user_add(struct ctl *, int, char **);
+int ctl_user_set(struct ctl *, int, char **);
+int ctl_user_passwd(struct ctl *, int, char **);
+int ctl_user_disable(struct ctl *, int, char **);
+int ctl_user_enable(struct ctl *, int, char **);
+int ctl_user_reset_2fa(struct ctl *, int, char **);
+int ctl_user_list(struct ctl *, int, char **);
+int ctl_audit_list(struct ctl *, int, char **);
+int ctl_console_key(struct ctl *, int, char **);
 
 #endif

@@ -1,4 +1,5 @@
-/* ctl_location: `location add|list|enable|disable`. */
+/* ctl_location: `location add|list|enable|disable`; each change with its
+ * audit row. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ ctl_location_add(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *vals[3] = { NULL, NULL, NULL };
+	struct buf detail = { 0 };
 	PGresult *r;
 	int ch, added;
 
@@ -75,17 +77,33 @@ ctl_location_add(struct ctl *c, int argc, char **argv)
 		return ctl_err("bad --thank-you: a path starting with / or an "
 		    "http(s):// URL, at most %d bytes, no spaces",
 		    TEXT_URL_MAX);
+	/* The location and its audit row commit together. */
+	if (ctl_begin(c, NULL) == -1)
+		return CTL_ERR;
 	r = ctl_exec(c, "INSERT INTO locations (slug, name, thank_you_url)"
 	    " VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING RETURNING id",
 	    3, vals);
 	if (r == NULL)
-		return CTL_ERR;
+		goto fail;
 	added = PQntuples(r);
 	PQclear(r);
-	if (!added)
-		return ctl_err("location %s already exists", vals[0]);
+	if (!added) {
+		ctl_err("location %s already exists", vals[0]);
+		goto fail;
+	}
+	audit_detail_str(&detail, "name", vals[1]);
+	audit_detail_str(&detail, "thank_you_url", vals[2]);
+	if (buf_str(&detail) == NULL ||
+	    ctl_audit(c, "location_add", vals[0], buf_str(&detail)) == -1 ||
+	    ctl_commit(c) == -1)
+		goto fail;
+	buf_free(&detail);
 	printf("added location %s (%s)\n", vals[0], vals[1]);
 	return CTL_OK;
+fail:
+	ctl_rollback(c);
+	buf_free(&detail);
+	return CTL_ERR;
 }
 
 int
@@ -166,6 +184,11 @@ ctl_location_set_active(struct ctl *c, int argc, char **argv, bool active)
 	}
 	if (was != active && ctl_run(c, "UPDATE locations SET active = $2"
 	    " WHERE slug = $1", 2, vals) == -1)
+		goto fail;
+	/* Only a change is audited: enabling an enabled location changed
+	 * nothing. */
+	if (was != active && ctl_audit(c, "location_change", vals[0],
+	    active ? "active: false -> true" : "active: true -> false") == -1)
 		goto fail;
 	if (ctl_commit(c) == -1)
 		return CTL_ERR;

@@ -1,4 +1,5 @@
 /* ctl_out: a query's rows as an aligned table, JSON or CSV on stdout. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,27 @@ ctl_value(const PGresult *r, int row, const char *field)
 	return PQgetvalue(r, row, col);
 }
 
+void
+ctl_out_escape(struct buf *b, const char *s, bool newlines)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), n;
+	uint32_t c;
+
+	for (size_t i = 0; i < len; i += n) {
+		if ((n = text_utf8_decode(p + i, len - i, &c)) == 0) {
+			buf_printf(b, "\\x%02x", p[i]);
+			n = 1;
+		} else if (newlines && (c == '\n' || c == '\t'))
+			buf_addc(b, (char)c);
+		else if (text_is_control(c) || text_is_break(c) || c == '\t')
+			buf_printf(b, c < 0x80 ? "\\x%02x" : "\\u%04x",
+			    (unsigned)c);
+		else
+			buf_add(b, p + i, n);
+	}
+}
+
 /* Display width: one column per code point, good enough for names. */
 static size_t
 ctl_out_width(const char *s)
@@ -46,18 +68,28 @@ ctl_out_cell(const PGresult *r, int row, const char *field)
 	return v;
 }
 
+/* A cell as printed: escaped, so that no value can start a line. */
+static const char *
+ctl_out_shown(struct buf *b, const PGresult *r, int row, const char *field)
+{
+	buf_reset(b);
+	ctl_out_escape(b, ctl_out_cell(r, row, field), false);
+	return buf_str(b) ? buf_str(b) : "";
+}
+
 void
 ctl_out_table(const PGresult *r, const struct ctl_column *cols, size_t ncols)
 {
 	size_t width[16] = { 0 };
 	int rows = PQntuples(r);
+	struct buf cell = { 0 };
 
 	if (ncols > 16)
 		ncols = 16;
 	for (size_t j = 0; j < ncols; j++) {
 		width[j] = ctl_out_width(cols[j].title);
 		for (int i = 0; i < rows; i++) {
-			size_t w = ctl_out_width(ctl_out_cell(r, i,
+			size_t w = ctl_out_width(ctl_out_shown(&cell, r, i,
 			    cols[j].field));
 
 			if (w > width[j])
@@ -69,7 +101,7 @@ ctl_out_table(const PGresult *r, const struct ctl_column *cols, size_t ncols)
 
 		for (size_t j = 0; j < ncols; j++) {
 			const char *v = i < 0 ? cols[j].title :
-			    ctl_out_cell(r, i, cols[j].field);
+			    ctl_out_shown(&cell, r, i, cols[j].field);
 
 			buf_adds(&line, v);
 			/* Padding to the column, then two spaces. */
@@ -84,6 +116,7 @@ ctl_out_table(const PGresult *r, const struct ctl_column *cols, size_t ncols)
 		putchar('\n');
 		buf_free(&line);
 	}
+	buf_free(&cell);
 }
 
 static json_t *

@@ -92,7 +92,35 @@ static const char retry_sql[] =
     "  WHERE id IN (SELECT id FROM target WHERE status = 'dead')"
     "  RETURNING id)"
     " SELECT (SELECT count(*) FROM upd),"
-    "  (SELECT " OUTBOX_STATUS " FROM target o LIMIT 1)";
+    "  (SELECT " OUTBOX_STATUS " FROM target o LIMIT 1),"
+    "  (SELECT string_agg(id::text, ',' ORDER BY id) FROM upd)";
+
+/* One audit row per message put back, in the retry's transaction: the
+ * object is an outbox id. ids: "1,2,3" or NULL. 0 or -1. */
+static int
+ctl_outbox_retry_audit(struct ctl *c, const char *ids, bool all)
+{
+	char id[24];
+
+	while (ids != NULL && *ids != '\0') {
+		size_t n = strcspn(ids, ",");
+
+		if (n == 0 || n >= sizeof(id)) {
+			ctl_err("outbox ids: %s", ids);
+			return -1;
+		}
+		memcpy(id, ids, n);
+		id[n] = '\0';
+		if (ctl_audit(c, "outbox_retry", id, all ?
+		    "status: \"dead\" -> \"pending\"; all_dead: true" :
+		    "status: \"dead\" -> \"pending\"") == -1)
+			return -1;
+		ids += n;
+		if (*ids == ',')
+			ids++;
+	}
+	return 0;
+}
 
 static int
 ctl_outbox_retry_args(struct ctl *c, int argc, char **argv, const char **id,
@@ -144,7 +172,8 @@ ctl_outbox_retry(struct ctl *c, int argc, char **argv)
 	else if (!all && strcmp(PQgetvalue(r, 0, 0), "0") == 0)
 		ctl_err("outbox message %s is %s, not dead: only dead mail "
 		    "is retried", vals[0], PQgetvalue(r, 0, 1));
-	else if (ctl_commit(c) == 0) {
+	else if (ctl_outbox_retry_audit(c, PQgetisnull(r, 0, 2) ? NULL :
+	    PQgetvalue(r, 0, 2), all) == 0 && ctl_commit(c) == 0) {
 		if (all)
 			printf("%s dead messages back to pending\n",
 			    PQgetvalue(r, 0, 0));

@@ -1,4 +1,5 @@
-/* ctl_request: `request list|show|resend|unspam`: the stored requests. */
+/* ctl_request: `request list|show|resend|unspam`: the stored requests.
+ * Exports (show, list --json and --csv) and changes are audited. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,12 @@
     "   FROM outbox o WHERE o.request_id = r.id ORDER BY o.id DESC LIMIT 1)" \
     " END AS delivery"
 
-/* Every stored field, named as the form names it, for JSON and CSV. */
+/* Every stored field, named as the form names it, for JSON and CSV, and
+ * the front desk's triage (new, contacted, scheduled, closed). */
 #define REQUEST_FIELDS \
     "SELECT r.reference, to_json(r.created_at) #>> '{}' AS created_at," \
-    " r.status," REQUEST_DELIVERY ", l.slug AS location, r.first_name," \
+    " r.status," REQUEST_DELIVERY ", r.triage, l.slug AS location," \
+    " r.first_name," \
     " r.last_name, r.email, r.phone, r.service, r.preferred_time," \
     " r.message, r.consent, r.submission_id"
 
@@ -42,7 +45,7 @@
 
 /* A reference as staff may type it: any case, and Crockford's reading
  * of O as 0 and I, L as 1. Returns 0, or -1 once reported. */
-static int
+int
 ctl_request_ref(const char *in, char out[REFERENCE_LEN + 1])
 {
 	size_t len = strlen(in);
@@ -64,6 +67,30 @@ ctl_request_ref(const char *in, char out[REFERENCE_LEN + 1])
 	ctl_err("\"%s\" is not a request reference (FD- and 8 letters or "
 	    "digits)", in);
 	return -1;
+}
+
+/* The audit row of an export: of one request (ref) or of a list (ref
+ * NULL, filters[3]: location, since, status). 0, or -1 once reported. */
+static int
+ctl_request_export(struct ctl *c, const char *ref, const char *format,
+    const char *const *filters, int rows)
+{
+	struct buf detail = { 0 };
+	int rc;
+
+	audit_detail_str(&detail, "command", ref != NULL ? "request show" :
+	    "request list");
+	audit_detail_str(&detail, "format", format);
+	if (filters != NULL) {
+		audit_detail_str(&detail, "location", filters[0]);
+		audit_detail_str(&detail, "since", filters[1]);
+		audit_detail_str(&detail, "status", filters[2]);
+		audit_detail_raw(&detail, "rows", "%d", rows);
+	}
+	rc = buf_str(&detail) == NULL ? -1 :
+	    ctl_audit(c, "export", ref, buf_str(&detail));
+	buf_free(&detail);
+	return rc;
 }
 
 static int
@@ -130,6 +157,14 @@ ctl_request_list(struct ctl *c, int argc, char **argv)
 	    REQUEST_FIELDS REQUEST_FROM REQUEST_FILTER, 3, vals);
 	if (r == NULL)
 		return CTL_ERR;
+	/* --json and --csv are exports (Audit): recorded before a byte is
+	 * printed, or nothing is. The detail is the filters, never a
+	 * patient's data. */
+	if (fmt != CTL_TEXT && ctl_request_export(c, NULL,
+	    fmt == CTL_JSON ? "json" : "csv", vals, PQntuples(r)) == -1) {
+		PQclear(r);
+		return CTL_ERR;
+	}
 	if (fmt == CTL_JSON)
 		rc = ctl_out_json(r, false);
 	else if (fmt == CTL_CSV)
@@ -142,10 +177,14 @@ ctl_request_list(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
-/* The message last, indented, since it may run over many lines. */
+/* The message last, indented, since it may run over many lines. Every
+ * value escaped (ctl_out_escape): a stored CR LF, say from a request
+ * written before the spool judged its entries, cannot forge a line. */
 static void
 ctl_request_print(const PGresult *r)
 {
+	struct buf b = { 0 };
+
 	for (int col = 0; col < PQnfields(r); col++) {
 		const char *name = PQfname(r, col);
 		const char *v = PQgetisnull(r, 0, col) ? "-" :
@@ -155,17 +194,22 @@ ctl_request_print(const PGresult *r)
 			continue;
 		if (strcmp(name, "consent") == 0)
 			v = strcmp(v, "t") == 0 ? "yes" : "no";
-		printf("%-15s %s\n", name, v);
+		buf_reset(&b);
+		ctl_out_escape(&b, v, false);
+		printf("%-15s %s\n", name, buf_str(&b) ? buf_str(&b) : "");
 	}
 	if (ctl_value(r, 0, "message") != NULL) {
+		buf_reset(&b);
+		ctl_out_escape(&b, ctl_value(r, 0, "message"), true);
 		printf("message:\n    ");
-		for (const char *m = ctl_value(r, 0, "message"); *m; m++) {
+		for (const char *m = buf_str(&b) ? buf_str(&b) : ""; *m; m++) {
 			putchar(*m);
 			if (*m == '\n')
 				fputs("    ", stdout);
 		}
 		putchar('\n');
 	}
+	buf_free(&b);
 }
 
 static int
@@ -215,6 +259,9 @@ ctl_request_show(struct ctl *c, int argc, char **argv)
 		return CTL_ERR;
 	if (PQntuples(r) == 0)
 		rc = ctl_err("unknown request %s", ref);
+	else if (ctl_request_export(c, ref, json ? "json" : "text", NULL,
+	    1) == -1)
+		rc = CTL_ERR;
 	else if (json)
 		rc = ctl_out_json(r, true);
 	else {
@@ -246,6 +293,23 @@ static const char unspam_sql[] =
     "  FROM upd RETURNING id)"
     " SELECT (SELECT status FROM req), (SELECT id FROM ins)";
 
+/* The row of a resend or an unspam, in its transaction. */
+static int
+ctl_request_queued_audit(struct ctl *c, bool unspam, const char *ref,
+    const char *outbox_id)
+{
+	struct buf detail = { 0 };
+	int rc;
+
+	if (unspam)
+		audit_detail_change(&detail, "status", "spam", "received");
+	audit_detail_raw(&detail, "outbox", "%s", outbox_id);
+	rc = buf_str(&detail) == NULL ? -1 : ctl_audit(c,
+	    unspam ? "unspam" : "resend", ref, buf_str(&detail));
+	buf_free(&detail);
+	return rc;
+}
+
 static int
 ctl_request_queue(struct ctl *c, int argc, char **argv, bool unspam)
 {
@@ -276,7 +340,8 @@ ctl_request_queue(struct ctl *c, int argc, char **argv, bool unspam)
 	else if (unspam && PQgetisnull(r, 0, 1))
 		ctl_err("request %s is not marked as spam: use `%s request "
 		    "resend %s` to mail it again", ref, CTL_PROG, ref);
-	else if (ctl_commit(c) == 0) {
+	else if (ctl_request_queued_audit(c, unspam, ref,
+	    PQgetvalue(r, 0, 1)) == 0 && ctl_commit(c) == 0) {
 		printf("%s%s: queued as outbox %s, to the location's current "
 		    "routes\n", ref, unspam ? " marked received" : "",
 		    PQgetvalue(r, 0, 1));

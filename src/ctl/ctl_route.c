@@ -32,6 +32,26 @@ route_operands(struct ctl *c, int argc, char **argv, const char **vals)
 	return CTL_OK;
 }
 
+/* The change's audit row, then COMMIT: CTL_OK, or CTL_ERR once reported
+ * (the caller rolls back). Routes are the clinic's own addresses, never a
+ * patient's. */
+static int
+route_audit(struct ctl *c, const char *action, const char *slug,
+    const char *email, const char *kind)
+{
+	struct buf detail = { 0 };
+	int rc = CTL_ERR;
+
+	audit_detail_str(&detail, "email", email);
+	audit_detail_str(&detail, "kind", kind);
+	if (buf_str(&detail) != NULL &&
+	    ctl_audit(c, action, slug, buf_str(&detail)) == 0 &&
+	    ctl_commit(c) == 0)
+		rc = CTL_OK;
+	buf_free(&detail);
+	return rc;
+}
+
 static const char route_add_sql[] =
     "WITH loc AS (SELECT id FROM locations WHERE slug = $1),"
     " ins AS (INSERT INTO routes (location_id, email, kind)"
@@ -66,16 +86,24 @@ ctl_route_add(struct ctl *c, int argc, char **argv)
 	}
 	if ((rc = route_operands(c, argc, argv, vals)) != CTL_OK)
 		return rc;
-	if ((r = ctl_exec(c, route_add_sql, 3, vals)) == NULL)
+	if (ctl_begin(c, NULL) == -1)
 		return CTL_ERR;
+	if ((r = ctl_exec(c, route_add_sql, 3, vals)) == NULL) {
+		ctl_rollback(c);
+		return CTL_ERR;
+	}
 	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
 		rc = ctl_err("unknown location %s", vals[0]);
 	else if (strcmp(PQgetvalue(r, 0, 1), "0") == 0)
 		rc = ctl_err("location %s already routes to %s", vals[0],
 		    PQgetvalue(r, 0, 2));
 	else
+		rc = route_audit(c, "route_add", vals[0], vals[1], vals[2]);
+	if (rc == CTL_OK)
 		printf("location %s now mails %s as %s\n", vals[0], vals[1],
 		    vals[2]);
+	else
+		ctl_rollback(c);
 	PQclear(r);
 	return rc;
 }
@@ -84,10 +112,11 @@ static const char route_remove_sql[] =
     "WITH loc AS (SELECT id FROM locations WHERE slug = $1),"
     " del AS (DELETE FROM routes"
     "  WHERE location_id = (SELECT id FROM loc) AND lower(email) = lower($2)"
-    "  RETURNING email)"
+    "  RETURNING email, kind)"
     " SELECT EXISTS (SELECT 1 FROM loc), (SELECT count(*) FROM del),"
     "  (SELECT count(*) FROM routes WHERE location_id = (SELECT id FROM loc))"
-    "  - (SELECT count(*) FROM del), (SELECT email FROM del)";
+    "  - (SELECT count(*) FROM del), (SELECT email FROM del),"
+    "  (SELECT kind FROM del)";
 
 int
 ctl_route_remove(struct ctl *c, int argc, char **argv)
@@ -100,13 +129,22 @@ ctl_route_remove(struct ctl *c, int argc, char **argv)
 		return CTL_USAGE;
 	if ((rc = route_operands(c, argc, argv, vals)) != CTL_OK)
 		return rc;
-	if ((r = ctl_exec(c, route_remove_sql, 2, vals)) == NULL)
+	if (ctl_begin(c, NULL) == -1)
 		return CTL_ERR;
+	if ((r = ctl_exec(c, route_remove_sql, 2, vals)) == NULL) {
+		ctl_rollback(c);
+		return CTL_ERR;
+	}
 	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
 		rc = ctl_err("unknown location %s", vals[0]);
 	else if (strcmp(PQgetvalue(r, 0, 1), "0") == 0)
 		rc = ctl_err("location %s has no route to %s", vals[0],
 		    vals[1]);
+	else
+		rc = route_audit(c, "route_remove", vals[0],
+		    PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4));
+	if (rc != CTL_OK)
+		ctl_rollback(c);
 	else if (strcmp(PQgetvalue(r, 0, 2), "0") == 0)
 		printf("location %s no longer mails %s; it has no routes left,"
 		    " so its mail goes to [mail] default_to\n", vals[0],

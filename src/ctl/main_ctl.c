@@ -1,5 +1,5 @@
 /* frontdeskctl: the admin CLI for the schema, locations, routes, requests,
- * the outbox and retention. */
+ * the outbox, retention, the console's accounts and the audit log. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +11,14 @@ static const char usage[] =
     "\n"
     "Administers frontdesk through its database: the schema, the clinic's\n"
     "locations, who gets each location's mail, the stored appointment\n"
-    "requests and the outbox of mail. Every change applies to the next\n"
-    "request or message; nothing needs a restart.\n"
+    "requests, the outbox of mail, the console's accounts and the audit\n"
+    "log. Every change applies to the next request or message; nothing\n"
+    "needs a restart. Every change and export is recorded in the audit log\n"
+    "as frontdeskctl:OSUSER.\n"
     "\n"
     "  -c, --config FILE  configuration (default " CONFIG_DEFAULT_PATH ");\n"
-    "                     only [database] conninfo is used\n"
+    "                     [database] conninfo, [smtp] from (resend) and\n"
+    "                     [console] auth, second_factor (user list)\n"
     "  -v, --verbose      say more\n"
     "  -h, --help         this help; COMMAND --help: that command's help\n"
     "      --version      print the version\n"
@@ -39,6 +42,18 @@ static const char usage[] =
     "  outbox retry ID | --all-dead        dead mail back to pending\n"
     "  purge --older-than DAYS             delete old requests and their\n"
     "                                      mail; never one still pending\n"
+    "  user add NAME --role staff|admin [--location SLUG]... [--password-stdin]\n"
+    "  user set NAME [--role staff|admin] [--location SLUG]...\n"
+    "                                      the locations given replace the old\n"
+    "  user passwd NAME [--password-stdin] a new password; ends its sessions\n"
+    "  user disable NAME                   no sign-in; ends its sessions\n"
+    "  user enable NAME                    and lifts a lockout\n"
+    "  user reset-2fa NAME                 enrol the second factor again\n"
+    "  user list [--json]\n"
+    "  audit list [--user NAME] [--reference REF] [--since YYYY-MM-DD] [--json]\n"
+    "  console-key FILE                    make the key of [console] key_file\n"
+    "\n"
+    "NOUN --help (e.g. `user --help`) lists a noun's commands with their help.\n"
     "\n"
     "Exit status: 0 done; 1 an error (a bad value, an unknown slug or\n"
     "reference, a database error), told in one line on stderr; 2 a usage\n"
@@ -116,9 +131,10 @@ static const struct ctl_cmd commands[] = {
 	    "  --status S       received or spam (honeypot)\n"
 	    "  --json           a JSON array with every stored field,\n"
 	    "                   keyed as the form names them, plus\n"
-	    "                   reference, created_at (ISO 8601), status\n"
-	    "                   and delivery (pending, sent, dead; null\n"
-	    "                   for spam)\n"
+	    "                   reference, created_at (ISO 8601), status,\n"
+	    "                   delivery (pending, sent, dead; null\n"
+	    "                   for spam) and triage (new, contacted,\n"
+	    "                   scheduled, closed)\n"
 	    "  --csv            the same as RFC 4180 CSV with a header\n"
 	    "                   row; a cell starting with = + - @ gets a\n"
 	    "                   leading ' so a spreadsheet shows it as\n"
@@ -148,12 +164,80 @@ static const struct ctl_cmd commands[] = {
 	    "messages can be retried.\n" },
 	{ "purge", NULL, ctl_purge, "purge --older-than DAYS",
 	    "Deletes the requests made more than DAYS days ago with\n"
-	    "their mail, except those whose mail is still pending (or\n"
-	    "being sent), and says how many. Also drops idempotency\n"
+	    "their mail, notes, read state and triage, except those\n"
+	    "whose mail is still pending (or being sent), and says how\n"
+	    "many; the audit log keeps its rows. Also drops idempotency\n"
 	    "keys older than 24 hours and the rate limit's addresses\n"
 	    "with no post in the last hour. Recommended: daily, with\n"
 	    "DAYS 90 or what your privacy policy says.\n"
 	    "  --older-than DAYS   required, 1 to 100000\n" },
+	{ "user", "add", ctl_user_add,
+	    "user add NAME --role staff|admin [--location SLUG]... "
+	    "[--password-stdin]",
+	    "Adds an account of frontdesk-console. NAME: 1-64 of a-z,\n"
+	    "0-9 and . _ @ - (a REMOTE_USER is matched in lower case).\n"
+	    "A staff account sees the requests of its locations, at\n"
+	    "least one; an admin sees every location and takes no\n"
+	    "--location. Without --password-stdin a random password is\n"
+	    "made and printed alone on one line of stdout (nothing else\n"
+	    "is printed); with it, the password is the first line of\n"
+	    "standard input without its line end. A password has 12 to\n"
+	    "128 characters, no control characters; only its argon2id\n"
+	    "hash is stored.\n"
+	    "  --role R          staff or admin, required\n"
+	    "  --location SLUG   a location of a staff account; repeat\n"
+	    "                    for more\n"
+	    "  --password-stdin  read the password from standard input\n" },
+	{ "user", "set", ctl_user_set,
+	    "user set NAME [--role staff|admin] [--location SLUG]...",
+	    "Changes an account's role or locations. The locations given\n"
+	    "replace the old ones. Made admin, an account drops its\n"
+	    "locations; made staff, it needs --location.\n"
+	    "  --role R          staff or admin\n"
+	    "  --location SLUG   repeat for more\n" },
+	{ "user", "passwd", ctl_user_passwd,
+	    "user passwd NAME [--password-stdin]",
+	    "Gives an account a new password, as user add does (random\n"
+	    "and printed alone, or the first line of standard input),\n"
+	    "and ends its sessions.\n"
+	    "  --password-stdin  read the password from standard input\n" },
+	{ "user", "disable", ctl_user_disable, "user disable NAME",
+	    "The account can no longer sign in; its sessions end now.\n"
+	    "Its audit rows, notes and history stay.\n" },
+	{ "user", "enable", ctl_user_enable, "user enable NAME",
+	    "The account can sign in again; a lockout after failed\n"
+	    "sign-ins is lifted too.\n" },
+	{ "user", "reset-2fa", ctl_user_reset_2fa, "user reset-2fa NAME",
+	    "Forgets the account's second factor (a lost phone): where\n"
+	    "[console] second_factor asks one of it, it enrols again at\n"
+	    "its next sign-in. Its sessions end.\n" },
+	{ "user", "list", ctl_user_list, "user list [--json]",
+	    "Lists the accounts in the order they were added: role,\n"
+	    "locations, enabled, second factor (on: enrolled; enrol:\n"
+	    "[console] second_factor of this file asks it and it is not\n"
+	    "enrolled yet; off), a lockout, the last sign-in.\n"
+	    "  --json    an array of {username, role, locations, enabled,\n"
+	    "            second_factor, last_sign_in}\n"
+	    "  -h, --help  this help\n" },
+	{ "audit", "list", ctl_audit_list,
+	    "audit list [--user NAME] [--reference REF] [--since YYYY-MM-DD] "
+	    "[--json]",
+	    "Lists the audit log, oldest first: every sign-in, view,\n"
+	    "export and change made in the console or with frontdeskctl\n"
+	    "(as frontdeskctl:OSUSER). The log is append-only: no role\n"
+	    "but the database owner can change or remove a row, and\n"
+	    "purge keeps it.\n"
+	    "  --user NAME       rows of this user, as the list shows it\n"
+	    "  --reference REF   rows about this request\n"
+	    "  --since DATE      rows from DATE, 00:00 in the database\n"
+	    "                    session's time zone\n"
+	    "  --json            an array of {at, user, address, action,\n"
+	    "                    object, detail}\n" },
+	{ "console-key", NULL, ctl_console_key, "console-key FILE",
+	    "Writes a new random key (64 hex digits, mode 0600) to FILE,\n"
+	    "which must not exist: [console] key_file, with which the\n"
+	    "console seals second-factor secrets in the database. Give\n"
+	    "the file to the console's user. Needs no database.\n" },
 };
 
 static const struct ctl_cmd *
@@ -174,6 +258,22 @@ find_command(int argc, char **argv, int *used)
 		}
 	}
 	return NULL;
+}
+
+/* `NOUN --help`: the help of each of the noun's commands. */
+static int
+noun_help(const char *noun)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].noun, noun) != 0)
+			continue;
+		printf("%susage: %s [-c FILE] %s\n\n%s", first ? "" : "\n",
+		    CTL_PROG, commands[i].synopsis, commands[i].help);
+		first = false;
+	}
+	return CTL_OK;
 }
 
 static bool
@@ -202,6 +302,10 @@ main(int argc, char **argv)
 		return CTL_OK;
 	}
 	if ((c.cmd = find_command(argc, argv, &used)) == NULL) {
+		if (known_noun(argv[0]) && argc == 2 &&
+		    (strcmp(argv[1], "--help") == 0 ||
+		    strcmp(argv[1], "-h") == 0))
+			return noun_help(argv[0]);
 		if (known_noun(argv[0]) && argc > 1)
 			return ctl_usage(NULL, "unknown command \"%s %s\"",
 			    argv[0], argv[1]);

@@ -14,7 +14,7 @@
 #include "mail.h"
 #include "outbox.h"
 #include "smtp.h"
-#include "zone.h"
+#include "common/zone.h"
 
 /*
  * How soon queued mail is noticed. A poll costs one index probe on an
@@ -326,7 +326,7 @@ check_mail(const struct config *cfg, char *zone, size_t size)
 	if (zone_setup(cfg->mail_timezone, zone, size, &why) == -1)
 		key = "timezone", value = cfg->mail_timezone;
 	else if (cfg->mail_console_url[0] != '\0' &&
-	    !mail_console_url_valid(cfg->mail_console_url)) {
+	    !text_console_url(cfg->mail_console_url)) {
 		key = "console_url", value = cfg->mail_console_url;
 		why = "an http(s):// URL of a host and a path ending in /, "
 		    "without quotes, &, (, ), ? or #";

@@ -260,7 +260,7 @@ smtp_init(struct smtp *s, const struct config *cfg, char *err,
 	memset(s, 0, sizeof(*s));
 	s->timeout_ms = cfg->smtp_timeout * 1000;
 	s->from[0] = '<';
-	if (mail_addr_spec(cfg->smtp_from, s->from + 1, sizeof(s->from) - 2)
+	if (text_addr_spec(cfg->smtp_from, s->from + 1, sizeof(s->from) - 2)
 	    == -1) {
 		snprintf(err, errsize, "[smtp] from: no valid address in \"%s\"",
 		    cfg->smtp_from);

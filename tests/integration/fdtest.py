@@ -261,7 +261,7 @@ class Cluster:
 
 
 # The programs' database roles: each program's tests run under its own.
-ROLES = ("web", "mailer", "admin")
+ROLES = ("web", "mailer", "admin", "console")
 
 
 class Response:
@@ -308,19 +308,24 @@ def multipart_body(fields, boundary="fdtestBoundary42"):
 
 
 SHIPPED_SOCKET = "/run/frontdesk/fcgi.sock"  # in every file under conf/
+SHIPPED_CONSOLE_SOCKET = "/run/frontdesk/console.sock"
 
 
-def with_socket(text, socket_path):
-    """A shipped file's text with the test's frontdesk socket put in."""
-    return text.replace(SHIPPED_SOCKET, socket_path)
+def with_socket(text, socket_path, console_socket=None):
+    """A shipped file's text with the test's sockets put in."""
+    text = text.replace(SHIPPED_SOCKET, socket_path)
+    if console_socket is not None:
+        text = text.replace(SHIPPED_CONSOLE_SOCKET, console_socket)
+    return text
 
 
-def shipped(relpath, socket_path, dest):
-    """Copies SOURCE/relpath to dest with the socket put in; returns dest."""
+def shipped(relpath, socket_path, dest, console_socket=None):
+    """Copies SOURCE/relpath to dest with the sockets put in; returns
+    dest."""
     with open(os.path.join(SOURCE, relpath)) as f:
         text = f.read()
     with open(dest, "w") as f:
-        f.write(with_socket(text, socket_path))
+        f.write(with_socket(text, socket_path, console_socket))
     return dest
 
 
@@ -445,14 +450,17 @@ class Stack:
     def program(self, name):
         return os.path.join(BUILD, name)
 
-    def ctl(self, *args, check=True, conf=None):
-        """frontdeskctl as the admin role (db migrate as the owner)."""
+    def ctl(self, *args, check=True, conf=None, input=None):
+        """frontdeskctl as the admin role (db migrate as the owner);
+        input: its standard input (bytes or str)."""
         if conf is None:
             conf = (self.conf_path if args[:2] == ("db", "migrate")
                     else self.admin_conf_path)
+        if isinstance(input, str):
+            input = input.encode()
         r = subprocess.run([self.program("frontdeskctl"), "-c",
                             conf] + list(args),
-                           capture_output=True)
+                           capture_output=True, input=input)
         if check and r.returncode != 0:
             raise AssertionError("frontdeskctl %s: exit %d: %s" % (
                 " ".join(args), r.returncode, r.stderr.decode()))
@@ -487,6 +495,33 @@ class Stack:
         assert p.poll() is None, self.log(name)
         return p, sock
 
+    def start_console(self, name="console", **sections):
+        """frontdesk-console as its own role on a socket of its own, with
+        sections merged over the console's file; returns the process. Its
+        socket is self.console_socket (the first one's, for nginx)."""
+        sock = os.path.join(self.dir, name + ".sock")
+        key = os.path.join(self.dir, name + ".key")
+        if not os.path.exists(key):
+            with open(key, "w") as f:
+                f.write(os.urandom(32).hex() + "\n")
+            os.chmod(key, 0o600)
+        conf = self.conf_as("console")
+        conf["console"] = {"listen": sock, "socket_mode": "0666",
+                           "threads": "4", "key_file": key}
+        for section, keys in sections.items():
+            conf.setdefault(section, {}).update(keys)
+        if os.path.exists(sock):
+            os.unlink(sock)
+        p = spawn([self.program("frontdesk-console"), "-c",
+                   self.write_conf(name + ".conf", conf)],
+                  os.path.join(self.dir, name + ".log"))
+        wait_for(lambda: os.path.exists(sock) or p.poll() is not None,
+                 what=name + " socket")
+        assert p.poll() is None, self.log(name)
+        if not hasattr(self, "console_socket"):
+            self.console_socket = sock
+        return p
+
     def stop_frontdesk(self, sig=signal.SIGTERM):
         return stop(self.frontdesk, sig)
 
@@ -504,10 +539,16 @@ class Stack:
         else:
             with open(loc, "w") as f:
                 f.write(with_socket(location_conf, self.socket))
+        includes = [loc]
+        console = getattr(self, "console_socket", None)
+        if console is not None:
+            cl = os.path.join(self.dir, "console-location.conf")
+            shipped("conf/nginx/console.conf", self.socket, cl, console)
+            includes.append(cl)
         www = self.www or os.path.join(self.dir, "www")
         os.makedirs(www, exist_ok=True)
-        nginx_conf(self.dir, self.port, www, [loc] + self.nginx_includes,
-                   with_socket(http_extra, self.socket),
+        nginx_conf(self.dir, self.port, www, includes + self.nginx_includes,
+                   with_socket(http_extra, self.socket, console),
                    error_log="nginx-error.log")
         self.nginx = spawn(["nginx", "-e", os.path.join(self.dir,
                             "nginx-error.log"), "-p", self.dir, "-c",

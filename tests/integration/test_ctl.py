@@ -25,7 +25,8 @@ SQL_FILES = sorted(f for f in os.listdir(os.path.join(fdtest.SOURCE, "sql"))
                    if re.match(r"^\d{3}_.+\.sql$", f))
 MSGID = re.compile(r"^<FD-[0-9A-HJKMNP-TV-Z]{8}\.[0-9a-f-]{36}"
                    r"@clinic\.example>$")
-JSON_KEYS = ["reference", "created_at", "status", "delivery", "location",
+JSON_KEYS = ["reference", "created_at", "status", "delivery", "triage",
+             "location",
              "first_name", "last_name", "email", "phone", "service",
              "preferred_time", "message", "consent", "submission_id"]
 
@@ -166,7 +167,9 @@ def test_help_is_complete():
                 "location enable", "location disable", "route add",
                 "route remove", "route list", "request list",
                 "request show", "request resend", "request unspam",
-                "outbox list", "outbox retry", "purge --older-than"):
+                "outbox list", "outbox retry", "purge --older-than",
+                "user add", "user set", "user passwd", "user disable",
+                "user enable", "user reset-2fa", "user list", "audit list"):
         assert cmd in out, cmd
     assert "Exit status" in out
     for args in (("location", "add"), ("request", "list"),
@@ -496,7 +499,8 @@ def test_request_list_json():
     assert [list(g) for g in got] == [JSON_KEYS] * 4, got
     a, b, c, d = got
     assert a == dict(a, reference="FD-0000000A", status="received",
-                     delivery="sent", location="midtown", first_name="Ann",
+                     delivery="sent", triage="new", location="midtown",
+                     first_name="Ann",
                      last_name="Lee", email="maria@example.com",
                      phone="+1 212 555 0100",
                      service="=HYPERLINK(\"http://evil\")",
@@ -576,6 +580,12 @@ def test_request_show():
     assert re.search(r"^mail:\n\s*OUTBOX +STATUS", out, re.M), out
     obj = request_json("FD-0000000A")
     assert list(obj) == JSON_KEYS and obj["message"] == TRICKY, obj
+    assert obj["triage"] == "new", obj
+    R.sql("UPDATE appointment_requests SET triage = 'scheduled' WHERE "
+          "reference = 'FD-0000000D'")
+    assert request_json("FD-0000000D")["triage"] == "scheduled"
+    R.sql("UPDATE appointment_requests SET triage = 'new' WHERE "
+          "reference = 'FD-0000000D'")
     assert obj == json.loads(ctl("request", "list", "--json",
                                  conf=R_ADMIN))[0]
     # Crockford: lower case, O for 0 and l for 1 are read as meant.
@@ -744,6 +754,43 @@ def test_purge():
             want="bad --older-than")
     ctl("purge", conf=conf, rc=2, want="--older-than DAYS is required")
     ctl("purge", "--older-than", conf=conf, rc=2, want="needs a value")
+
+
+def test_purge_takes_work_keeps_audit():
+    """A purged request's notes, read state and triage go with it (the
+    schema's cascades); the audit rows about it stay, and so do the notes
+    of a request that is kept"""
+    st, conf = fresh()
+    add_request(st, "FD-0000002A", days=100, outbox=["sent"])
+    add_request(st, "FD-0000002B", days=1, outbox=["sent"])
+    st.sql("INSERT INTO users (username, role) VALUES ('maria', 'staff')")
+    for ref in ("FD-0000002A", "FD-0000002B"):
+        st.sql("UPDATE appointment_requests SET triage = 'contacted' "
+               "WHERE reference = :'p1'", (ref,))
+        st.sql("INSERT INTO notes (request_id, author, text) SELECT id, "
+               "'maria', 'Called back, left a message' FROM "
+               "appointment_requests WHERE reference = :'p1'", (ref,))
+        st.sql("INSERT INTO request_reads (request_id, user_id) SELECT "
+               "r.id, u.id FROM appointment_requests r, users u WHERE "
+               "r.reference = :'p1' AND u.username = 'maria'", (ref,))
+        st.sql("INSERT INTO audit_log (actor, action, object, detail) "
+               "VALUES ('maria', 'triage', :'p1', 'triage: \"new\" -> "
+               "\"contacted\"'), ('maria', 'note', :'p1', NULL)", (ref,))
+    assert st.count("notes") == 2 and st.count("request_reads") == 2
+    out = ctl("purge", "--older-than", "30", conf=conf)
+    assert out.startswith("purged 1 request(s)"), out
+    assert [r[0] for r in st.sql("SELECT reference FROM "
+                                 "appointment_requests")] == ["FD-0000002B"]
+    kept = st.sql("SELECT r.reference, r.triage, (SELECT count(*) FROM "
+                  "notes n WHERE n.request_id = r.id), (SELECT count(*) "
+                  "FROM request_reads rr WHERE rr.request_id = r.id) FROM "
+                  "appointment_requests r")
+    assert kept == [("FD-0000002B", "contacted", "1", "1")], kept
+    assert st.count("notes") == 1 and st.count("request_reads") == 1
+    # Both requests' audit rows, the purged one's included.
+    assert st.count("audit_log", "object = 'FD-0000002A'") == 2
+    assert st.count("audit_log", "object = 'FD-0000002B'") == 2
+    assert st.count("users") == 1
 
 
 # -- roles -------------------------------------------------------------------

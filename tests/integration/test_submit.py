@@ -673,6 +673,33 @@ def test_start_up_errors_are_one_logfmt_line_each():
     assert set(fail[0]) == {"ts", "level", "prog", "event", "error"}, fail
 
 
+def test_check_refuses_what_start_up_or_the_mailer_would():
+    """frontdesk -t exits 1 naming the key for a From no Message-ID can
+    carry, a zone that does not exist, a console_url that cannot stand in
+    a header, a relative spool dir, a listen host that is not an address;
+    -t binds and connects to nothing, so it passes with the service up"""
+    for section, keys, key in (
+            ("smtp", {"from": "appointments@clinic.example;"}, "[smtp] from"),
+            ("mail", {"timezone": "America/Gotham"}, "[mail] timezone"),
+            ("mail", {"console_url": "https://staff.example/c/\"x/"},
+             "[mail] console_url"),
+            ("spool", {"dir": "spool"}, "[spool] dir"),
+            ("fastcgi", {"listen": "localhost:9000"}, "[fastcgi] listen")):
+        conf = S.conf_as("web")
+        conf.setdefault(section, {}).update(keys)
+        path = S.write_conf("check.conf", conf)
+        r = subprocess.run([S.program("frontdesk"), "-t", "-c", path],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and key in r.stderr, (keys, r)
+        # and start-up refuses the same file the same way
+        r = subprocess.run([S.program("frontdesk"), "-c", path],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and key in r.stderr, (keys, r)
+    r = subprocess.run([S.program("frontdesk"), "-t", "-c", S.web_conf_path],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r
+
+
 def test_sigterm_during_start_up_exits_0():
     """a SIGTERM that arrives while frontdesk is still starting (here: held
     in its first log write, to a full pipe) is kept until it runs, then

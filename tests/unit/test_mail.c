@@ -7,7 +7,7 @@
 #include "mail.h"
 #include "tap.h"
 #include "text.h"
-#include "zone.h"
+#include "common/zone.h"
 #include "../common/strcount.h"
 
 #define MAXH 32
@@ -747,7 +747,7 @@ test_addresses(void)
 		tap_ok(text_email_route(addrs[i].addr) == addrs[i].ok,
 		    "address %zu %s", i, addrs[i].ok ? "valid" : "invalid");
 	for (size_t i = 0; i < sizeof(froms) / sizeof(froms[0]); i++) {
-		int r = mail_addr_spec(froms[i].from, out, sizeof(out));
+		int r = text_addr_spec(froms[i].from, out, sizeof(out));
 
 		tap_ok(froms[i].want ? r == 0 && strcmp(out, froms[i].want) == 0
 		    : r == -1, "from %zu: %s", i, froms[i].from);
@@ -1150,7 +1150,7 @@ test_console_link(void)
 
 	for (size_t i = 0; i < sizeof(console_urls) / sizeof(console_urls[0]);
 	    i++)
-		tap_ok(mail_console_url_valid(console_urls[i].url) ==
+		tap_ok(text_console_url(console_urls[i].url) ==
 		    console_urls[i].ok, "console_url %zu %s: %s", i,
 		    console_urls[i].ok ? "valid" : "invalid", console_urls[i].url);
 	m.console_url = CONSOLE;
