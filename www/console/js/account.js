@@ -1,7 +1,7 @@
 /* account.js: sign-in (one step: name, password and the code field,
  * always offered), enrolling a second factor, changing the password. */
 import { $, h, clear, showError, announce } from "./dom.js";
-import { call } from "./api.js";
+import { call, stillSignedIn } from "./api.js";
 
 /* -- sign-in */
 export function setupSignIn(signedIn) {
@@ -38,9 +38,14 @@ export function setupSignIn(signedIn) {
 				showError(err, "Sign-in failed. Check your name, " +
 				    "password and code. After several failed tries " +
 				    "the account is locked for a while.");
-			else if (e.status === 404)
+			else if (e.status === 404) {
+				/* auth = remote_user: no passwords here */
 				showError(err, "This console signs people in " +
-				    "through the web server, not here.");
+				    "through your organisation's single sign-on, " +
+				    "not here.");
+				$("signin-form").hidden = true;
+				$("signin-sso").hidden = false;
+			}
 			else
 				showError(err, e.message);
 			err.focus();
@@ -82,7 +87,7 @@ export function renderEnrol(host, idPrefix, done) {
 		}
 		try {
 			const s = await call("POST", "/me/2fa", {
-			    body: { password: pw.value } });
+			    body: { password: pw.value }, quiet401: true });
 			pw.value = "";
 			showError(err, "");
 			step1.hidden = true;
@@ -90,6 +95,8 @@ export function renderEnrol(host, idPrefix, done) {
 			$(idPrefix + "-secret-title").focus();
 		} catch (e) {
 			pw.value = "";
+			if (e.status === 401 && !await stillSignedIn())
+				return;
 			showError(err, e.status === 401 || e.status === 403 ?
 			    "That password is not right." : e.message);
 			err.focus();
@@ -146,16 +153,21 @@ function secretStep(s, idPrefix, err, done) {
 			return;
 		}
 		try {
-			await call("POST", "/me/2fa", { body: { code: v } });
+			await call("POST", "/me/2fa", { body: { code: v },
+			    quiet401: true });
 			showError(err, "");
 			announce("Second factor set up. From now on, sign in " +
 			    "with a code.");
 			await done();
 		} catch (e) {
 			code.value = "";
-			showError(err, e.status === 400 || e.status === 401 ||
-			    e.status === 403 ? "That code is not right. Wait " +
-			    "for the next one and try again." : e.message);
+			if (e.status === 401 && !await stillSignedIn())
+				return;
+			showError(err, e.status === 409 ? e.message + " Start " +
+			    "again with your password." : e.status === 400 ||
+			    e.status === 401 || e.status === 403 ? "That code " +
+			    "is not right. Wait for the next one and try again." :
+			    e.message);
 			err.focus();
 		}
 	});
@@ -184,7 +196,7 @@ export function setupPassword(getMe, passwordChanged) {
 		}
 		try {
 			await call("POST", "/me/password", { body: {
-			    password: old, new_password: neu } });
+			    password: old, new_password: neu }, quiet401: true });
 			for (const id of ["password-old", "password-new",
 			    "password-again"])
 				$(id).value = "";
@@ -193,7 +205,10 @@ export function setupPassword(getMe, passwordChanged) {
 			    "were ended.");
 			await passwordChanged();
 		} catch (e) {
-			showError(err, e.status === 400 || e.status === 403 ?
+			if (e.status === 401 && !await stillSignedIn())
+				return;
+			showError(err, e.status === 400 || e.status === 401 ||
+			    e.status === 403 ?
 			    "Not changed: check your current password, and " +
 			    "that the new one has 12 to 128 characters." :
 			    e.message);

@@ -5,7 +5,8 @@
  * the session is gone (401). The pages decide no access: the API does. */
 
 /* PREFIX: this file lives at PREFIX/js/api.js. */
-export const PREFIX = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export const PREFIX = new URL("..", import.meta.url).pathname
+    .replace(/\/$/, "");
 export const API = PREFIX + "/api";
 
 const ACTIVITY_KEY = "frontdesk.console.activity";
@@ -112,6 +113,22 @@ function explain(status, data) {
 			return "The console had a problem (HTTP " + status +
 			    "). Try again in a moment.";
 		return why || "HTTP " + status;
+	}
+}
+
+/* Some answers use 401 for a wrong password too (POST /me/password,
+ * POST /me/2fa): after one of those, ask whether the session lives. False
+ * (and the app told) when it is gone. */
+export async function stillSignedIn() {
+	try {
+		await call("GET", "/me", { background: true, quiet401: true });
+		return true;
+	} catch (e) {
+		if (e.status !== 401)
+			return true;
+		if (onSignedOut)
+			onSignedOut();
+		return false;
 	}
 }
 

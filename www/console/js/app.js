@@ -117,6 +117,11 @@ async function loadMe() {
 function startSessionTimer() {
 	const idle = Number(me.idle_timeout) > 0 ? Number(me.idle_timeout) :
 	    DEFAULT_IDLE;
+	/* session_ends: the earlier of the idle end and session_max's; the
+	 * latter matters only when it comes first. */
+	const ends = Date.parse(me.session_ends || "");
+	const hard = Number.isFinite(ends) && ends < Date.now() + idle * 1000 -
+	    15000 ? ends : 0;
 	startIdle(idle, idleExpired, async () => {
 		try {
 			await call("GET", "/me");
@@ -124,7 +129,7 @@ function startSessionTimer() {
 		} catch (e) {
 			/* a 401 shows sign-in by itself */
 		}
-	});
+	}, hard);
 }
 
 async function afterSignIn(answer) {
@@ -167,16 +172,19 @@ function sessionGone() {
 	    "will come back to this page.");
 }
 
-async function idleExpired() {
+async function idleExpired(reason) {
 	const minutes = Math.round((Number(me && me.idle_timeout) ||
 	    DEFAULT_IDLE) / 60);
+	const max = Math.round((Number(me && me.session_max) || 0) / 3600);
 	try {
 		await call("DELETE", "/session", { background: true,
 		    quiet401: true });
 	} catch (e) {
 		/* gone already */
 	}
-	showSignIn("You were signed out after " + minutes + " minute" +
+	showSignIn(reason === "max" ? "You were signed out: a session lasts " +
+	    "at most " + (max || "a few") + " hour" + (max === 1 ? "" : "s") +
+	    "." : "You were signed out after " + minutes + " minute" +
 	    (minutes === 1 ? "" : "s") + " without activity.");
 }
 

@@ -13,16 +13,23 @@ let timer = null;
 let onExpire = null;
 let onStay = null;
 let warned = false;
+let maxEnd = 0;	/* ms: session_max's end, when it comes before the idle one */
 
 /* The warning comes this many seconds before the end: two minutes, or a
- * quarter of a short timeout (at least 20 s, WCAG 2.2.1). */
+ * quarter of a shorter timeout, at least 20 s (WCAG 2.2.1) unless the
+ * whole timeout is under 40 s (then half of it). */
 function warnAt() {
-	return Math.max(20, Math.min(120, Math.floor(timeoutSec / 4)));
+	return Math.min(timeoutSec / 2, Math.max(20, Math.min(120,
+	    timeoutSec / 4)));
 }
 
-export function startIdle(seconds, expire, stay) {
+/* seconds: idle_timeout; expire(reason): at zero, "idle" or "max"; stay():
+ * the warning's button; hardEnd: the session's last moment (ms) when
+ * session_max ends it before any idle time would, else 0. */
+export function startIdle(seconds, expire, stay, hardEnd = 0) {
 	stopIdle();
 	timeoutSec = seconds;
+	maxEnd = hardEnd;
 	onExpire = expire;
 	onStay = stay;
 	warned = false;
@@ -46,8 +53,13 @@ export function stopIdle() {
 	$("idle-alert").textContent = "";
 }
 
-export function secondsLeft() {
+function idleLeft() {
 	return timeoutSec - (Date.now() - lastActivity()) / 1000;
+}
+
+export function secondsLeft() {
+	const idle = idleLeft();
+	return maxEnd ? Math.min(idle, (maxEnd - Date.now()) / 1000) : idle;
 }
 
 function tick() {
@@ -58,12 +70,13 @@ function tick() {
 	$("idle-left").setAttribute("datetime", "PT" + Math.max(0,
 	    Math.ceil(left)) + "S");
 	const warning = $("idle-warning");
+	const byMax = maxEnd && (maxEnd - Date.now()) / 1000 < idleLeft();
 	if (left <= 0) {
 		const fn = onExpire;
 		stopIdle();
 		onExpire = null;
 		if (fn)
-			fn();
+			fn(byMax ? "max" : "idle");
 		return;
 	}
 	if (left <= warnAt()) {
@@ -72,9 +85,16 @@ function tick() {
 			warned = true;
 			warning.hidden = false;
 			/* announced once; the countdown itself is not live */
-			$("idle-alert").textContent = "You will be signed out in " +
-			    Math.ceil(left / 60) + " minute" + (left > 60 ? "s" :
-			    "") + " for inactivity. Choose Stay signed in to go on.";
+			const m = Math.ceil(left / 60) + " minute" + (left > 60 ?
+			    "s" : "");
+			$("idle-warning-why").textContent = byMax ? "Your " +
+			    "session reaches its time limit; sign in again then." :
+			    "for inactivity.";
+			$("stay").hidden = !!byMax;
+			$("idle-alert").textContent = byMax ? "Your session ends " +
+			    "in " + m + ": it reaches its time limit." :
+			    "You will be signed out in " + m + " for " +
+			    "inactivity. Choose Stay signed in to go on.";
 		}
 	} else if (warned) {
 		warned = false;

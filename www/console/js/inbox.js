@@ -7,7 +7,13 @@ import { $, h, clear, announce, showError, shortTime, timeEl, TRIAGE,
     triageLabel, deliveryLabel } from "./dom.js";
 import { call, query, API, PREFIX } from "./api.js";
 
-const POLL_MS = 30000;
+/* The list refreshes every 30 s, or three times within a short idle
+ * timeout; a poll is a background request (X-Background: 1), which the
+ * console does not count as activity, so it never keeps a session alive. */
+function pollMs() {
+	const idle = Number(state.me && state.me.idle_timeout) || 900;
+	return Math.max(3000, Math.min(30000, idle * 1000 / 3));
+}
 const SHORTCUTS_KEY = "frontdesk.console.shortcuts";
 
 const state = {
@@ -391,7 +397,7 @@ function startPoll() {
 	state.poll = setInterval(() => {
 		if (!document.hidden && !$("view-inbox").hidden)
 			load({ background: true });
-	}, POLL_MS);
+	}, pollMs());
 }
 
 function stopPoll() {

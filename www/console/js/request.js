@@ -22,7 +22,7 @@ const FIELDS = [
 ];
 const PLACED = new Set(FIELDS.map((f) => f[0]).concat(["reference",
     "created_at", "status", "delivery", "triage", "unread", "notes",
-    "history", "deliveries", "submission_id"]));
+    "history", "deliveries", "submission_id", "location_name"]));
 
 const OUTCOME = {
 	sent: "Sent",
@@ -75,6 +75,8 @@ export function forgetRequest() {
 }
 
 function locationName(slug) {
+	if (current && current.location === slug && current.location_name)
+		return current.location_name;
 	const l = me && me.locations.find((x) => x.slug === slug);
 	return l ? l.name : slug;
 }
