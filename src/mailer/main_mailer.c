@@ -381,7 +381,7 @@ main(int argc, char **argv)
 	log_init("frontdesk-mailer", 0);
 	no_core_dumps();
 	once = take_once(&argc, argv);
-	cli_parse(&o, argc, argv, "frontdesk-mailer", usage, false);
+	cli_parse(&o, argc, argv, "frontdesk-mailer", usage, 0);
 	if (o.argi != argc) {
 		fprintf(stderr, "frontdesk-mailer: unexpected argument \"%s\"\n",
 		    argv[o.argi]);
