@@ -1,4 +1,5 @@
-/* cli: the options every program shares (-c, -h, --version, -t). */
+/* cli: the options every program shares (-c, -h, --version, -v), and
+ * the ones some do (-t, --replace). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,13 +14,14 @@
 
 void
 cli_parse(struct cli *o, int argc, char **argv, const char *prog,
-    const char *usage, bool allow_t)
+    const char *usage, unsigned accept)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "replace", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -29,7 +31,8 @@ cli_parse(struct cli *o, int argc, char **argv, const char *prog,
 	o->config_path = CONFIG_DEFAULT_PATH;
 	/* "+": stop at the first operand, so a command's own options (e.g.
 	 * "route add SLUG EMAIL --cc") are left to it. */
-	while ((ch = getopt_long(argc, argv, allow_t ? "+c:htv" : "+c:hv",
+	while ((ch = getopt_long(argc, argv,
+	    (accept & CLI_TEST) ? "+c:htv" : "+c:hv",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -47,6 +50,14 @@ cli_parse(struct cli *o, int argc, char **argv, const char *prog,
 		case 'v':
 			o->verbose = true;
 			break;
+		case 'R':
+			if (accept & CLI_REPLACE) {
+				o->replace = true;
+				break;
+			}
+			fprintf(stderr, "%s: unknown option --replace (see %s "
+			    "-h)\n", prog, prog);
+			exit(2);
 		default:
 			if (optopt != 0)
 				fprintf(stderr, "%s: unknown or incomplete option "

@@ -13,7 +13,7 @@
 #include "web/sock.h"
 
 static const char usage[] =
-    "usage: frontdesk-console [-t] [-v] [-c FILE]\n"
+    "usage: frontdesk-console [-t] [-v] [--replace] [-c FILE]\n"
     "\n"
     "The staff and admin console's JSON API, behind the clinic's web\n"
     "server: sign-in, the requests of each person's locations, triage and\n"
@@ -23,6 +23,10 @@ static const char usage[] =
     "  -c, --config FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
     "  -t                 check the configuration and exit 0 or 1\n"
     "  -v, --verbose      debug logging\n"
+    "      --replace      take over a unix socket path that a running\n"
+    "                     process serves, with no gap (a restart without\n"
+    "                     systemd's socket activation); without it such a\n"
+    "                     path is refused\n"
     "  -h, --help         this help\n"
     "      --version      print the version\n"
     "\n"
@@ -38,7 +42,8 @@ main(int argc, char **argv)
 	char err[512], q[1100];
 	int fd, r;
 
-	cli_parse(&o, argc, argv, "frontdesk-console", usage, true);
+	cli_parse(&o, argc, argv, "frontdesk-console", usage,
+	    CLI_TEST | CLI_REPLACE);
 	if (o.argi != argc) {
 		fprintf(stderr, "frontdesk-console: unexpected argument \"%s\"\n",
 		    argv[o.argi]);
@@ -71,9 +76,7 @@ main(int argc, char **argv)
 		log_warn("second_factor_unsealed", "hint=\"set [console] key_file "
 		    "(frontdeskctl console-key FILE makes one): until then "
 		    "second-factor secrets are stored as they are\"");
-	if ((fd = sock_listen(cfg.console_listen, cfg.console_socket_mode, err,
-	    sizeof(err))) == -1)
-		fatal("listen_failed", "error=%s", log_quote(q, sizeof(q), err));
+	fd = sock_open(cfg.console_listen, cfg.console_socket_mode, o.replace);
 	console_app(&app, &cfg);
 	r = fcgi_run(&cfg, fd, &app);
 	sock_unlink(cfg.console_listen);

@@ -301,7 +301,7 @@ main(int argc, char **argv)
 	int used, rc;
 
 	memset(&c, 0, sizeof(c));
-	cli_parse(&c.opts, argc, argv, CTL_PROG, usage, false);
+	cli_parse(&c.opts, argc, argv, CTL_PROG, usage, 0);
 	argc -= c.opts.argi;
 	argv += c.opts.argi;
 	if (argc == 0)

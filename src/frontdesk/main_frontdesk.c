@@ -13,7 +13,7 @@
 #include "spool.h"
 
 static const char usage[] =
-    "usage: frontdesk [-t] [-v] [-c FILE]\n"
+    "usage: frontdesk [-t] [-v] [--replace] [-c FILE]\n"
     "\n"
     "The FastCGI responder behind the clinic's web server: it takes\n"
     "appointment requests, stores them with their email in one transaction\n"
@@ -22,6 +22,10 @@ static const char usage[] =
     "  -c, --config FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
     "  -t                 check the configuration and exit 0 or 1\n"
     "  -v, --verbose      debug logging\n"
+    "      --replace      take over a unix socket path that a running\n"
+    "                     process serves, with no gap (a restart without\n"
+    "                     systemd's socket activation); without it such a\n"
+    "                     path is refused\n"
     "  -h, --help         this help\n"
     "      --version      print the version\n"
     "\n"
@@ -37,7 +41,8 @@ main(int argc, char **argv)
 	char err[512], q[1100];
 	int fd, r;
 
-	cli_parse(&o, argc, argv, "frontdesk", usage, true);
+	cli_parse(&o, argc, argv, "frontdesk", usage,
+	    CLI_TEST | CLI_REPLACE);
 	if (o.argi != argc) {
 		fprintf(stderr, "frontdesk: unexpected argument \"%s\"\n",
 		    argv[o.argi]);
@@ -59,9 +64,7 @@ main(int argc, char **argv)
 	if (cfg.spool_dir[0] != '\0' &&
 	    spool_init(cfg.spool_dir, err, sizeof(err)) == -1)
 		fatal("spool_unusable", "error=%s", log_quote(q, sizeof(q), err));
-	if ((fd = sock_listen(cfg.fcgi_listen, cfg.fcgi_socket_mode, err,
-	    sizeof(err))) == -1)
-		fatal("listen_failed", "error=%s", log_quote(q, sizeof(q), err));
+	fd = sock_open(cfg.fcgi_listen, cfg.fcgi_socket_mode, o.replace);
 	routes_app(&app, &cfg);
 	r = fcgi_run(&cfg, fd, &app);
 	sock_unlink(cfg.fcgi_listen);

@@ -29,6 +29,10 @@
 #define DB_RETRY_MAX_MS 5000
 #define RECORD_TRIES 3
 
+/* The lease counts on smtp_send's bound. */
+_Static_assert(SMTP_OVERRUN_MS <= OUTBOX_SMTP_OVERRUN_MS,
+    "outbox_lease does not cover smtp_send's overrun");
+
 static const char usage[] =
     "usage: frontdesk-mailer [-v] [-c FILE] [--once]\n"
     "\n"
@@ -377,7 +381,7 @@ main(int argc, char **argv)
 	log_init("frontdesk-mailer", 0);
 	no_core_dumps();
 	once = take_once(&argc, argv);
-	cli_parse(&o, argc, argv, "frontdesk-mailer", usage, false);
+	cli_parse(&o, argc, argv, "frontdesk-mailer", usage, 0);
 	if (o.argi != argc) {
 		fprintf(stderr, "frontdesk-mailer: unexpected argument \"%s\"\n",
 		    argv[o.argi]);

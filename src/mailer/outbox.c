@@ -75,18 +75,18 @@ outbox_prepare(struct outbox *o)
 	    sizeof(statements[0]));
 }
 
-/* Statements answer within a quarter of the SMTP timeout (at least a
- * second), so a message's work stays well inside its lease. */
+/* Statements answer within outbox_statement_ms (a quarter of the SMTP
+ * timeout, at least a second), so a message's work stays inside its
+ * lease (outbox_lease counts them). */
 static int
 outbox_session(struct outbox *o)
 {
 	char sql[64], q[256];
-	long ms = o->cfg->smtp_timeout * 250;
 	PGresult *r;
 	int ok;
 
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %ld",
-	    ms < 1000 ? 1000 : ms);
+	    outbox_statement_ms(o->cfg->smtp_timeout));
 	r = PQexec(o->conn, sql);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)

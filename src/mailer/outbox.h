@@ -59,9 +59,18 @@ struct outbox {
 /* Seconds before the retry after failed attempt number `attempt` (1 for
  * the first): min(retry_min * 2^(attempt-1), retry_max), no overflow. */
 long outbox_backoff(long attempt, long retry_min, long retry_max);
-/* A claim's lease: it outlives one message's work (at most one SMTP
- * timeout plus two short queries) and still lets a dead mailer's message
- * be retried within 2 x timeout + retry_max. */
+/* How far smtp_send may run past [smtp] timeout, QUIT included
+ * (SMTP_OVERRUN_MS in smtp.h, checked against this where both are in
+ * view). */
+#define OUTBOX_SMTP_OVERRUN_MS 1000
+/* Each statement's bound (statement_timeout): a quarter of the SMTP
+ * timeout, at least a second. */
+long outbox_statement_ms(long timeout);
+/* A claim's lease: it outlives one message's work, from the claim to its
+ * record (three statements, and one SMTP transaction with its QUIT), so
+ * that no other mailer takes the message while it may still be sent, and
+ * it still lets a dead mailer's message be retried within that work's
+ * time (at least 2 x timeout) + retry_max. */
 long outbox_lease(long timeout, long retry_max);
 /* sent; or a 5xx within the mail transaction (MAIL, RCPT, DATA): dead;
  * anything else (4xx, no connection, TLS, AUTH, a 530 "authentication

@@ -23,17 +23,28 @@ outbox_backoff(long attempt, long retry_min, long retry_max)
 }
 
 long
+outbox_statement_ms(long timeout)
+{
+	return timeout * 250 < 1000 ? 1000 : timeout * 250;
+}
+
+long
 outbox_lease(long timeout, long retry_max)
 {
 	long margin = retry_max / 2;
+	/* A message's work: the claim (the lease runs from its start), its
+	 * routes and its record, a statement each, and one SMTP transaction
+	 * (the fresh-connection retry shares it), QUIT included. Never less
+	 * than 2 x timeout, as before. The margin keeps a dead mailer's
+	 * message within that + retry_max. */
+	long work = (3 * outbox_statement_ms(timeout) + timeout * 1000 +
+	    OUTBOX_SMTP_OVERRUN_MS + 999) / 1000;
 
-	/* A message's work: at most one SMTP timeout (the fresh-connection
-	 * retry shares it) and two statements of at most timeout / 4 each;
-	 * 2 x timeout holds that with room to spare. The margin keeps a
-	 * dead mailer's message within 2 x timeout + retry_max. */
+	if (work < 2 * timeout)
+		work = 2 * timeout;
 	if (margin > 60)
 		margin = 60;
-	return 2 * timeout + margin;
+	return work + margin;
 }
 
 enum outbox_outcome

@@ -1,4 +1,5 @@
 /* smtp: delivery over SMTP with libcurl, one connection reused. */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -26,6 +27,15 @@
 #endif
 
 #define PASSWORD_MAX 1024
+
+static long
+smtp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /*
  * smtp_init's refusals are log lines: err gets their key=value pairs, every
@@ -220,8 +230,10 @@ smtp_debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
 	}
 	/* The answer to QUIT says nothing about the message (a QUIT may
 	 * also close an old connection before a new one speaks). */
-	if (type == CURLINFO_HEADER_OUT)
+	if (type == CURLINFO_HEADER_OUT) {
 		s->quitting = size >= 4 && strncasecmp(data, "QUIT", 4) == 0;
+		s->quit_at = s->quitting ? smtp_now_ms() : 0;
+	}
 	if (type != CURLINFO_HEADER_IN || s->quitting)
 		return 0;
 	s->got_reply = true;
@@ -237,6 +249,48 @@ smtp_debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
 	if (s->rcpt[0] != '\0' && n >= 3 && s->reply[3] != '-')
 		smtp_rcpt_answer(s, strtol(s->reply, NULL, 10));
 	return 0;
+}
+
+/*
+ * libcurl bounds the dialogue with CURLOPT_TIMEOUT_MS, but not the QUIT it
+ * sends when it drops a connection after a refusal, or when its cache
+ * makes room: that reply it waits for up to the server response timeout,
+ * the message's deadline ignored. Its blocking waits call this once a
+ * second, so the message's deadline holds whatever libcurl is waiting
+ * for, and a QUIT gets SMTP_QUIT_WAIT_MS.
+ */
+static int
+smtp_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct smtp *s = arg;
+	long now = smtp_now_ms();
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	if (s->deadline != 0 && now >= s->deadline) {
+		if (!s->quitting)
+			s->timed_out = true;
+		return 1;
+	}
+	return s->quitting && s->quit_at != 0 &&
+	    now - s->quit_at >= SMTP_QUIT_WAIT_MS;
+}
+
+/*
+ * Shuts the connection the handle keeps, if any, so that nothing libcurl
+ * does with it later can wait on the server: SHUT_RDWR sends nothing
+ * more and tells the server at once; SHUT_RD still lets the QUIT out, and
+ * its reply is met by end-of-file. libcurl closes the socket itself when
+ * it drops the connection (at the next message, or in smtp_free).
+ */
+static void
+smtp_shut(struct smtp *s, int how)
+{
+	curl_socket_t fd = CURL_SOCKET_BAD;
+
+	if (s->curl != NULL && curl_easy_getinfo(s->curl, CURLINFO_ACTIVESOCKET,
+	    &fd) == CURLE_OK && fd != CURL_SOCKET_BAD)
+		(void)shutdown(fd, how);
 }
 
 /* Options that hold for every message. */
@@ -257,6 +311,15 @@ smtp_setup(struct smtp *s, const struct config *cfg, char *err,
 	SETOPT(s, CURLOPT_NOSIGNAL, 1L, err, errsize);
 	SETOPT(s, CURLOPT_CONNECTTIMEOUT_MS, s->timeout_ms, err, errsize);
 	SETOPT(s, CURLOPT_TIMEOUT_MS, s->timeout_ms, err, errsize);
+	/* Each reply, and the QUIT at the end (the default is 120 s). */
+	SETOPT(s, CURLOPT_SERVER_RESPONSE_TIMEOUT, s->timeout_ms / 1000, err,
+	    errsize);
+	SETOPT(s, CURLOPT_NOPROGRESS, 0L, err, errsize);
+	SETOPT(s, CURLOPT_XFERINFOFUNCTION, smtp_progress_cb, err, errsize);
+	SETOPT(s, CURLOPT_XFERINFODATA, s, err, errsize);
+	/* One connection: a second one (after a failed transaction) makes
+	 * libcurl drop the first, already shut. */
+	SETOPT(s, CURLOPT_MAXCONNECTS, 1L, err, errsize);
 	SETOPT(s, CURLOPT_TCP_KEEPALIVE, 1L, err, errsize);
 	SETOPT(s, CURLOPT_ERRORBUFFER, s->errbuf, err, errsize);
 	SETOPT(s, CURLOPT_VERBOSE, 1L, err, errsize);
@@ -368,15 +431,6 @@ smtp_init(struct smtp *s, const struct config *cfg, char *err,
 	return smtp_setup(s, cfg, err, errsize);
 }
 
-static long
-smtp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One curl_easy_perform within timeout_ms. */
 static CURLcode
 smtp_perform(struct smtp *s, long timeout_ms, bool fresh)
@@ -384,7 +438,8 @@ smtp_perform(struct smtp *s, long timeout_ms, bool fresh)
 	CURLcode rc;
 
 	s->off = 0;
-	s->got_reply = s->in_transaction = s->quitting = false;
+	s->got_reply = s->in_transaction = s->quitting = s->timed_out = false;
+	s->quit_at = 0;
 	s->reply[0] = s->errbuf[0] = '\0';
 	s->rcpt[0] = s->tempfail_reply[0] = s->refused[0] = '\0';
 	s->rcpt_tempfail = false;
@@ -433,7 +488,12 @@ smtp_outcome(struct smtp *s, CURLcode rc, struct smtp_result *r)
 	}
 	/* Only a verdict's code: a 250 to EHLO before a TLS failure is not. */
 	r->code = r->delivered || code >= 400 ? code : 0;
-	if (rc != CURLE_OK && (!s->got_reply || code < 400))
+	if (rc == CURLE_ABORTED_BY_CALLBACK && s->timed_out)
+		/* our deadline, not libcurl's, ended it: the same to the admin */
+		smtp_reply_set(r->reply, sizeof(r->reply),
+		    curl_easy_strerror(CURLE_OPERATION_TIMEDOUT),
+		    "[smtp] timeout ran out");
+	else if (rc != CURLE_OK && (!s->got_reply || code < 400))
 		/* No refusal to quote: say what went wrong on our side. */
 		smtp_reply_set(r->reply, sizeof(r->reply),
 		    curl_easy_strerror(rc), s->errbuf);
@@ -464,6 +524,7 @@ smtp_send(struct smtp *s, const char *const *rcpts, size_t n,
 	}
 	s->data = msg;
 	s->len = len;
+	s->deadline = start + s->timeout_ms;
 	if ((rc = curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, list)) ==
 	    CURLE_OK)
 		rc = smtp_perform(s, s->timeout_ms, s->fresh_next);
@@ -478,7 +539,13 @@ smtp_send(struct smtp *s, const char *const *rcpts, size_t n,
 		rc = smtp_perform(s, s->timeout_ms - used, true);
 	}
 	smtp_outcome(s, rc, r);
+	s->deadline = 0;
+	/* A connection kept after a failure (a reply to the final dot that
+	 * never came, a refusal of the data) may still be inside that
+	 * transaction: it is never used again, and never waited on. */
 	s->fresh_next = !r->delivered;
+	if (!r->delivered)
+		smtp_shut(s, SHUT_RDWR);
 	/* The list goes now: the handle must not keep pointing at it. */
 	if ((rc = curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL)) !=
 	    CURLE_OK)
@@ -491,6 +558,11 @@ smtp_send(struct smtp *s, const char *const *rcpts, size_t n,
 void
 smtp_free(struct smtp *s)
 {
+	/* curl_easy_cleanup sends QUIT and waits for its reply (up to the
+	 * server response timeout, on a handle of libcurl's own that our
+	 * deadline does not reach): a relay that never answers would hold
+	 * the exit up. Shut for reading, the wait ends at once. */
+	smtp_shut(s, SHUT_RD);
 	if (s->curl != NULL)
 		curl_easy_cleanup(s->curl);
 	if (s->password != NULL) {

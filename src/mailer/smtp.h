@@ -11,10 +11,21 @@
 #include "mail.h"
 
 #define SMTP_REPLY_MAX 200
+/* smtp_send returns within [smtp] timeout and this: libcurl's blocking
+ * waits (the reply to the final dot, a QUIT's) look at the deadline once
+ * a second. */
+#define SMTP_OVERRUN_MS 1000
+/* How long a QUIT's reply is waited for inside a transaction (libcurl
+ * sends one when it drops a connection after a refusal). */
+#define SMTP_QUIT_WAIT_MS 1000
 
 struct smtp {
 	CURL *curl;
 	long timeout_ms;
+	long deadline;                    /* CLOCK_MONOTONIC ms: the message's
+	                                   * end, 0 between messages */
+	long quit_at;                     /* when a QUIT went out, 0 if none */
+	bool timed_out;                   /* the deadline stopped libcurl */
 	char from[TEXT_ADDR_MAX + 3];     /* "<addr>" */
 	char *password;                   /* from password_file until libcurl
 	                                   * has its copy; never logged */
@@ -25,8 +36,8 @@ struct smtp {
 	size_t len, off;
 	bool got_reply, in_transaction, quitting;
 	/* After a failed transaction the server may still think it is in
-	 * one (libcurl sends no RSET): the next message takes a new
-	 * connection. */
+	 * one (libcurl sends no RSET), or be stuck in it: that connection
+	 * is shut at once and the next message takes a new one. */
 	bool fresh_next;
 	char reply[SMTP_REPLY_MAX];
 	/* RCPT by RCPT: the one awaiting its answer, a 4xx to any (the
@@ -57,11 +68,14 @@ struct smtp_result {
 int smtp_init(struct smtp *s, const struct config *cfg, char *err,
     size_t errsize);
 /* One transaction: MAIL FROM, every rcpt, DATA with msg (CRLF text).
- * Bounded by [smtp] timeout in all. A recipient refused with a 5xx does
- * not stop the others (r->refused lists it); a 4xx to any recipient
- * stops the message for all, to be retried whole. */
+ * Bounded by [smtp] timeout in all (plus SMTP_OVERRUN_MS), any QUIT
+ * included; no connection outlives a failed transaction. A recipient
+ * refused with a 5xx does not stop the others (r->refused lists it); a
+ * 4xx to any recipient stops the message for all, to be retried whole. */
 void smtp_send(struct smtp *s, const char *const *rcpts, size_t n,
     const char *msg, size_t len, struct smtp_result *r);
+/* Closes the connection (its QUIT sent, the reply not waited for: this
+ * never blocks on the server) and frees the handle. */
 void smtp_free(struct smtp *s);
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "sock.h"
 
 #define LISTEN_BACKLOG 1024
@@ -22,17 +23,48 @@ static dev_t sock_dev;
 static ino_t sock_ino;
 static bool sock_made;
 
+/*
+ * Whether a live process serves the socket at path: 1 if a connection is
+ * taken (or the backlog is full: EAGAIN, as the connect does not wait),
+ * 0 if nobody could answer (no file, or a socket file left by a process
+ * that died: ECONNREFUSED), -1 with errno if we cannot tell.
+ */
+static int
+sock_served(const struct sockaddr_un *sun)
+{
+	int fd, r, e;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		return -1;
+	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	e = errno;
+	close(fd);
+	if (r == 0 || e == EAGAIN)
+		return 1;
+	if (e == ECONNREFUSED || e == ENOENT)
+		return 0;
+	errno = e;
+	return -1;
+}
+
 /* The socket is bound under a private name, given its mode, made to listen
  * and only then renamed onto the configured path: whoever sees the path
  * (nginx, a supervisor, a test) can connect at once, and a restart swaps
- * the old socket for the new one without a moment with no socket at all. */
+ * the old socket for the new one without a moment with no socket at all.
+ * A path a live process serves is left to it unless replace: taking it
+ * silently would leave that process unreachable, and its path gone once
+ * this one exits. Asked just before the rename, to keep the window
+ * between the question and the swap small. */
 static int
-listen_unix(const char *path, long mode, char *err, size_t errsize)
+listen_unix(const char *path, long mode, bool replace, char *err,
+    size_t errsize)
 {
+	struct sockaddr_un live = { .sun_family = AF_UNIX };
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	char tmp[sizeof(sun.sun_path) + 32];
 	struct stat st;
-	int fd = -1, n;
+	int fd = -1, n, served;
 
 	/* config_check holds paths to CONFIG_LISTEN_PATH_MAX, leaving room
 	 * for the longest pid whichever pid this run got. */
@@ -42,6 +74,8 @@ listen_unix(const char *path, long mode, char *err, size_t errsize)
 		return -1;
 	}
 	memcpy(sun.sun_path, tmp, (size_t)n + 1);
+	/* path is shorter than tmp */
+	memcpy(live.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		goto fail;
 	if (unlink(tmp) == -1 && errno != ENOENT)
@@ -49,8 +83,24 @@ listen_unix(const char *path, long mode, char *err, size_t errsize)
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		goto fail;
 	if (chmod(tmp, (mode_t)mode) == -1 ||
-	    listen(fd, LISTEN_BACKLOG) == -1 ||
-	    stat(tmp, &st) == -1 || rename(tmp, path) == -1) {
+	    listen(fd, LISTEN_BACKLOG) == -1 || stat(tmp, &st) == -1) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		goto fail;
+	}
+	if (!replace && (served = sock_served(&live)) != 0) {
+		if (served == 1)
+			snprintf(err, errsize, "a live process serves this "
+			    "socket");
+		else
+			snprintf(err, errsize, "cannot tell whether a process "
+			    "serves this socket: %s", strerror(errno));
+		unlink(tmp);
+		close(fd);
+		return SOCK_IN_USE;
+	}
+	if (rename(tmp, path) == -1) {
 		int e = errno;
 		unlink(tmp);
 		errno = e;
@@ -145,22 +195,40 @@ listen_inherited(char *err, size_t errsize)
 }
 
 int
-sock_listen(const char *addr, long mode, char *err, size_t errsize)
+sock_listen(const char *addr, long mode, bool replace, char *err,
+    size_t errsize)
 {
 	int fd;
 
 	if (addr[0] == '\0')
 		fd = listen_inherited(err, errsize);
 	else if (addr[0] == '/')
-		fd = listen_unix(addr, mode, err, errsize);
+		fd = listen_unix(addr, mode, replace, err, errsize);
 	else
 		fd = listen_tcp(addr, err, errsize);
 	/* Non-blocking, so that a thread that lost the race for a connection
 	 * comes back to poll instead of sleeping in accept. */
-	if (fd != -1 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
 		snprintf(err, errsize, "fcntl: %s", strerror(errno));
 		return -1;
 	}
 	return fd;
 }
 
+
+int
+sock_open(const char *addr, long mode, bool replace)
+{
+	char err[512], q[1100], qp[512];
+	int fd;
+
+	if ((fd = sock_listen(addr, mode, replace, err, sizeof(err))) ==
+	    SOCK_IN_USE)
+		fatal("socket_in_use", "path=%s error=%s hint=\"stop that "
+		    "process first, or start this one with --replace to take "
+		    "the path over without a gap\"", log_value(qp, sizeof(qp),
+		    addr), log_quote(q, sizeof(q), err));
+	if (fd == -1)
+		fatal("listen_failed", "error=%s", log_quote(q, sizeof(q), err));
+	return fd;
+}

@@ -13,6 +13,11 @@ the connections (distinct client ports) and messages.
   --reject ADDR       RCPT TO:<ADDR> gets 550 (repeatable)
   --reject-data       every message gets 554 after DATA
   --delay S           wait S seconds before answering DATA
+  --hang-data N       the first N messages' data is never answered (nor
+                      stored): the server goes silent after the final dot
+  --hang-after-250    once a message's 250 is sent, that connection answers
+                      nothing more (no other MAIL, no QUIT)
+  --hang-quit         QUIT is never answered (the connection stays open)
   --starttls C K      offer STARTTLS with cert C and key K (and require it)
   --implicit-tls C K  TLS from the first byte (smtps://)
   --auth USER PASS    require AUTH (PLAIN, LOGIN) with these credentials
@@ -35,6 +40,8 @@ class Handler:
         self.args = args
         self.tempfail = args.tempfail
         self.tempfail_data = args.tempfail_data
+        self.hang_data = args.hang_data
+        self.hangs = 0
         self.peers = set()
         self.messages = 0
         self.lock = threading.Lock()
@@ -45,12 +52,30 @@ class Handler:
     def _stats(self):
         path = os.path.join(self.args.maildir, "stats.json")
         with open(path + ".tmp", "w") as f:
-            json.dump({"connections": len(self.peers),
-                       "messages": self.messages}, f)
+            stats = {"connections": len(self.peers),
+                     "messages": self.messages}
+            if self.hangs:  # only where a test asked for silence
+                stats["hangs"] = self.hangs
+            json.dump(stats, f)
         os.rename(path + ".tmp", path)
+
+    async def hang(self):
+        """Says nothing more on this connection (until the server stops)."""
+        with self.lock:
+            self.hangs += 1
+            self._stats()
+        await asyncio.sleep(3600)
+        return "421 4.3.2 Still here"
+
+    async def handle_QUIT(self, server, session, envelope):
+        if self.args.hang_quit or getattr(session, "silent", False):
+            return await self.hang()
+        return "221 Bye"
 
     async def handle_MAIL(self, server, session, envelope, address,
                           mail_options):
+        if getattr(session, "silent", False):
+            return await self.hang()
         with self.lock:
             self.peers.add(session.peer)
             self._stats()
@@ -73,6 +98,12 @@ class Handler:
         if self.args.delay:
             await asyncio.sleep(self.args.delay)
         with self.lock:
+            hang = self.hang_data > 0
+            if hang:
+                self.hang_data -= 1
+        if hang:
+            return await self.hang()
+        with self.lock:
             if self.tempfail_data > 0:
                 self.tempfail_data -= 1
                 return "451 4.7.1 Greylisted, come back later"
@@ -89,6 +120,8 @@ class Handler:
                 f.write(head + envelope.original_content)
             os.rename(tmp, os.path.join(self.args.maildir, "new", name))
             self._stats()
+        if self.args.hang_after_250:
+            session.silent = True
         return "250 2.0.0 OK queued"
 
 
@@ -116,6 +149,9 @@ def main():
     ap.add_argument("--reject", action="append", default=[])
     ap.add_argument("--reject-data", action="store_true")
     ap.add_argument("--delay", type=float, default=0)
+    ap.add_argument("--hang-data", type=int, default=0)
+    ap.add_argument("--hang-after-250", action="store_true")
+    ap.add_argument("--hang-quit", action="store_true")
     ap.add_argument("--starttls", nargs=2)
     ap.add_argument("--implicit-tls", nargs=2)
     ap.add_argument("--auth", nargs=2)

@@ -6,6 +6,7 @@ for a message in flight when a mailer died."""
 import datetime
 import os
 import signal
+import subprocess
 import time
 
 import fdtest
@@ -267,7 +268,8 @@ def test_sigkill_mid_batch_of_200():
     """SIGKILL in the middle of 200, restart: all 200 arrive, duplicates no
     more than the messages in flight at the kill"""
     S = stack("--delay", "0.01")
-    # timeout 2: the lease is 2 x 2 + 1 s, so the orphan comes back soon
+    # timeout 2: the lease is 6 + 1 s (outbox_lease), so the orphan comes
+    # back soon
     conf = mt.mailer_conf(S, "kill.conf", smtp={"timeout": "2"})
     refs = mt.insert_requests(S, 200)
     p = S.start_mailer(conf=conf)
@@ -356,6 +358,131 @@ def test_sigterm_then_database_blip():
     assert "record_failed" not in log, log
     assert mt.outbox_row(S, ref)[0] == "sent", log
     assert len(mt.raw_messages(S)) == 1
+
+
+# [smtp] timeout for the tests of a relay that goes silent: every wait is
+# bounded by it, so these stay short.
+HANG_TIMEOUT = 3
+
+
+def hang_conf(S):
+    return mt.mailer_conf(S, "hang.conf",
+                          smtp={"timeout": str(HANG_TIMEOUT)})
+
+
+def started_mailers(S, conf, n):
+    ps = [S.start_mailer(conf=conf) for _ in range(n)]
+    wait_for(lambda: S.log("mailer").count("event=mailer_started") >= n, 10,
+             what="%d mailers started" % n)
+    return ps
+
+
+def term_within(procs, limit):
+    """SIGTERM to each process at once; [(exit status, seconds)], the
+    seconds None for one still running at the limit (then killed)."""
+    t0 = time.monotonic()
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    out = []
+    for p in procs:
+        try:
+            p.wait(max(0.1, t0 + limit - time.monotonic()))
+            out.append((p.returncode, round(mt.elapsed(t0), 2)))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            out.append((p.returncode, None))
+    return out
+
+
+def lease_of(S):
+    return int(fdtest.logfmt([l for l in S.log("mailer").splitlines()
+                              if "event=mailer_started" in l][0])["lease"])
+
+
+def test_relay_silent_after_250_delivered_once():
+    """a relay that goes silent after the data's 250 (another MAIL and the
+    QUIT never answered), two mailers at once: delivered once, recorded at
+    once, not sent again when the lease has passed; the next message on
+    the silent connection: a retry recorded within timeout + 5 s, then
+    sent on a new one; SIGTERM: each exits 0 within timeout + 5 s"""
+    S = stack("--hang-after-250")
+    mailers = started_mailers(S, hang_conf(S), 2)
+    ref, = mt.insert_requests(S, 1)
+    t0 = time.monotonic()
+    mt.wait_status(S, "sent", 1, timeout=HANG_TIMEOUT + 5)
+    first = mt.elapsed(t0)
+    time.sleep(max(0.0, lease_of(S) + 1 - mt.elapsed(t0)))
+    once_each(S, [ref])
+    assert mt.attempts(S, ref) == [("sent", "250", "250 2.0.0 OK queued")]
+    # the other mailer goes; the one that sent keeps the silent connection
+    pid = int(S.sql("SELECT split_part(claimed_by, ':', 2) FROM outbox")[0][0])
+    sender, = [p for p in mailers if p.pid == pid]
+    other, = [p for p in mailers if p.pid != pid]
+    stops = term_within([other], HANG_TIMEOUT + 5)
+    nxt, = mt.insert_requests(S, 1)
+    t1 = time.monotonic()
+    wait_for(lambda: mt.attempts(S, nxt), HANG_TIMEOUT + 5,
+             what="the next message's attempt on the silent connection")
+    retried = mt.elapsed(t1)
+    mt.wait_status(S, "sent", 2, timeout=HANG_TIMEOUT + 5)
+    (o1, c1, r1), (o2, c2, _) = mt.attempts(S, nxt)
+    assert (o1, c1, o2, c2) == ("retry", None, "sent", "250"), \
+        mt.attempts(S, nxt)
+    assert "timeout" in r1.lower(), r1
+    stops += term_within([sender], HANG_TIMEOUT + 5)
+    print("# sent after %.2fs; the next: retry after %.2fs; SIGTERM "
+          "(other, sender): %r" % (first, retried, stops))
+    assert all(rc == 0 and t is not None for rc, t in stops), stops
+    log = S.log("mailer")
+    assert "lease_lost" not in log, log
+    once_each(S, [ref, nxt])
+
+
+def test_quit_unanswered_after_a_refusal():
+    """a 451 to RCPT, then the QUIT that follows never answered, two
+    mailers at once: the attempt is recorded within timeout + 5 s (well
+    inside its lease), the retry delivers it once; SIGTERM: both exit 0
+    within timeout + 5 s"""
+    S = stack("--hang-quit", "--tempfail", "1")
+    a, b = started_mailers(S, hang_conf(S), 2)
+    ref, = mt.insert_requests(S, 1)
+    t0 = time.monotonic()
+    wait_for(lambda: mt.attempts(S, ref), HANG_TIMEOUT + 5,
+             what="the first attempt recorded")
+    first = mt.elapsed(t0)
+    mt.wait_status(S, "sent", 1, timeout=HANG_TIMEOUT + 5)
+    sent = mt.elapsed(t0)
+    assert [x[:2] for x in mt.attempts(S, ref)] == [("retry", "451"),
+                                                    ("sent", "250")], \
+        mt.attempts(S, ref)
+    once_each(S, [ref])
+    log = S.log("mailer")
+    assert "lease_lost" not in log, log
+    assert first < lease_of(S), (first, lease_of(S))
+    stops = term_within([a, b], HANG_TIMEOUT + 5)
+    print("# first attempt recorded after %.2fs, sent after %.2fs; "
+          "SIGTERM: %r" % (first, sent, stops))
+    assert all(rc == 0 and t is not None for rc, t in stops), stops
+
+
+def test_sigterm_while_relay_hangs_after_data():
+    """SIGTERM while the relay sits on the final dot: the attempt ends at
+    [smtp] timeout, is recorded as a retry, and the mailer exits 0 within
+    timeout + 5 s (no QUIT waited for on that connection)"""
+    S = stack("--hang-data", "1")
+    p, = started_mailers(S, hang_conf(S), 1)
+    ref, = mt.insert_requests(S, 1)
+    wait_for(lambda: mt.smtp_stats(S).get("hangs", 0) >= 1, 10,
+             what="the relay silent after the data")
+    (rc, took), = term_within([p], HANG_TIMEOUT + 5)
+    print("# exit %r %.2fs after SIGTERM" % (rc, took or -1))
+    assert rc == 0 and took is not None, (rc, took, S.log("mailer"))
+    (outcome, code, reply), = mt.attempts(S, ref)
+    assert (outcome, code) == ("retry", None), (outcome, code, reply)
+    assert "timeout" in reply.lower(), reply
+    assert mt.outbox_row(S, ref)[0] == "pending"
+    assert mt.raw_messages(S) == []
 
 
 fdtest.run(globals())

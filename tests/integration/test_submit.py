@@ -539,8 +539,9 @@ def test_tcp_listen_ipv4_and_ipv6():
 def test_unix_socket_appears_ready_and_survives_restart():
     """the socket file appears only once it accepts (nginx never meets a
     bound socket that is not yet listening), with its mode; a second
-    process takes the path over, and the first one's exit leaves the
-    second's socket in place; a path too long is refused, naming the limit"""
+    process started with --replace takes the path over (test_listen: not
+    without), and the first one's exit leaves the second's socket in
+    place; a path too long is refused, naming the limit"""
     sock = os.path.join(S.dir, "swap.sock")
     conf = S.write_conf("swap.conf", S.conf_as(
         "web", fastcgi={"listen": sock, "socket_mode": "0600"}))
@@ -556,7 +557,8 @@ def test_unix_socket_appears_ready_and_survives_restart():
         assert out.startswith(b"Status: 200"), out
         assert os.stat(sock).st_mode & 0o777 == 0o600
         ino = os.stat(sock).st_ino
-        second = fdtest.spawn([S.program("frontdesk"), "-c", conf],
+        second = fdtest.spawn([S.program("frontdesk"), "-c", conf,
+                               "--replace"],
                               os.path.join(S.dir, "swap2.log"))
         served = 0
 

@@ -95,17 +95,28 @@ test_lease(void)
 {
 	tap_ok(outbox_lease(30, 3600) == 120, "lease 30 s / 3600: %ld",
 	    outbox_lease(30, 3600));
-	tap_ok(outbox_lease(2, 1) == 4, "lease 2 s / 1: %ld", outbox_lease(2, 1));
-	for (long t = 1; t <= 600; t += 37)
+	/* 3 statements of 1 s, 2 s of SMTP, 1 s past it: 6 s */
+	tap_ok(outbox_lease(2, 1) == 6, "lease 2 s / 1: %ld", outbox_lease(2, 1));
+	tap_ok(outbox_lease(3, 2) == 8, "lease 3 s / 2: %ld", outbox_lease(3, 2));
+	tap_ok(outbox_statement_ms(1) == 1000 && outbox_statement_ms(30) ==
+	    7500, "statements: a quarter of the timeout, at least 1 s");
+	for (long t = 1; t <= 600; t += 1)
 		for (long m = 1; m <= 100000; m *= 3) {
 			long l = outbox_lease(t, m);
+			/* the work from the claim to the record, in ms */
+			long work = 3 * outbox_statement_ms(t) + t * 1000 +
+			    OUTBOX_SMTP_OVERRUN_MS;
+			long base = 2 * t * 1000 > work ? 2 * t : (work + 999) /
+			    1000;
 
-			if (l < 2 * t || l >= 2 * t + m) {
+			if (l * 1000 < work || l < 2 * t || l > base + m / 2 ||
+			    l > base + 60) {
 				tap_ok(0, "lease(%ld, %ld) = %ld", t, m, l);
 				return;
 			}
 		}
-	tap_ok(1, "2 x timeout <= lease < 2 x timeout + retry_max");
+	tap_ok(1, "a message's work (3 statements, timeout + overrun) and "
+	    "2 x timeout <= lease <= that + min(retry_max / 2, 60)");
 }
 
 static void
