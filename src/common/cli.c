@@ -83,3 +83,16 @@ cli_load_config(const struct cli *o, struct config *cfg, const char *prog)
 		fatal("config_invalid", "error=%s", log_quote(q, sizeof(q), err));
 	}
 }
+
+void
+cli_start(struct cli *o, struct config *cfg, int argc, char **argv,
+    const char *prog, const char *usage, unsigned flags)
+{
+	cli_parse(o, argc, argv, prog, usage, flags);
+	if (o->argi != argc) {
+		fprintf(stderr, "%s: unexpected argument \"%s\"\n", prog,
+		    argv[o->argi]);
+		exit(2);
+	}
+	cli_load_config(o, cfg, prog);
+}

@@ -26,6 +26,11 @@ enum {
  * the program's help text. */
 void cli_parse(struct cli *o, int argc, char **argv, const char *prog,
     const char *usage, unsigned accept);
+/* A daemon's start: the common options (flags as cli_parse's), no
+ * operands (exit 2 naming the first), the configuration loaded (exit 1
+ * with one logfmt line). */
+void cli_start(struct cli *o, struct config *cfg, int argc, char **argv,
+    const char *prog, const char *usage, unsigned flags);
 /* Loads the configuration or exits 1 with one line naming the problem. */
 void cli_load_config(const struct cli *o, struct config *cfg,
     const char *prog);

@@ -675,28 +675,11 @@ admin_audit(struct fcgi_ctx *c)
 void
 admin_audit_csv(struct fcgi_ctx *c)
 {
-	struct console_worker *w = console_worker(c);
 	char buf[5][80];
 	const char *vals[5];
-	struct buf out = { 0 };
-	enum db_result e;
-	PGresult *r;
 
 	if (!audit_filters(c, vals, buf))
 		return;
 	snprintf(buf[4], sizeof(buf[4]), "%d", 1000000);
-	if ((r = db_conn_exec(&w->db, "audit_csv", 5, vals, &e)) == NULL) {
-		console_unavailable(c);
-		return;
-	}
-	db_csv(r, &out);
-	PQclear(r);
-	c->ans.status = 200;
-	c->ans.content_type = "text/csv; charset=utf-8";
-	http_header(&c->ans, "Content-Disposition",
-	    "attachment; filename=\"audit.csv\"");
-	buf_add(&c->ans.body, out.p, out.len);
-	if (out.failed)
-		c->ans.body.failed = true;
-	buf_free(&out);
+	console_answer_csv(c, "audit_csv", 5, vals, "audit.csv");
 }

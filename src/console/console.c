@@ -107,6 +107,27 @@ console_answer_sql(struct fcgi_ctx *c, int status, const char *stmt, int n,
 	PQclear(r);
 }
 
+void
+console_answer_csv(struct fcgi_ctx *c, const char *stmt, int n,
+    const char *const *vals, const char *filename)
+{
+	enum db_result e;
+	PGresult *r = db_conn_exec(&console_worker(c)->db, stmt, n, vals, &e);
+	char disposition[128];
+
+	if (r == NULL) {
+		console_unavailable(c);
+		return;
+	}
+	db_csv(r, &c->ans.body);
+	PQclear(r);
+	c->ans.status = 200;
+	c->ans.content_type = "text/csv; charset=utf-8";
+	snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s\"",
+	    filename);
+	http_header(&c->ans, "Content-Disposition", disposition);
+}
+
 const char *
 console_str(struct fcgi_ctx *c, const char *key, bool *bad)
 {

@@ -56,6 +56,10 @@ void console_json_text(struct fcgi_ctx *c, int status, const char *json);
  * answer with status, 404 for no row or NULL, 503 on failure. */
 void console_answer_sql(struct fcgi_ctx *c, int status, const char *stmt,
     int n, const char *const *vals);
+/* The rows of a statement as a CSV download named filename, 503 on
+ * failure. */
+void console_answer_csv(struct fcgi_ctx *c, const char *stmt, int n,
+    const char *const *vals, const char *filename);
 /* The body's string member, or NULL when absent or null; *bad is set when
  * present but not a string. */
 const char *console_str(struct fcgi_ctx *c, const char *key, bool *bad);

@@ -42,14 +42,8 @@ main(int argc, char **argv)
 	char err[512], q[1100];
 	int fd, r;
 
-	cli_parse(&o, argc, argv, "frontdesk-console", usage,
+	cli_start(&o, &cfg, argc, argv, "frontdesk-console", usage,
 	    CLI_TEST | CLI_REPLACE);
-	if (o.argi != argc) {
-		fprintf(stderr, "frontdesk-console: unexpected argument \"%s\"\n",
-		    argv[o.argi]);
-		return 2;
-	}
-	cli_load_config(&o, &cfg, "frontdesk-console");
 	if (cfg.console_key_file[0] != '\0' &&
 	    seal_load_key(cfg.console_key_file, err, sizeof(err)) == -1) {
 		if (o.test_only) {

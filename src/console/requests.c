@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account/audit.h"
 #include "common/reference.h"
 #include "common/text.h"
 #include "console.h"
@@ -214,35 +215,26 @@ requests_csv(struct fcgi_ctx *c)
 	struct console_worker *w = console_worker(c);
 	struct filters f;
 	const char *vals[10];
-	char detail[300];
-	struct buf out = { 0 };
-	enum db_result e;
-	PGresult *r;
+	struct buf detail = { 0 };
 
 	if (!read_filters(c, &f))
 		return;
 	memcpy(vals, f.vals, sizeof(f.vals));
-	/* what was exported, never what the rows say */
-	snprintf(detail, sizeof(detail), "requests.csv location=%s status=%s "
-	    "triage=%s search=%s", f.vals[1] ? f.vals[1] : "any", f.vals[2],
-	    f.vals[6] ? f.vals[6] : "any", f.vals[3] ? "yes" : "no");
+	/* what was exported, never what the rows say (nor what was searched
+	 * for: a name is a patient's data) */
+	audit_detail_str(&detail, "format", "csv");
+	audit_detail_str(&detail, "location", f.vals[1]);
+	audit_detail_str(&detail, "status", f.vals[2]);
+	audit_detail_str(&detail, "triage", f.vals[6]);
+	audit_detail_raw(&detail, "search", "%s", f.vals[3] ? "true" : "false");
 	vals[7] = w->session.username;
 	vals[8] = w->address[0] ? w->address : NULL;
-	vals[9] = detail;
-	if ((r = db_conn_exec(&w->db, "inbox_csv", 10, vals, &e)) == NULL) {
-		console_unavailable(c);
-		return;
-	}
-	db_csv(r, &out);
-	PQclear(r);
-	c->ans.status = 200;
-	c->ans.content_type = "text/csv; charset=utf-8";
-	http_header(&c->ans, "Content-Disposition",
-	    "attachment; filename=\"requests.csv\"");
-	buf_add(&c->ans.body, out.p, out.len);
-	if (out.failed)
-		c->ans.body.failed = true;
-	buf_free(&out);
+	vals[9] = buf_str(&detail);
+	if (vals[9] == NULL)
+		console_error(c, 500, "out of memory");
+	else
+		console_answer_csv(c, "inbox_csv", 10, vals, "requests.csv");
+	buf_free(&detail);
 }
 
 /* Answers with the whole request, as the caller sees it now. */

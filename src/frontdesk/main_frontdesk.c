@@ -41,14 +41,8 @@ main(int argc, char **argv)
 	char err[512], q[1100];
 	int fd, r;
 
-	cli_parse(&o, argc, argv, "frontdesk", usage,
+	cli_start(&o, &cfg, argc, argv, "frontdesk", usage,
 	    CLI_TEST | CLI_REPLACE);
-	if (o.argi != argc) {
-		fprintf(stderr, "frontdesk: unexpected argument \"%s\"\n",
-		    argv[o.argi]);
-		return 2;
-	}
-	cli_load_config(&o, &cfg, "frontdesk");
 	if (o.test_only) {
 		printf("frontdesk: configuration %s is ok\n", o.config_path);
 		return 0;
