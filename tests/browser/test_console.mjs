@@ -455,6 +455,22 @@ test("inbox: paging, filter by location and state, search", async () => {
 	await page.locator("#list-empty").waitFor({ state: "visible" });
 	await page.click("#triage-filter .triage-all");
 	await page.waitForSelector("#list li");
+	// the CSV of what the filters show, from the API
+	await page.selectOption("#filter-location", "midtown");
+	await page.waitForURL(/location=midtown/);
+	const href = await page.getAttribute("#export", "href");
+	assert(href === "/console/api/requests.csv?location=midtown",
+	    "the export follows the filters: " + href);
+	const csv = await page.evaluate(async (u) => {
+		const r = await fetch(u);
+		return [r.status, r.headers.get("Content-Type"), await r.text()];
+	}, href);
+	assert(csv[0] === 200 && /text\/csv/.test(csv[1]), "CSV: " + csv[0] +
+	    " " + csv[1]);
+	assert(csv[2].includes(REFS.Maria) && !csv[2].includes(REFS.Wei),
+	    "Midtown's requests only");
+	await page.click("#filter-clear");
+	await page.waitForFunction(() => !location.search);
 });
 
 test("triage with the keyboard only: j/k, 1-4, Enter, Esc", async () => {
