@@ -148,8 +148,10 @@ def make_requests(stack):
             first = "%s%d" % (first, i)
         r = stack.post(fdtest.maria(first_name=first, last_name=last,
                                     location=loc, phone=phone,
-                                    email="%s.%s@example.com" % (
-                                        first.lower(), i)))
+                                    email="%s.%s@example.%s" % (
+                                        first.lower(), last.lower()
+                                        .replace("'", ""), "org" if i <
+                                        len(PATIENTS) else "com")))
         assert r.status == 201, r
         refs[first] = r.json()["reference"]
     r = stack.post(fdtest.maria(first_name="Spammy", last_name="Bot",
