@@ -390,19 +390,21 @@ config_check(struct parse_ctx *p)
 	}
 	n = strlen(c->mail_console_url);
 	if (n > 0 && !text_console_url(c->mail_console_url)) {
-		ctx_fail(p, "[mail] console_url: an http(s):// URL of a host and "
-		    "a path ending in /, without quotes, &, (, ), ? or #");
+		ctx_fail(p, "[mail] console_url: \"%s\" is not an http(s):// URL "
+		    "of a host and a path ending in /, without quotes, &, (, ), ? "
+		    "or #", c->mail_console_url);
 		return -1;
 	}
 	if (c->mail_timezone[0] != '\0' &&
 	    zone_check(ZONE_DIR, c->mail_timezone, &why) == -1) {
-		ctx_fail(p, "[mail] timezone: %s", why);
+		ctx_fail(p, "[mail] timezone: \"%s\": %s", c->mail_timezone, why);
 		return -1;
 	}
 	if (c->smtp_from[0] != '\0' &&
 	    text_addr_spec(c->smtp_from, addr, sizeof(addr)) == -1) {
-		ctx_fail(p, "[smtp] from: no plain address in it (write Name "
-		    "<appointments@clinic.example> or the address alone)");
+		ctx_fail(p, "[smtp] from: no plain address in \"%s\" (write "
+		    "Name <appointments@clinic.example> or the address alone)",
+		    c->smtp_from);
 		return -1;
 	}
 	if ((c->smtp_username[0] != '\0') !=

@@ -95,6 +95,40 @@ text_is_ascii_control(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
+bool
+text_is_bidi_control(uint32_t c)
+{
+	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
+	    c == 0x200e || c == 0x200f || c == 0x061c;
+}
+
+bool
+text_is_invisible(uint32_t c)
+{
+	return c == 0x00ad || c == 0x034f || c == 0x061c || c == 0x115f ||
+	    c == 0x1160 || c == 0x17b4 || c == 0x17b5 || c == 0x180e ||
+	    (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+	    (c >= 0x2060 && c <= 0x206f) || c == 0x3164 || c == 0xfeff ||
+	    c == 0xffa0 || (c >= 0xfff0 && c <= 0xfffb) ||
+	    (c >= 0xe0000 && c <= 0xe0fff);
+}
+
+bool
+text_shows_something(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t c;
+
+	for (size_t i = 0, n; i < len; i += n) {
+		if ((n = text_utf8_decode(p + i, len - i, &c)) == 0)
+			return true;   /* not ours to judge: invalid is refused */
+		if (!text_is_space(c) && !text_is_control(c) &&
+		    !text_is_invisible(c))
+			return true;
+	}
+	return false;
+}
+
 void
 text_trim(const char **sp, size_t *lenp)
 {
@@ -133,10 +167,24 @@ text_one_line(const char *s, size_t max_chars)
 		return false;
 	for (size_t i = 0; i < len; i += n) {
 		n = text_utf8_decode(p + i, len - i, &c);
-		if (text_is_control(c) || text_is_break(c))
+		if (text_is_control(c) || text_is_break(c) ||
+		    text_is_bidi_control(c))
 			return false;
 	}
-	return true;
+	return text_shows_something(s, len);
+}
+
+bool
+text_name(const char *in, char *out, size_t size, size_t max_chars)
+{
+	size_t n = strlen(in);
+
+	text_trim(&in, &n);
+	if (n == 0 || n >= size)
+		return false;
+	memcpy(out, in, n);
+	out[n] = '\0';
+	return text_one_line(out, max_chars);
 }
 
 bool

@@ -9,9 +9,9 @@
 
 #include "account/account.h"
 #include "account/audit.h"
-#include "common/csv.h"
 #include "common/text.h"
 #include "console.h"
+#include "db/db.h"
 
 #define LOCATION_NAME_MAX 100
 #define AUDIT_LIMIT_DEFAULT 50
@@ -32,18 +32,23 @@ second_factor_mode(const struct config *cfg)
 	return cfg->console_second_factor == CONFIG_2FA_ALL ? "all" : "admins";
 }
 
-/* A location's name: trimmed, 1-100 characters on one line. */
+/* A location's name (trimmed into clean, 1-100 characters on one line)
+ * and thank-you URL, each when given: false when answered (400). */
 static bool
-name_clean(const char *in, char *out, size_t size)
+location_values_ok(struct fcgi_ctx *c, const char *name, char *clean,
+    size_t size, const char *url)
 {
-	size_t n = strlen(in);
-
-	text_trim(&in, &n);
-	if (n == 0 || n >= size)
+	if (name != NULL && !text_name(name, clean, size, LOCATION_NAME_MAX)) {
+		console_error(c, 400, "name: 1-100 characters on one line, "
+		    "showing something, no control or bidirectional characters");
 		return false;
-	memcpy(out, in, n);
-	out[n] = '\0';
-	return text_one_line(out, LOCATION_NAME_MAX);
+	}
+	if (url != NULL && !text_redirect_url(url)) {
+		console_error(c, 400, "thank_you_url: a path starting with / or "
+		    "an http(s):// URL, at most 500 bytes, no spaces");
+		return false;
+	}
+	return true;
 }
 
 void
@@ -77,15 +82,8 @@ admin_location_add(struct fcgi_ctx *c)
 		    "starting with '-'");
 		return;
 	}
-	if (!name_clean(name, clean, sizeof(clean))) {
-		console_error(c, 400, "name: 1-100 characters on one line");
+	if (!location_values_ok(c, name, clean, sizeof(clean), url))
 		return;
-	}
-	if (url != NULL && !text_redirect_url(url)) {
-		console_error(c, 400, "thank_you_url: a path starting with / or "
-		    "an http(s):// URL, at most 500 bytes, no spaces");
-		return;
-	}
 	audit_detail_str(&detail, "name", clean);
 	audit_detail_str(&detail, "thank_you_url", url);
 	vals[5] = buf_str(&detail);
@@ -128,15 +126,8 @@ admin_location_change(struct fcgi_ctx *c)
 		    "clears the URL), active is true or false");
 		return;
 	}
-	if (name != NULL && !name_clean(name, clean, sizeof(clean))) {
-		console_error(c, 400, "name: 1-100 characters on one line");
+	if (!location_values_ok(c, name, clean, sizeof(clean), url))
 		return;
-	}
-	if (url != NULL && !text_redirect_url(url)) {
-		console_error(c, 400, "thank_you_url: a path starting with / or "
-		    "an http(s):// URL, at most 500 bytes, no spaces");
-		return;
-	}
 	vals[0] = slug;
 	if (db_conn_run(&w->db, "BEGIN") != DB_OK ||
 	    (r = db_conn_exec(&w->db, "locations_lock", 0, NULL, &e)) == NULL)
@@ -698,15 +689,7 @@ admin_audit_csv(struct fcgi_ctx *c)
 		console_unavailable(c);
 		return;
 	}
-	for (int col = 0; col < PQnfields(r); col++)
-		csv_cell(&out, PQfname(r, col), col == 0);
-	csv_end(&out);
-	for (int row = 0; row < PQntuples(r); row++) {
-		for (int col = 0; col < PQnfields(r); col++)
-			csv_cell(&out, PQgetisnull(r, row, col) ? NULL :
-			    PQgetvalue(r, row, col), col == 0);
-		csv_end(&out);
-	}
+	db_csv(r, &out);
 	PQclear(r);
 	c->ans.status = 200;
 	c->ans.content_type = "text/csv; charset=utf-8";

@@ -7,10 +7,10 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "db/db.h"
 #include "common/text.h"
 
 /* PostgreSQL type OIDs (pg_type.h is a server header). */
-#define OID_BOOL 16
 #define OID_INT8 20
 #define OID_INT2 21
 #define OID_INT4 23
@@ -38,7 +38,9 @@ ctl_out_escape(struct buf *b, const char *s, bool newlines)
 			n = 1;
 		} else if (newlines && (c == '\n' || c == '\t'))
 			buf_addc(b, (char)c);
-		else if (text_is_control(c) || text_is_break(c) || c == '\t')
+		else if (text_is_control(c) || text_is_break(c) || c == '\t' ||
+		    text_is_bidi_control(c) || (text_is_invisible(c) &&
+		    c != 0x200c && c != 0x200d))
 			buf_printf(b, c < 0x80 ? "\\x%02x" : "\\u%04x",
 			    (unsigned)c);
 		else
@@ -63,7 +65,7 @@ ctl_out_cell(const PGresult *r, int row, const char *field)
 
 	if (v == NULL)
 		return "-";
-	if (col >= 0 && PQftype(r, col) == OID_BOOL)
+	if (col >= 0 && PQftype(r, col) == DB_OID_BOOL)
 		return strcmp(v, "t") == 0 ? "yes" : "no";
 	return v;
 }
@@ -128,7 +130,7 @@ ctl_out_json_value(const PGresult *r, int row, int col)
 		return json_null();
 	v = PQgetvalue(r, row, col);
 	switch (PQftype(r, col)) {
-	case OID_BOOL:
+	case DB_OID_BOOL:
 		return json_boolean(strcmp(v, "t") == 0);
 	case OID_INT2:
 	case OID_INT4:
@@ -179,20 +181,7 @@ ctl_out_csv(const PGresult *r)
 	struct buf b = { 0 };
 	int rc = CTL_OK;
 
-	for (int col = 0; col < PQnfields(r); col++)
-		csv_cell(&b, PQfname(r, col), col == 0);
-	csv_end(&b);
-	for (int i = 0; i < PQntuples(r); i++) {
-		for (int col = 0; col < PQnfields(r); col++) {
-			const char *v = PQgetisnull(r, i, col) ? NULL :
-			    PQgetvalue(r, i, col);
-
-			if (v != NULL && PQftype(r, col) == OID_BOOL)
-				v = strcmp(v, "t") == 0 ? "true" : "false";
-			csv_cell(&b, v, col == 0);
-		}
-		csv_end(&b);
-	}
+	db_csv(r, &b);
 	if (buf_str(&b) == NULL)
 		rc = ctl_err("cannot write CSV: out of memory");
 	else

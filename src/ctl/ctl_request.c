@@ -43,27 +43,13 @@
     " AND ($3::text IS NULL OR r.status = $3)" \
     " ORDER BY r.created_at, r.id"
 
-/* A reference as staff may type it: any case, and Crockford's reading
- * of O as 0 and I, L as 1. Returns 0, or -1 once reported. */
+/* A reference as staff may type it (reference_parse). Returns 0, or -1
+ * once reported. */
 int
 ctl_request_ref(const char *in, char out[REFERENCE_LEN + 1])
 {
-	size_t len = strlen(in);
-
-	if (len == REFERENCE_LEN) {
-		for (size_t i = 0; i < len; i++) {
-			char ch = (char)toupper((unsigned char)in[i]);
-
-			if (i >= 3 && ch == 'O')
-				ch = '0';
-			else if (i >= 3 && (ch == 'I' || ch == 'L'))
-				ch = '1';
-			out[i] = ch;
-		}
-		out[len] = '\0';
-		if (reference_valid(out))
-			return 0;
-	}
+	if (reference_parse(in, out))
+		return 0;
 	ctl_err("\"%s\" is not a request reference (FD- and 8 letters or "
 	    "digits)", in);
 	return -1;

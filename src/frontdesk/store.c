@@ -99,22 +99,12 @@ static const struct db_statement statements[] = {
 	    ")"
 	    " SELECT EXISTS (SELECT 1 FROM loc), (SELECT count(*) FROM req),"
 	    "  (SELECT count(*) FROM idem), (SELECT count(*) FROM ob)", 15 },
-	/* Counts a post against its address's sliding hour: the hit is
-	 * added only while under the limit. ON CONFLICT DO UPDATE works on
-	 * the row's latest version under its lock, so concurrent posts from
-	 * one address are counted exactly. */
+	/* Counts a post against its address's sliding hour, exactly, in
+	 * one round trip: sql/006_ratelimit_definer.sql holds the statement,
+	 * in a function that is all the web may do with rate_limits. */
 	{ "ratelimit",
-	    "INSERT INTO rate_limits AS r (addr, hits) VALUES ($1, ARRAY[now()])"
-	    " ON CONFLICT (addr) DO UPDATE SET hits = ARRAY("
-	    "  SELECT h FROM unnest(r.hits) AS h"
-	    "  WHERE h > now() - interval '1 hour' ORDER BY h) ||"
-	    "  CASE WHEN (SELECT count(*) FROM unnest(r.hits) AS h"
-	    "   WHERE h > now() - interval '1 hour') < $2::int"
-	    "  THEN ARRAY[now()] ELSE '{}'::timestamptz[] END"
-	    " RETURNING hits[cardinality(hits)] = now(),"
-	    "  greatest(1, ceil(extract(epoch FROM hits[greatest(1,"
-	    "   cardinality(hits) - $2::int + 1)] + interval '1 hour' - now())))"
-	    "  ::int", 2 },
+	    "SELECT allowed, retry_after"
+	    " FROM public.frontdesk_rate_limit($1, $2::int)", 2 },
 	/* For /metrics: the queue now, and every delivery attempt so far. */
 	{ "outbox_stats",
 	    "SELECT (SELECT count(*) FROM outbox"

@@ -64,10 +64,19 @@ clean_text(const struct field *r, const char *s, size_t len, char **out)
 			free(d);
 			return "contains control characters";
 		}
+		/* In one line, they could make a name show as another. */
+		if (!r->multiline && text_is_bidi_control(c)) {
+			free(d);
+			return "contains bidirectional control characters";
+		}
 		memcpy(d + o, p + i, n);
 		o += n;
 	}
 	d[o] = '\0';
+	if (!r->multiline && !text_shows_something(d, o)) {
+		free(d);
+		return "shows no visible characters";
+	}
 	if (r->max > 0 && text_utf8_length(d, o) > r->max) {
 		free(d);
 		return r->too_long;

@@ -29,7 +29,9 @@ static const char hex[] = "0123456789ABCDEF";
  * characters (C0, DEL, C1) spaces. One-line text has its white space runs
  * collapsed and trimmed (U+2028 and U+2029 too); multi-line text keeps
  * tabs, and CR LF, CR, LF, U+2028 and U+2029 all become "\n". Nothing else
- * from the form survives as a control.
+ * from the form survives as a control, and one-line text (headers, the
+ * table's values) loses bidirectional controls and marks, which could make
+ * a name or an address show in another order than it is.
  */
 static void
 mail_clean(struct buf *out, const char *s, bool multiline)
@@ -55,6 +57,8 @@ mail_clean(struct buf *out, const char *s, bool multiline)
 			buf_addc(out, '\n');
 		} else if (multiline && cp == '\t')
 			buf_addc(out, '\t');
+		else if (!multiline && text_is_bidi_control(cp))
+			;   /* in a header it could reorder what a reader sees */
 		else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
 		    cp == ' ' || cp == 0x2028 || cp == 0x2029) {
 			if (multiline || !space)

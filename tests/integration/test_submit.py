@@ -673,6 +673,32 @@ def test_start_up_errors_are_one_logfmt_line_each():
     assert set(fail[0]) == {"ts", "level", "prog", "event", "error"}, fail
 
 
+def test_undecodable_location_is_a_field_error_not_503():
+    """location=%ff (invalid UTF-8), alone or with the honeypot: 422 for
+    the field (the bot's post answered as accepted), never 503, no error
+    line, no 'unavailable' count"""
+    def unavailable():
+        m = re.search(r'frontdesk_submissions_total\{outcome="unavailable"\} '
+                      r'(\d+)', S.get("/api/metrics").body.decode())
+        return int(m.group(1)) if m else 0
+    before = unavailable()
+    logged = len(S.log("frontdesk"))
+    body = fdtest.form_body(maria(location=None)).decode() + "&location=%ff"
+    r = S.post(body=body.encode(), content_type="application/x-www-form-"
+               "urlencoded")
+    assert r.status == 422 and "location" in r.json()["errors"], r
+    bot = body + "&website=http%3A%2F%2Fspam.example"
+    r = S.post(body=bot.encode(), content_type="application/x-www-form-"
+               "urlencoded")
+    assert r.status == 201, r
+    r = S.post(body=(fdtest.form_body(maria(location=None)).decode() +
+               "&location=mid%00town").encode(),
+               content_type="application/x-www-form-urlencoded")
+    assert r.status == 422, r
+    assert unavailable() == before
+    assert "db_query_failed" not in S.log("frontdesk")[logged:]
+
+
 def test_check_refuses_what_start_up_or_the_mailer_would():
     """frontdesk -t exits 1 naming the key for a From no Message-ID can
     carry, a zone that does not exist, a console_url that cannot stand in

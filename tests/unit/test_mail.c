@@ -1304,6 +1304,34 @@ test_zones(void)
 	buf_free(&raw);
 }
 
+/* A bidirectional control in a name never reaches a header: a reader's
+ * client would show "Ann <mallory@evil>" reordered. The message keeps
+ * them (many lines: the patient's own words). */
+static void
+test_bidi_in_headers(void)
+{
+	struct mail_msg m = base_msg();
+	struct parsed p;
+	struct buf raw = { 0 };
+	char *rt;
+	int bad = 0;
+
+	m.first_name = "Ann\xe2\x80\xae";      /* RIGHT-TO-LEFT OVERRIDE */
+	m.last_name = "Lee\xe2\x81\xa6x";      /* LEFT-TO-RIGHT ISOLATE */
+	m.message = "\xe2\x80\xabshalom";       /* RIGHT-TO-LEFT EMBEDDING */
+	tap_ok(compose(&m, &p, &raw) == 0, "bidi: composed");
+	rt = rfc2047_decode(header(&p, "Reply-To"), &bad);
+	tap_ok(!bad && rt != NULL && strcmp(rt, "Ann Leex <ada@example.org>") ==
+	    0, "bidi: none in Reply-To: %s", rt ? rt : "(none)");
+	free(rt);
+	tap_ok(strstr(buf_str(&raw), "=E2=80=AE") == NULL &&
+	    strstr(buf_str(&raw), "=E2=81=A6") == NULL,
+	    "bidi: none in the name's line of the body either");
+	tap_ok(strstr(buf_str(&raw), "=E2=80=ABshalom") != NULL,
+	    "bidi: the message keeps its own");
+	buf_free(&raw);
+}
+
 int
 main(void)
 {
@@ -1326,5 +1354,6 @@ main(void)
 	test_none();
 	test_console_link();
 	test_zones();
+	test_bidi_in_headers();
 	return tap_done();
 }
