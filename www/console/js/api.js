@@ -13,7 +13,6 @@ const ACTIVITY_KEY = "frontdesk.console.activity";
 
 let csrf = "";
 let onSignedOut = null;
-let onActivity = null;
 
 export function setCsrf(token) {
 	csrf = typeof token === "string" ? token : "";
@@ -22,11 +21,6 @@ export function setCsrf(token) {
 /* fn(): called once for each answer that says the session is gone. */
 export function whenSignedOut(fn) {
 	onSignedOut = fn;
-}
-
-/* fn(ms): called when a person's request was sent. */
-export function whenActivity(fn) {
-	onActivity = fn;
 }
 
 /* The last time a person used the console in this browser, across tabs:
@@ -43,8 +37,6 @@ export function markActivity(ms = Date.now()) {
 	} catch (e) {
 		/* storage full or off: this tab's timer still runs */
 	}
-	if (onActivity)
-		onActivity(ms);
 }
 
 export class ApiError extends Error {

@@ -91,7 +91,7 @@ async function route(opts = {}) {
 	show("inbox");
 	await showInbox(me, opts.back);
 	if (!opts.back)
-		focusTitle(opts.keepFocus ? null : "inbox-title");
+		focusTitle("inbox-title");
 }
 
 function showError(title, text, retry) {
@@ -205,13 +205,12 @@ async function signOut() {
 function showEnrol() {
 	show("enrol");
 	document.title = "Set up your second factor - Front desk";
-	const pw = renderEnrol($("enrol-host"), "enrol", async () => {
+	renderEnrol($("enrol-host"), "enrol", async () => {
 		await loadMe();
 		clear($("enrol-host"));
 		await route({});
 	});
 	focusTitle("enrol-title");
-	void pw;
 }
 
 function showAccount() {
@@ -284,7 +283,29 @@ function onKey(ev) {
 	}
 }
 
-async function boot() {
+/* GET /me, then what the address names; or sign-in, or an error to retry. */
+async function start() {
+	try {
+		await loadMe();
+	} catch (e) {
+		if (e.status === 401) {
+			/* auth = remote_user: nginx's own 401 says so */
+			remoteUser = !!(e.data && e.data.auth === "remote_user");
+			showSignIn(where().view === "request" ? "Sign in to " +
+			    "open this request." : "");
+			return;
+		}
+		showError("The console is not answering", e.message, () => {
+			show("loading");
+			start();
+		});
+		return;
+	}
+	startSessionTimer();
+	await route({});
+}
+
+function boot() {
 	$("zone-note").textContent = zoneNote();
 	whenSignedOut(sessionGone);
 	setupSignIn(afterSignIn);
@@ -300,38 +321,7 @@ async function boot() {
 		route({ back: w.view === "inbox", fromInbox: w.view ===
 		    "request" && fromInbox });
 	});
-	try {
-		await loadMe();
-	} catch (e) {
-		if (e.status === 401) {
-			/* remote_user: the web server names the caller, and
-			 * an API answer without a session says so */
-			remoteUser = !!(e.data && e.data.auth === "remote_user");
-			showSignIn(where().view === "request" ? "Sign in to " +
-			    "open this request." : "");
-			return;
-		}
-		showError("The console is not answering", e.message, () => {
-			show("loading");
-			boot2();
-		});
-		return;
-	}
-	startSessionTimer();
-	await route({});
-}
-
-async function boot2() {
-	try {
-		await loadMe();
-	} catch (e) {
-		if (e.status === 401)
-			return showSignIn("");
-		return showError("The console is not answering", e.message,
-		    boot2);
-	}
-	startSessionTimer();
-	await route({});
+	start();
 }
 
 boot();
