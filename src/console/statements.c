@@ -254,7 +254,9 @@ static const char me_2fa_confirm_sql[] =
 static const char user_remote_sql[] =
     "SELECT id, enabled FROM users WHERE username = $1";
 
-/* Admin: locations with their routes. */
+/* Admin: locations with their routes, in the order the mailer reads them
+ * (its "routes" statement): admin.c resolves each location's next_email
+ * from them by the mailer's rule (common/route.c). */
 #define LOCATION_JSON(l) \
     "json_build_object('slug', " l ".slug, 'name', " l ".name," \
     " 'thank_you_url', " l ".thank_you_url, 'active', " l ".active," \
