@@ -590,6 +590,12 @@ def test_admin_users():
         == []
     r = a.patch("/users/wes", {"locations": ["fidi"]})
     assert r.status == 200 and r.json()["locations"] == ["fidi"], r
+    # keeping a location while adding another, then dropping one
+    r = a.patch("/users/wes", {"locations": ["fidi", "woodbury"]})
+    assert r.status == 200 and r.json()["locations"] == [
+        "fidi", "woodbury"], r
+    r = a.patch("/users/wes", {"locations": ["fidi"]})
+    assert r.status == 200 and r.json()["locations"] == ["fidi"], r
     assert [x["reference"] for x in w.get("/requests").json()["requests"]] \
         == [REF_FIDI]
     assert a.patch("/users/wes", {"enabled": False}).status == 200
