@@ -80,7 +80,7 @@ function filterForm(f) {
 	    h("div", { class: "field" },
 		h("label", { for: "audit-reference" }, "Done to"),
 		h("p", { class: "hint", id: "audit-reference-hint" }, "A " +
-		    "reference, location, account or message number"),
+		    "reference, location, account or email number"),
 		ref),
 	    h("div", { class: "field" },
 		h("label", { for: "audit-since" }, "Since"),
@@ -116,9 +116,11 @@ async function turn(delta) {
 	$("audit-meta").focus();
 }
 
-function objectCell(o) {
+function objectCell(o, action) {
 	if (!o)
 		return none("\u2014");
+	if (action === "outbox_retry")
+		return h("span", null, "email number ", h("code", null, o));
 	if (REF.test(o))
 		return h("a", { href: PREFIX + "/requests/" + encodeURIComponent(o),
 		    "data-nav": true }, o);
@@ -159,7 +161,7 @@ async function load() {
 			r.user || none("\u2014"),
 			r.address ? h("code", null, r.address) : none("\u2014"),
 			h("span", { title: r.action }, actionLabel(r.action)),
-			objectCell(r.object),
+			objectCell(r.object, r.action),
 			detailCell(r.detail)])));
 	else
 		host.append(h("p", { class: "empty", id: "audit-empty" },
