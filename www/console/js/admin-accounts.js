@@ -4,7 +4,7 @@
  * sign-in and whether a lockout holds. Disabling or a reset ends the
  * account's sessions; both ask first. */
 import { h, announce, showError, timeEl, shortTime, $ } from "./dom.js";
-import { call } from "./api.js";
+import { call, PREFIX } from "./api.js";
 import { confirmAction } from "./confirm.js";
 import { ADMIN, startPage, focusTitle, pageError, errorBox, fail, table,
     none, secondFactorLabel } from "./admin-ui.js";
@@ -272,7 +272,7 @@ function render(u, d) {
 		    " The lock ends by itself after a while; to lift it now, " +
 		    "disable the account and enable it again."));
 	host.append(h("div", { class: "admin-grid" },
-	    h("div", null, roleForm(u, d)),
+	    h("div", null, roleForm(u, d, self)),
 	    h("div", null, access(u, self))));
 }
 
@@ -280,7 +280,7 @@ function fact(k, v) {
 	return h("div", { class: "kv" }, h("dt", null, k), h("dd", null, v));
 }
 
-function roleForm(u, d) {
+function roleForm(u, d, self) {
 	const err = errorBox("role-error");
 	const f = roleFields("edit", d.locs, u.role, u.locations || []);
 	const form = h("form", { id: "role-form", class: "panel",
@@ -300,6 +300,11 @@ function roleForm(u, d) {
 			await call("PATCH", "/users/" + encodeURIComponent(
 			    u.username), { body: v.role === "admin" ? { role:
 			    "admin" } : { role: "staff", locations: v.locations } });
+			if (self && v.role !== u.role) {
+				/* no longer an admin: the page starts again as staff */
+				window.location.assign(PREFIX + "/");
+				return;
+			}
 			await reload(u.username, "role-save");
 			announce("Saved. It applies to " + u.username + "'s next " +
 			    "request in the console.");
