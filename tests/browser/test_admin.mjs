@@ -497,7 +497,32 @@ test("the audit log: who changed Woodbury's routes, when, old and new",
 	assert(await page.locator("#audit-newer").isDisabled(), "page 1");
 	await axe(page, "audit log, by who");
 	await shots(page, "admin-audit", "audit log");
+	// paged, 50 a page: sixty rows of one (made up) user
+	sql("INSERT INTO audit_log (actor, action, object) SELECT " +
+	    "'frontdeskctl:pager', 'export', 'row-' || n FROM " +
+	    "generate_series(1, 60) n");
+	await page.fill("#audit-user", "frontdeskctl:pager");
+	await page.click("#audit-filters button[type=submit]");
+	await page.waitForFunction(() => /^50 shown/.test(document
+	    .getElementById("audit-meta").textContent));
+	assert((await page.innerText("#audit-table tbody tr")).includes(
+	    "row-60"), "newest first");
+	assert(await page.locator("#audit-newer").isDisabled() &&
+	    await page.locator("#audit-older").isEnabled(), "more to see");
+	await page.click("#audit-older");
+	await page.waitForFunction(() => /^10 shown/.test(document
+	    .getElementById("audit-meta").textContent));
+	assert(await focused(page) === "audit-meta", "the focus on the count");
+	assert(await page.innerText("#audit-page") === "Page 2", "page 2");
+	assert(await page.locator("#audit-older").isDisabled(), "the last");
+	assert((await page.innerText("#audit-rows")).includes("row-1") &&
+	    !(await page.innerText("#audit-rows")).includes("row-11"),
+	    "the oldest ten");
+	await page.click("#audit-newer");
+	await page.waitForFunction(() => /^50 shown/.test(document
+	    .getElementById("audit-meta").textContent));
 	// Back keeps the filters
+	await page.goBack();
 	await page.goBack();
 	await page.waitForURL(/reference=woodbury/);
 	await page.waitForFunction(() => document.getElementById(

@@ -80,7 +80,7 @@ function filterForm(f) {
 	    h("div", { class: "field" },
 		h("label", { for: "audit-reference" }, "Done to"),
 		h("p", { class: "hint", id: "audit-reference-hint" }, "A " +
-		    "reference, location, account or email number"),
+		    "reference, location or account"),
 		ref),
 	    h("div", { class: "field" },
 		h("label", { for: "audit-since" }, "Since"),
