@@ -129,7 +129,8 @@ static const struct db_statement statements[] = {
 	 * row per mailer process, the newest found by its index). NULL:
 	 * none ever did. */
 	{ "mailer_heartbeat",
-	    "SELECT greatest(0, round(extract(epoch FROM now() - max(at)), 3))"
+	    "SELECT CASE WHEN max(at) IS NOT NULL THEN round(extract(epoch FROM"
+	    "  greatest(now() - max(at), interval '0')), 3) END"
 	    " FROM mailer_heartbeats", 0 },
 };
 

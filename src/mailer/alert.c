@@ -146,7 +146,7 @@ alert_send(struct alert *a, struct smtp *s, PGresult *r, const char *zone,
 	struct alert_death d[ALERT_LIST_MAX];
 	struct alert_msg m = { 0 };
 	struct smtp_result res;
-	char msgid[300], q[SMTP_REPLY_MAX + 16];
+	char msgid[300], q[2 * SMTP_REPLY_MAX + 240];
 	const char *why;
 	int n = PQntuples(r);
 
@@ -197,7 +197,7 @@ alert_send(struct alert *a, struct smtp *s, PGresult *r, const char *zone,
 		    log_quote(q, sizeof(q), res.refused));
 	log_info("alert_sent", "deaths=%zu listed=%d recipients=%zu "
 	    "smtp_code=%ld message_id=%s", total, n, a->rc.nall - res.nrefused,
-	    res.code, msgid);
+	    res.code, log_value(q, sizeof(q), msgid));
 	return true;
 }
 

@@ -99,11 +99,11 @@ alert_body(struct buf *b, const struct alert_msg *a)
 {
 	buf_printf(b, "%zu %s could not be delivered to the front desk.\n\n",
 	    a->total, a->total == 1 ? "notification" : "notifications");
-	buf_adds(b, "The SMTP server refused them (a 5xx reply), or they were "
-	    "still not sent\nafter [mail] give_up_after. Nobody at the front "
-	    "desk has been told of\nthese requests: open each one and contact "
-	    "the patient. Then fix the\ncause the reply names and put the mail "
-	    "back in line:\n    frontdeskctl outbox retry --all-dead\n\n");
+	buf_adds(b, "Each was refused by the SMTP server (a 5xx reply) or still "
+	    "not sent after\n[mail] give_up_after: nobody at the front desk "
+	    "has been told of its\nrequest. Open each request and contact the "
+	    "patient; then fix the cause\nthe reply names and put the mail back "
+	    "in line:\n    frontdeskctl outbox retry --all-dead\n\n");
 	for (size_t i = 0; i < a->n; i++)
 		alert_death_text(b, a, &a->deaths[i]);
 	if (a->total > a->n)
