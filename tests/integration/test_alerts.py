@@ -85,6 +85,15 @@ def post(n, **over):
     return r.json()["reference"]
 
 
+def dead_count():
+    return mt.outbox_status(S).get("dead", 0)
+
+
+def wait_dead(n):
+    """Until at least n messages are dead."""
+    return mt.wait_status(S, "dead", n, 20)
+
+
 def alerts():
     """The alert digests the SMTP server took, oldest first:
     (raw bytes, parsed)."""
@@ -168,8 +177,9 @@ def test_first_death_alerted_at_once():
     reply and the console link, and no patient data"""
     MAILER.append(S.start_mailer())
     sent = post(9, location="woodbury")    # its desk takes mail
+    dead = dead_count()
     ref = post(0)
-    mt.wait_status(S, "dead", 1, 20)
+    wait_dead(dead + 1)
     t_dead = time.monotonic()
     (raw, m), = wait_alerts(1, 60)
     took = time.monotonic() - t_dead
@@ -214,8 +224,9 @@ def test_next_death_waits_for_the_digest_across_a_restart():
     interval has passed, the next digest holds the second alone"""
     assert fdtest.stop(MAILER.pop()) == 0
     MAILER.append(S.start_mailer())
+    dead = dead_count()
     ref = post(1, location="fidi")
-    mt.wait_status(S, "dead", 2, 20)
+    wait_dead(dead + 1)
     time.sleep(2.5 * 5)   # two and a half of the mailer's 5 s checks
     assert len(alerts()) == 1, len(alerts())
     assert deaths("NOT d.alerted_at IS NOT NULL") == \
@@ -235,17 +246,18 @@ def test_two_mailers_one_digest_after_the_interval():
     once, listing the three"""
     MAILER.append(S.start_mailer())
     pass_the_interval()      # a digest now, so the next is a minute away
+    before, dead = len(alerts()), dead_count()
     ref0 = post(2, location="fidi")
-    mt.wait_status(S, "dead", 3, 20)
-    wait_alerts(3, 15)
+    wait_dead(dead + 1)
+    wait_alerts(before + 1, 15)
     t_last = time.monotonic() - last_attempt_age()
     refs = mt.insert_requests(S, 3, fields=dict(
         (k, v) for k, v in patient(3).items()
         if k in ("first_name", "last_name", "email", "phone", "service",
                  "preferred_time", "message")))
-    mt.wait_status(S, "dead", 6, 20)
-    assert len(alerts()) == 3
-    (raw, m) = wait_alerts(4, INTERVAL + 15)[3]
+    wait_dead(dead + 4)
+    assert len(alerts()) == before + 1
+    (raw, m) = wait_alerts(before + 2, INTERVAL + 15)[before + 1]
     waited = time.monotonic() - t_last
     assert INTERVAL - 1 <= waited <= INTERVAL + 12, waited
     assert str(m["Subject"]) == \
@@ -254,32 +266,59 @@ def test_two_mailers_one_digest_after_the_interval():
     assert ref0 not in digest_refs(m)
     check_no_patient_data(raw, m)
     time.sleep(2.5 * 5)
-    assert len(alerts()) == 4, len(alerts())
+    assert len(alerts()) == before + 2, len(alerts())
     beats = S.sql("SELECT count(*) FROM mailer_heartbeats"
                   " WHERE at > now() - interval '10 seconds'")[0][0]
     assert beats == "2", beats
 
 
+def once_mailers(n):
+    """n frontdesk-mailer --once started together; their logs."""
+    procs = [subprocess.Popen([S.program("frontdesk-mailer"), "-c",
+                               S.mailer_conf_path, "--once"],
+                              stderr=subprocess.PIPE) for _ in range(n)]
+    return procs
+
+
+def finish(procs):
+    logs = [p.communicate(timeout=60)[1].decode() for p in procs]
+    assert all(p.returncode == 0 for p in procs), logs
+    with open(os.path.join(S.dir, "mailer.log"), "a") as f:
+        f.write("".join(logs))
+    return logs
+
+
 def test_racing_mailers_send_one_digest():
-    """six mailers --once at the same instant, a digest due: one of them
-    sends it (the claim: FOR UPDATE SKIP LOCKED, then the lease and the
-    clock); a death made by hand (an UPDATE) is recorded too"""
+    """a digest due and its row locked (as by a mailer claiming it): six
+    mailers skip it, none waits to send it after; unlocked, six mailers
+    --once at the same instant send it once. A death made by hand (an
+    UPDATE) is recorded too"""
     while MAILER:
         assert fdtest.stop(MAILER.pop()) == 0
-    ref, = mt.insert_requests(S, 1, slug="woodbury",
-                              created=ago("1 hour"))
+    ref, = mt.insert_requests(S, 1, slug="woodbury", created=ago("1 hour"))
     S.sql("UPDATE outbox SET status = 'dead', last_error = 'by hand'"
           " WHERE status = 'pending'")
     assert deaths("NOT d.alerted_at IS NOT NULL") == [(ref, "f", "by hand")]
     pass_the_interval()
     before = len(alerts())
-    procs = [subprocess.Popen([S.program("frontdesk-mailer"), "-c",
-                               S.mailer_conf_path, "--once"],
-                              stderr=subprocess.PIPE) for _ in range(6)]
-    logs = [p.communicate(timeout=60)[1].decode() for p in procs]
-    assert all(p.returncode == 0 for p in procs), logs
-    with open(os.path.join(S.dir, "mailer.log"), "a") as f:
-        f.write("".join(logs))
+    holder = subprocess.Popen(
+        ["psql", "-X", "-q", "-A", "-t", "-d", cluster.conninfo(S.db)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        holder.stdin.write("BEGIN;\nSELECT 'locked' FROM mail_alert_state"
+                           " FOR UPDATE;\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "locked"
+        procs = once_mailers(6)
+        time.sleep(1.5)    # under their statement_timeout (2.5 s)
+    finally:
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.close()
+        holder.wait(10)
+    logs = finish(procs)
+    assert len(alerts()) == before, (len(alerts()), logs)
+    assert not any("event=alert_" in log for log in logs), logs
+    logs = finish(once_mailers(6))
     assert len(alerts()) == before + 1, (len(alerts()), logs)
     assert sum(log.count("event=alert_sent") for log in logs) == 1, logs
     (raw, m) = alerts()[-1]
@@ -298,8 +337,9 @@ def test_failed_alert_tried_with_the_next_digest():
     pass_the_interval()
     before = len(alerts())
     MAILER.append(S.start_mailer())
+    dead = dead_count()
     ref = post(4)
-    mt.wait_status(S, "dead", 8, 20)
+    wait_dead(dead + 1)
     wait_for(lambda: "event=alert_failed" in S.log("mailer"), 15,
              "alert_failed")
     failed = [p for p in mailer_log_pairs() if p["event"] == "alert_failed"]
