@@ -2,8 +2,13 @@
 # demo: the whole of frontdesk on this machine in one command. Installs the
 # Debian packages it needs (as root), builds into build-demo/, and runs, in
 # ./demo-run/: a PostgreSQL cluster on a unix socket, frontdesk, the mailer,
-# a local SMTP server that writes every email into a maildir, and nginx on
-# 127.0.0.1:8080 serving the clinic's form with the shipped nginx files.
+# a local SMTP server that writes every email into a maildir, the staff
+# console (frontdesk-console), and nginx on 127.0.0.1:8080 serving the
+# clinic's form and the console's pages and API with the shipped nginx
+# files. It makes one console account per location and an admin (whose
+# second factor it enrols), with generated passwords kept in the state
+# folder (console-accounts, mode 0600), seeds a few requests into an empty
+# database, and prints where to open it all.
 # Ctrl-C (or closing the terminal) stops it all; run it again to pick up
 # where it left off (the database and the maildir are kept; rm -rf demo-run
 # for a clean slate: as root, a cluster kept outside it, in
@@ -69,7 +74,8 @@ stop_pid() {  # name pid signal
 	wait "$2" 2>/dev/null || true
 }
 
-nginx_pid="" frontdesk_pid="" mailer_pid="" smtp_pid="" pg_started=""
+nginx_pid="" frontdesk_pid="" console_pid="" mailer_pid="" smtp_pid=""
+pg_started=""
 cleanup() {
 	trap - EXIT INT TERM HUP
 	# Every step is worth trying: after a hangup, even "say" fails (the
@@ -78,6 +84,7 @@ cleanup() {
 	say "stopping"
 	stop_pid nginx "$nginx_pid" QUIT
 	stop_pid frontdesk "$frontdesk_pid" TERM
+	stop_pid frontdesk-console "$console_pid" TERM
 	stop_pid frontdesk-mailer "$mailer_pid" TERM
 	stop_pid smtp "$smtp_pid" TERM
 	if [ -n "$pg_started" ]; then
@@ -204,9 +211,9 @@ conf owner.conf postgres
 "$ctl" -c "$state/conf/owner.conf" db migrate >"$state/log/migrate.log" 2>&1 ||
 	{ cat "$state/log/migrate.log"; die "db migrate failed"; }
 
-# The login roles of sql/002_roles.sql's groups; a tree without them runs
-# everything as the owner.
-web=postgres mailer=postgres admin=postgres
+# The login roles of sql/002_roles.sql's groups (and 007_console.sql's);
+# a tree without them runs everything as the owner.
+web=postgres mailer=postgres admin=postgres console=postgres
 if [ -n "$(psql_owner -d frontdesk -tAc \
 	"SELECT 1 FROM pg_roles WHERE rolname = 'frontdesk_web'")" ]; then
 	psql_owner -d frontdesk <<'EOF'
@@ -215,9 +222,11 @@ DECLARE
 	r text[];
 BEGIN
 	FOREACH r SLICE 1 IN ARRAY ARRAY[['fd_web', 'frontdesk_web'],
-	    ['fd_mailer', 'frontdesk_mailer'], ['fd_admin', 'frontdesk_admin']]
+	    ['fd_mailer', 'frontdesk_mailer'], ['fd_admin', 'frontdesk_admin'],
+	    ['fd_console', 'frontdesk_console']]
 	LOOP
-		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r[1]) THEN
+		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r[1]) AND
+		    EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r[2]) THEN
 			EXECUTE format('CREATE ROLE %I LOGIN IN ROLE %I', r[1], r[2]);
 		END IF;
 	END LOOP;
@@ -225,6 +234,10 @@ END
 $$;
 EOF
 	web=fd_web mailer=fd_mailer admin=fd_admin
+	if [ -n "$(psql_owner -d frontdesk -tAc \
+		"SELECT 1 FROM pg_roles WHERE rolname = 'fd_console'")" ]; then
+		console=fd_console
+	fi
 fi
 
 conf web.conf "$web"
@@ -253,6 +266,8 @@ timeout = 10
 default_to = frontdesk@clinic.example
 retry_min = 5
 retry_max = 60
+; every notification links to its request in the console
+console_url = http://127.0.0.1:$port/console/
 EOF
 conf admin.conf "$admin"
 cat >>"$state/conf/admin.conf" <<EOF
@@ -282,6 +297,96 @@ add_location midtown "Midtown Manhattan" midtown.desk@clinic.example
 add_location fidi "Financial District" fidi.desk@clinic.example
 add_location woodbury "Woodbury, Long Island" woodbury.desk@clinic.example
 
+# ---- the staff console: its own role, file and key
+csock=$state/run/console.sock
+if [ ${#csock} -gt 95 ]; then
+	csock=/tmp/frontdesk-demo-$(printf '%s' "$state" | cksum | cut -d' ' -f1)-console.sock
+fi
+# The key that seals second-factor secrets in the database: a file of its
+# own, never in the database (or its dumps). A new key cannot open what an
+# old one sealed, so the admin then enrols again (below).
+key=$state/console.key
+new_key=""
+if [ ! -f "$key" ]; then
+	"$ctl" -c "$state/conf/admin.conf" console-key "$key" >/dev/null
+	new_key=1
+fi
+conf console.conf "$console"
+cat >>"$state/conf/console.conf" <<EOF
+[console]
+listen = $csock
+socket_mode = 0660
+threads = 2
+prefix = /console
+; origin is left empty: the scheme, host and port nginx passes
+; (http://127.0.0.1:$port); HTTPS with a host name of its own in production
+auth = local
+second_factor = admins
+key_file = $key
+[smtp]
+from = $from
+EOF
+"$build/frontdesk-console" -t -c "$state/conf/console.conf" >/dev/null
+
+# One account per location and an admin, kept across runs. Each password
+# is made by frontdeskctl (printed alone on its stdout) and lives only in
+# console-accounts (0600): never on a command line or in a log.
+accounts=$state/console-accounts
+secret_file=$state/admin-totp-secret
+listing=$("$ctl" -c "$state/conf/admin.conf" user list --json)
+user_field() {  # name field -> the account's field, or nothing
+	printf '%s' "$listing" | "$python" -c 'import json, sys
+for u in json.load(sys.stdin):
+    if u["username"] == sys.argv[1]:
+        v = u[sys.argv[2]]
+        print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
+}
+stored_password() {  # name -> its password in console-accounts
+	[ -f "$accounts" ] || return 0
+	sed -n "s/^$1 //p" "$accounts"
+}
+old_umask=$(umask)
+umask 077
+: >"$accounts.new"
+for spec in midtown:staff:midtown fidi:staff:fidi woodbury:staff:woodbury \
+	admin:admin:; do
+	name=${spec%%:*} rest=${spec#*:}
+	role=${rest%%:*} loc=${rest#*:}
+	pw=$(stored_password "$name")
+	if [ -z "$(user_field "$name" username)" ]; then
+		if [ -n "$loc" ]; then
+			pw=$("$ctl" -c "$state/conf/admin.conf" user add "$name" \
+				--role "$role" --location "$loc")
+		else
+			pw=$("$ctl" -c "$state/conf/admin.conf" user add "$name" \
+				--role "$role")
+		fi
+		say "made the console account $name ($role${loc:+, $loc})"
+	elif [ -z "$pw" ]; then
+		pw=$("$ctl" -c "$state/conf/admin.conf" user passwd "$name")
+		say "gave the console account $name a new password"
+	fi
+	[ -n "$pw" ] || die "no password for the console account $name"
+	printf '%s %s\n' "$name" "$pw" >>"$accounts.new"
+done
+mv "$accounts.new" "$accounts"
+chmod 0600 "$accounts"
+umask "$old_umask"
+# The admin's second factor: enrolled through the console once it runs
+# (below); again when its secret or the key that sealed it is gone.
+listing=$("$ctl" -c "$state/conf/admin.conf" user list --json)
+enrol_admin=""
+case $(user_field admin second_factor) in
+on)
+	if [ -n "$new_key" ] || [ ! -s "$secret_file" ]; then
+		"$ctl" -c "$state/conf/admin.conf" user reset-2fa admin >/dev/null
+		enrol_admin=1
+	fi
+	;;
+enrol) enrol_admin=1 ;;
+esac
+if [ -n "$enrol_admin" ]; then rm -f "$secret_file"; fi
+
 # ---- the form, with the locations written in
 rm -rf "$state/www"
 mkdir -p "$state/www"
@@ -309,6 +414,13 @@ frontdesk_pid=$!
 echo "$frontdesk_pid" >>"$state/run/demo.pids"
 wait_until "frontdesk's socket" 15 test -S "$sock"
 
+rm -f "$csock"
+setsid "$build/frontdesk-console" -c "$state/conf/console.conf" \
+	>>"$state/log/console.log" 2>&1 </dev/null &
+console_pid=$!
+echo "$console_pid" >>"$state/run/demo.pids"
+wait_until "the console's socket" 15 test -S "$csock"
+
 setsid "$build/frontdesk-mailer" -c "$state/conf/mailer.conf" \
 	>>"$state/log/mailer.log" 2>&1 </dev/null &
 mailer_pid=$!
@@ -317,6 +429,10 @@ echo "$mailer_pid" >>"$state/run/demo.pids"
 cp /etc/nginx/fastcgi_params "$state/nginx/"
 sed "s|unix:/run/frontdesk/fcgi.sock|unix:$sock|" \
 	"$top/conf/nginx/frontdesk.conf" >"$state/nginx/frontdesk.conf"
+# The console: its pages (www/console/, copied into the site above) under
+# /console/ and its API on its own socket, with the shipped file.
+sed "s|unix:/run/frontdesk/console.sock|unix:$csock|" \
+	"$top/conf/nginx/console.conf" >"$state/nginx/console.conf"
 # As root, nginx's workers run as root too: the demo's folders may be
 # closed to www-data (a checkout under /root). It listens on loopback only.
 user=""
@@ -345,6 +461,7 @@ http {
 		include $state/nginx/frontdesk.conf;
 		include $top/conf/nginx/thank-you.conf;
 		include $top/conf/nginx/form.conf;
+		include $state/nginx/console.conf;
 	}
 }
 EOF
@@ -356,16 +473,51 @@ echo "$nginx_pid" >>"$state/run/demo.pids"
 wait_until "nginx on 127.0.0.1:$port" 15 port_open "$port"
 wait_until "frontdesk's health check" 15 \
 	curl -fsS -o /dev/null "http://127.0.0.1:$port/api/healthz"
+# The console answers through nginx: 401 to a caller with no session.
+console_up() {
+	[ "$(curl -sS -o /dev/null -w '%{http_code}' \
+		"http://127.0.0.1:$port/console/api/me")" = 401 ]
+}
+wait_until "the console's API" 15 console_up
+
+if [ -n "$enrol_admin" ]; then
+	"$python" "$top/scripts/demo-console.py" enrol "$port" "$accounts" \
+		"$secret_file"
+fi
+[ -s "$secret_file" ] || die "the admin's second factor is not enrolled"
+secret=$(cat "$secret_file")
+# A few requests to work on, the first time (they go through the form's
+# API, so each one's email, with its console link, lands in the maildir).
+if [ "$(psql_owner -d frontdesk -tAc \
+	"SELECT count(*) FROM appointment_requests")" = 0 ]; then
+	"$python" "$top/scripts/demo-console.py" seed "$port"
+fi
 
 cat <<EOF
 
   frontdesk is running.
 
-  Open the form:  http://127.0.0.1:$port/
-                  (on a remote machine: ssh -L $port:127.0.0.1:$port HOST)
-  Mail lands in:  $maildir/new/   (one file per email)
-  Logs:           $state/log/
-  Admin CLI:      $ctl -c $state/conf/admin.conf request list
+  Open the form:     http://127.0.0.1:$port/
+  Open the console:  http://127.0.0.1:$port/console/
+                     (on a remote machine: ssh -L $port:127.0.0.1:$port HOST)
+  Console accounts (kept in $accounts, mode 0600):
+EOF
+while read -r name pw; do
+	case $name in
+	admin) what="admin, all locations" ;;
+	*) what="staff, $name only" ;;
+	esac
+	printf '    %-9s %-22s  password %s\n' "$name" "$what" "$pw"
+done <"$accounts"
+cat <<EOF
+  The admin's second factor (TOTP; add it to an authenticator app too):
+    secret        $secret   (kept in $secret_file)
+    current code  oathtool --totp -b $secret
+                  (a code signs in once: the next one comes within 30 s)
+  Mail lands in:     $maildir/new/   (one file per email,
+                     each linking to its request in the console)
+  Logs:              $state/log/
+  Admin CLI:         $ctl -c $state/conf/admin.conf request list
 
   Press Ctrl-C to stop everything.
 
@@ -374,7 +526,8 @@ EOF
 # Until Ctrl-C, or until a service dies.
 while :; do
 	for p in "nginx:$nginx_pid" "frontdesk:$frontdesk_pid" \
-		"frontdesk-mailer:$mailer_pid" "smtp:$smtp_pid"; do
+		"frontdesk-console:$console_pid" "frontdesk-mailer:$mailer_pid" \
+		"smtp:$smtp_pid"; do
 		if ! kill -0 "${p#*:}" 2>/dev/null; then
 			say "${p%%:*} stopped unexpectedly; see $state/log/"
 			exit 1

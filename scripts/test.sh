@@ -35,7 +35,8 @@ step_failed() {  # what
 }
 
 "$top/scripts/install-deps.sh" || step_failed install-deps
-[ ! -f tests/browser/package.json ] || [ -d tests/browser/node_modules/playwright-core ] ||
+[ ! -f tests/browser/package.json ] || { [ -d tests/browser/node_modules/playwright-core ] &&
+	[ -d tests/browser/node_modules/@axe-core/playwright ]; } ||
 	(cd tests/browser && npm install --no-audit --no-fund --silent) ||
 	step_failed "npm install"
 

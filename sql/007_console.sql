@@ -62,6 +62,18 @@ ALTER TABLE appointment_requests ADD COLUMN triage text NOT NULL
 CREATE INDEX appointment_requests_location_triage
     ON appointment_requests (location_id, status, triage, created_at);
 
+-- The inbox's search: names and email as a substring, the phone's digits
+-- as a substring, through trigram indexes (pg_trgm ships with
+-- PostgreSQL and is a trusted extension: the database owner adds it).
+-- The console's statements use these very expressions.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX appointment_requests_search ON appointment_requests
+    USING gin ((first_name || ' ' || last_name || ' ' || coalesce(email, ''))
+    gin_trgm_ops);
+CREATE INDEX appointment_requests_phone_digits ON appointment_requests
+    USING gin ((regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'))
+    gin_trgm_ops);
+
 CREATE TABLE notes (
 	id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	request_id bigint NOT NULL REFERENCES appointment_requests (id)

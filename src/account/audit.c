@@ -1,6 +1,8 @@
 /* audit: one row of the append-only audit log, on the caller's connection
  * and so inside the caller's transaction: the change and its record
  * commit together or not at all. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,3 +63,67 @@ audit_write(PGconn *conn, const char *actor, const char *address,
 	    log_value(qa, sizeof(qa), action), log_quote(qe, sizeof(qe), err));
 	return -1;
 }
+
+/* A JSON string (or null): a value in a detail is never ambiguous, what
+ * ever quotes, semicolons or arrows it holds. */
+void
+audit_detail_json(struct buf *b, const char *s)
+{
+	if (s == NULL) {
+		buf_adds(b, "null");
+		return;
+	}
+	buf_addc(b, '"');
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			buf_addc(b, '\\');
+			buf_addc(b, (char)ch);
+		} else if (ch < 0x20 || ch == 0x7f)
+			buf_printf(b, "\\u%04x", ch);
+		else
+			buf_addc(b, (char)ch);
+	}
+	buf_addc(b, '"');
+}
+
+static void
+audit_detail_key(struct buf *b, const char *key)
+{
+	if (b->len > 0)
+		buf_adds(b, "; ");
+	buf_adds(b, key);
+	buf_adds(b, ": ");
+}
+
+void
+audit_detail_str(struct buf *b, const char *key, const char *v)
+{
+	audit_detail_key(b, key);
+	audit_detail_json(b, v);
+}
+
+void
+audit_detail_change(struct buf *b, const char *key, const char *old,
+    const char *new)
+{
+	audit_detail_key(b, key);
+	audit_detail_json(b, old);
+	buf_adds(b, " -> ");
+	audit_detail_json(b, new);
+}
+
+void
+audit_detail_raw(struct buf *b, const char *key, const char *fmt, ...)
+{
+	char v[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	audit_detail_key(b, key);
+	buf_adds(b, v);
+}
+

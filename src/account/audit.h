@@ -7,6 +7,8 @@
 
 #include <libpq-fe.h>
 
+#include "common/buf.h"
+
 /* actor: an account name, "frontdeskctl:OSUSER", or "(unknown)" for a
  * failed sign-in under a name that does not exist (never what was typed);
  * address: the client's, or NULL; action: one of the CHECK list in
@@ -22,5 +24,16 @@ int audit_write(PGconn *conn, const char *actor, const char *address,
 int audit_insert(PGconn *conn, const char *actor, const char *address,
     const char *action, const char *object, const char *detail,
     char *err, size_t errsize);
+
+/* A detail is `key: value` pairs joined by "; ", each value a JSON string
+ * (or null), a change as `key: old -> new`: never ambiguous, whatever
+ * quotes, semicolons or arrows a value holds. */
+void audit_detail_json(struct buf *b, const char *s);
+void audit_detail_str(struct buf *b, const char *key, const char *v);
+void audit_detail_change(struct buf *b, const char *key, const char *old,
+    const char *new);
+/* A value as it is (a number, true or false). */
+void audit_detail_raw(struct buf *b, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

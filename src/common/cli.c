@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "log.h"
 
 #ifndef FRONTDESK_VERSION
 #define FRONTDESK_VERSION "0.0.0"
@@ -62,10 +63,12 @@ cli_parse(struct cli *o, int argc, char **argv, const char *prog,
 void
 cli_load_config(const struct cli *o, struct config *cfg, const char *prog)
 {
-	char err[1024];
+	char err[1024], q[2100];
 
+	/* One logfmt line like every other event, before logging is set up
+	 * for the program's run (it is -t's answer too). */
 	if (config_load(cfg, o->config_path, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s: configuration error: %s\n", prog, err);
-		exit(1);
+		log_init(prog, 0);
+		fatal("config_invalid", "error=%s", log_quote(q, sizeof(q), err));
 	}
 }

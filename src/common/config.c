@@ -9,10 +9,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <ini.h>
 
 #include "config.h"
 #include "text.h"
+#include "zone.h"
 
 enum key_type { KEY_STR, KEY_INT, KEY_MODE, KEY_ENUM, KEY_CIDRS };
 
@@ -266,13 +271,69 @@ config_defaults(struct config *c)
 }
 
 /* A listen value: empty (inherited), a unix socket path that fits with
- * its private name, or host:port. */
+ * its private name, or a numeric address and a port 1-65535 ("[::1]:9000"
+ * for IPv6), as the socket layer binds it. */
 static bool
 listen_ok(const char *s)
 {
+	char host[CONFIG_STR], *end;
+	const char *colon;
+	unsigned char a[16];
+	size_t n;
+	long port;
+
 	if (s[0] == '/')
 		return strlen(s) <= CONFIG_LISTEN_PATH_MAX;
-	return s[0] == '\0' || strchr(s, ':') != NULL;
+	if (s[0] == '\0')
+		return true;
+	if ((colon = strrchr(s, ':')) == NULL || colon[1] == '\0')
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535 || colon[1] == '+' ||
+	    colon[1] == '-')
+		return false;
+	n = (size_t)(colon - s);
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		snprintf(host, sizeof(host), "%.*s", (int)(n - 2), s + 1);
+		return inet_pton(AF_INET6, host, a) == 1;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)n, s);
+	return inet_pton(AF_INET, host, a) == 1;
+}
+
+/* [spool] dir: absolute, and a writable folder, or one that can be made
+ * in a writable folder (frontdesk makes it at start-up). */
+static bool
+spool_dir_ok(const char *dir, const char **why)
+{
+	char parent[CONFIG_STR];
+	const char *slash;
+	struct stat st;
+
+	if (dir[0] != '/') {
+		*why = "must be an absolute path";
+		return false;
+	}
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			*why = "is not a folder";
+			return false;
+		}
+		if (access(dir, W_OK | X_OK) != 0) {
+			*why = "is not writable by this user";
+			return false;
+		}
+		return true;
+	}
+	slash = strrchr(dir, '/');
+	snprintf(parent, sizeof(parent), "%.*s", slash == dir ? 1 :
+	    (int)(slash - dir), dir);
+	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    access(parent, W_OK | X_OK) != 0) {
+		*why = "does not exist, and its parent is not a writable folder";
+		return false;
+	}
+	return true;
 }
 
 /* Checks across keys, and normalises what the programs expect. */
@@ -280,7 +341,8 @@ static int
 config_check(struct parse_ctx *p)
 {
 	struct config *c = p->c;
-	const char *at;
+	char addr[TEXT_ADDR_MAX + 1];
+	const char *at, *why = NULL;
 	size_t n;
 
 	if (c->mail_retry_max < c->mail_retry_min) {
@@ -297,12 +359,14 @@ config_check(struct parse_ctx *p)
 	}
 	if (!listen_ok(c->fcgi_listen)) {
 		ctx_fail(p, "[fastcgi] listen: a unix socket path of at most %d "
-		    "bytes, or host:port", CONFIG_LISTEN_PATH_MAX);
+		    "bytes, or address:port (127.0.0.1:9000, [::1]:9000)",
+		    CONFIG_LISTEN_PATH_MAX);
 		return -1;
 	}
 	if (!listen_ok(c->console_listen)) {
 		ctx_fail(p, "[console] listen: a unix socket path of at most %d "
-		    "bytes, or host:port", CONFIG_LISTEN_PATH_MAX);
+		    "bytes, or address:port (127.0.0.1:9000, [::1]:9000)",
+		    CONFIG_LISTEN_PATH_MAX);
 		return -1;
 	}
 	n = strlen(c->console_prefix);
@@ -325,10 +389,31 @@ config_check(struct parse_ctx *p)
 		return -1;
 	}
 	n = strlen(c->mail_console_url);
-	if (n > 0 && (c->mail_console_url[n - 1] != '/' ||
-	    (strncmp(c->mail_console_url, "https://", 8) != 0 &&
-	    strncmp(c->mail_console_url, "http://", 7) != 0))) {
-		ctx_fail(p, "[mail] console_url: an http(s):// URL ending in /");
+	if (n > 0 && !text_console_url(c->mail_console_url)) {
+		ctx_fail(p, "[mail] console_url: \"%s\" is not an http(s):// URL "
+		    "of a host and a path ending in /, without quotes, &, (, ), ? "
+		    "or #", c->mail_console_url);
+		return -1;
+	}
+	if (c->mail_timezone[0] != '\0' &&
+	    zone_check(ZONE_DIR, c->mail_timezone, &why) == -1) {
+		ctx_fail(p, "[mail] timezone: \"%s\": %s", c->mail_timezone, why);
+		return -1;
+	}
+	if (c->smtp_from[0] != '\0' &&
+	    text_addr_spec(c->smtp_from, addr, sizeof(addr)) == -1) {
+		ctx_fail(p, "[smtp] from: no plain address in \"%s\" (write "
+		    "Name <appointments@clinic.example> or the address alone)",
+		    c->smtp_from);
+		return -1;
+	}
+	if ((c->smtp_username[0] != '\0') !=
+	    (c->smtp_password_file[0] != '\0')) {
+		ctx_fail(p, "[smtp] username and password_file go together");
+		return -1;
+	}
+	if (c->spool_dir[0] != '\0' && !spool_dir_ok(c->spool_dir, &why)) {
+		ctx_fail(p, "[spool] dir: %s", why);
 		return -1;
 	}
 	if (c->mail_details == CONFIG_DETAILS_NONE && n == 0) {
@@ -341,13 +426,13 @@ config_check(struct parse_ctx *p)
 		    "http(s):// URL, at most 500 bytes, no spaces");
 		return -1;
 	}
-	/* The right side of every Message-ID: the domain of [smtp] from. */
-	if ((at = strrchr(c->smtp_from, '@')) == NULL)
+	/* The right side of every Message-ID: the domain of [smtp] from's
+	 * address (checked above), so a Message-ID can always carry it. */
+	if (c->smtp_from[0] == '\0' || (at = strrchr(addr, '@')) == NULL)
 		snprintf(c->msgid_domain, sizeof(c->msgid_domain),
 		    "frontdesk.localhost");
 	else
-		snprintf(c->msgid_domain, sizeof(c->msgid_domain), "%.*s",
-		    (int)strcspn(at + 1, "> \t"), at + 1);
+		snprintf(c->msgid_domain, sizeof(c->msgid_domain), "%s", at + 1);
 	if (strncasecmp(c->smtp_url, "smtp://", 7) != 0 &&
 	    strncasecmp(c->smtp_url, "smtps://", 8) != 0) {
 		ctx_fail(p, "[smtp] url: must start with smtp:// or smtps://");

@@ -42,6 +42,46 @@ netaddr_parse(const char *s, size_t len, struct netaddr *out)
 	return 0;
 }
 
+/* One X-Forwarded-For hop: an address, and maybe a port, which proxies
+ * such as some load balancers append ("192.0.2.1:51234",
+ * "[2001:db8::1]:443"); the port says nothing about the client. */
+static int
+parse_hop(const char *s, size_t len, struct netaddr *out)
+{
+	const char *colon;
+	size_t n;
+
+	while (len > 0 && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len > 0 && s[0] == '[') {
+		const char *close = memchr(s, ']', len);
+
+		if (close == NULL)
+			return -1;
+		n = (size_t)(close - s) + 1;
+		if (n < len && (s[n] != ':' || n + 1 == len ||
+		    strspn(s + n + 1, "0123456789") < len - n - 1))
+			return -1;
+		return netaddr_parse(s, n, out);
+	}
+	/* IPv4 with a port: one colon, digits after it. */
+	if ((colon = memchr(s, ':', len)) != NULL &&
+	    memchr(colon + 1, ':', len - (size_t)(colon - s) - 1) == NULL &&
+	    memchr(s, '.', (size_t)(colon - s)) != NULL) {
+		size_t port = len - (size_t)(colon - s) - 1;
+
+		for (size_t i = 0; i < port; i++)
+			if (colon[1 + i] < '0' || colon[1 + i] > '9')
+				return -1;
+		if (port == 0)
+			return -1;
+		return netaddr_parse(s, (size_t)(colon - s), out);
+	}
+	return netaddr_parse(s, len, out);
+}
+
 int
 netaddr_parse_cidrs(const char *list, struct netaddr_cidr *out, size_t max,
     char *err, size_t errsize)
@@ -139,7 +179,7 @@ netaddr_client(const char *remote_addr, const char *xff,
 
 		while (start > 0 && xff[start - 1] != ',')
 			start--;
-		if (netaddr_parse(xff + start, end - start, &hop) == -1)
+		if (parse_hop(xff + start, end - start, &hop) == -1)
 			break;
 		a = hop;
 		end = start > 0 ? start - 1 : 0;

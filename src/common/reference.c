@@ -1,4 +1,5 @@
 /* reference: random "FD-" + 8 Crockford base32 request references. */
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
@@ -63,4 +64,22 @@ reference_valid(const char *s)
 		if (s[i] == '\0' || strchr(crockford, s[i]) == NULL)
 			return false;
 	return true;
+}
+
+bool
+reference_parse(const char *in, char out[REFERENCE_LEN + 1])
+{
+	if (strlen(in) != REFERENCE_LEN)
+		return false;
+	for (size_t i = 0; i < REFERENCE_LEN; i++) {
+		char ch = (char)toupper((unsigned char)in[i]);
+
+		if (i >= 3 && ch == 'O')
+			ch = '0';
+		else if (i >= 3 && (ch == 'I' || ch == 'L'))
+			ch = '1';
+		out[i] = ch;
+	}
+	out[REFERENCE_LEN] = '\0';
+	return reference_valid(out);
 }

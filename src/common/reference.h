@@ -14,4 +14,8 @@ bool reference_valid(const char *s);
 /* Random bytes from getrandom(2); 0 or -1. */
 int random_bytes(void *p, unsigned long n);
 
+/* A reference as staff may type it: any case, and Crockford's reading of
+ * O as 0 and I, L as 1; true with the canonical form in out. */
+bool reference_parse(const char *in, char out[REFERENCE_LEN + 1]);
+
 #endif

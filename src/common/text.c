@@ -95,6 +95,40 @@ text_is_ascii_control(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
+bool
+text_is_bidi_control(uint32_t c)
+{
+	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
+	    c == 0x200e || c == 0x200f || c == 0x061c;
+}
+
+bool
+text_is_invisible(uint32_t c)
+{
+	return c == 0x00ad || c == 0x034f || c == 0x061c || c == 0x115f ||
+	    c == 0x1160 || c == 0x17b4 || c == 0x17b5 || c == 0x180e ||
+	    (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+	    (c >= 0x2060 && c <= 0x206f) || c == 0x3164 || c == 0xfeff ||
+	    c == 0xffa0 || (c >= 0xfff0 && c <= 0xfffb) ||
+	    (c >= 0xe0000 && c <= 0xe0fff);
+}
+
+bool
+text_shows_something(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t c;
+
+	for (size_t i = 0, n; i < len; i += n) {
+		if ((n = text_utf8_decode(p + i, len - i, &c)) == 0)
+			return true;   /* not ours to judge: invalid is refused */
+		if (!text_is_space(c) && !text_is_control(c) &&
+		    !text_is_invisible(c))
+			return true;
+	}
+	return false;
+}
+
 void
 text_trim(const char **sp, size_t *lenp)
 {
@@ -133,10 +167,24 @@ text_one_line(const char *s, size_t max_chars)
 		return false;
 	for (size_t i = 0; i < len; i += n) {
 		n = text_utf8_decode(p + i, len - i, &c);
-		if (text_is_control(c) || text_is_break(c))
+		if (text_is_control(c) || text_is_break(c) ||
+		    text_is_bidi_control(c))
 			return false;
 	}
-	return true;
+	return text_shows_something(s, len);
+}
+
+bool
+text_name(const char *in, char *out, size_t size, size_t max_chars)
+{
+	size_t n = strlen(in);
+
+	text_trim(&in, &n);
+	if (n == 0 || n >= size)
+		return false;
+	memcpy(out, in, n);
+	out[n] = '\0';
+	return text_one_line(out, max_chars);
 }
 
 bool
@@ -290,5 +338,105 @@ text_date(const char *s)
 	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) ||
 	    y % 400 == 0))
 		return false;
+	return true;
+}
+
+int
+text_addr_spec(const char *from, char *out, size_t size)
+{
+	const char *lt = strrchr(from, '<'), *s = from;
+	size_t n;
+
+	if (lt != NULL) {
+		s = lt + 1;
+		n = strcspn(s, ">");
+		if (s[n] != '>' || s[n + 1 + strspn(s + n + 1, " \t")] != '\0')
+			return -1;
+	} else {
+		s += strspn(s, " \t");
+		n = strcspn(s, " \t");
+		if (s[n + strspn(s + n, " \t")] != '\0')
+			return -1;
+	}
+	if (n == 0 || n >= size)
+		return -1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return text_email_route(out) ? 0 : -1;
+}
+
+static bool
+url_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+static bool
+url_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/* host, [IPv6] or host:port up to the path's "/"; the length or 0. */
+static size_t
+url_authority(const char *s)
+{
+	size_t i = 0;
+
+	if (s[0] == '[') {
+		for (i = 1; url_hex((unsigned char)s[i]) || s[i] == ':' ||
+		    s[i] == '.'; i++)
+			;
+		if (i == 1 || s[i] != ']')
+			return 0;
+		i++;
+	} else {
+		for (; url_alnum((unsigned char)s[i]) || s[i] == '-' ||
+		    s[i] == '.'; i++)
+			;
+		if (i == 0 || s[0] == '.' || s[0] == '-')
+			return 0;
+	}
+	if (s[i] == ':') {
+		size_t d = ++i;
+
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == d || i - d > 5)
+			return 0;
+	}
+	return s[i] == '/' ? i : 0;
+}
+
+bool
+text_console_url(const char *url)
+{
+	const char *p;
+	size_t n, a;
+
+	if (url == NULL || (n = strlen(url)) == 0 || n > 400 ||
+	    url[n - 1] != '/')
+		return false;
+	if (strncmp(url, "https://", 8) == 0)
+		p = url + 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else
+		return false;
+	if ((a = url_authority(p)) == 0)
+		return false;
+	for (p += a; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '%') {
+			if (!url_hex((unsigned char)p[1]) ||
+			    !url_hex((unsigned char)p[2]))
+				return false;
+			p += 2;
+		} else if (!url_alnum(c) && strchr("-._~/!$*+,;=:@", c) == NULL)
+			return false;
+	}
 	return true;
 }

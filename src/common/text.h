@@ -22,6 +22,18 @@ bool text_is_space(uint32_t c);
 bool text_is_break(uint32_t c);
 /* A control character: C0, DEL or C1 (U+0080-U+009F). */
 bool text_is_control(uint32_t c);
+/* A bidirectional embedding, override or isolate control (U+202A-U+202E,
+ * U+2066-U+2069), or a directional mark (LRM, RLM, ALM): invisible, and
+ * able to make text show in another order than it is stored. */
+bool text_is_bidi_control(uint32_t c);
+/* An invisible format character (Unicode's Cf that shows nothing: soft
+ * hyphen, ZWSP, ZWNJ, ZWJ, the word joiner and invisible operators, the
+ * bidi controls and marks, BOM, tag characters). ZWNJ and ZWJ are needed
+ * inside Persian, Arabic and Indic names: they are judged, not removed. */
+bool text_is_invisible(uint32_t c);
+/* Does s (valid UTF-8) show something: a code point that is neither white
+ * space, a control, nor invisible? */
+bool text_shows_something(const char *s, size_t len);
 /* An ASCII control byte: C0 or DEL. */
 bool text_is_ascii_control(unsigned char c);
 
@@ -31,9 +43,13 @@ bool text_is_atext(char c);
 /* Moves *s and *len past surrounding Unicode white space; stops at bytes
  * that are not valid UTF-8. Every form field is trimmed so. */
 void text_trim(const char **s, size_t *len);
-/* 1 to max_chars code points of valid UTF-8, no line break or control
- * character: a name an admin types (a location's, say). */
+/* 1 to max_chars code points of valid UTF-8, no line break, control or
+ * bidirectional control, showing something: the one-line fields' rules,
+ * for a name an admin types (a location's, say). */
 bool text_one_line(const char *s, size_t max_chars);
+/* A name as an admin typed it, trimmed into out, then held to
+ * text_one_line; false when nothing is left or it breaks a rule. */
+bool text_name(const char *in, char *out, size_t size, size_t max_chars);
 
 /* A patient's email address as the form accepts it: an RFC 5322 dot-atom
  * local part of at most 64 bytes at a public domain of two or more labels
@@ -60,5 +76,15 @@ bool text_redirect_url(const char *s);
 
 /* YYYY-MM-DD, a real calendar date (leap years counted). */
 bool text_date(const char *s);
+
+/* The bare address of "Name <addr>" or "addr" (an [smtp] from) into out,
+ * checked with text_email_route; 0 or -1. */
+int text_addr_spec(const char *from, char *out, size_t size);
+/* [mail] console_url: an http(s):// URL of a host (name, IPv4 or [IPv6])
+ * and optional port, and a path ending in "/", of unreserved characters,
+ * sub-delimiters, ':', '@' and percent-escapes only: no quotes, '&',
+ * '(', ')', '?' or '#', so it stands in a header, a text line or an
+ * HTML attribute as it is. At most 400 bytes. */
+bool text_console_url(const char *url);
 
 #endif

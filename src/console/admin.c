@@ -8,9 +8,10 @@
 #include <sodium.h>
 
 #include "account/account.h"
-#include "common/csv.h"
+#include "account/audit.h"
 #include "common/text.h"
 #include "console.h"
+#include "db/db.h"
 
 #define LOCATION_NAME_MAX 100
 #define AUDIT_LIMIT_DEFAULT 50
@@ -31,18 +32,23 @@ second_factor_mode(const struct config *cfg)
 	return cfg->console_second_factor == CONFIG_2FA_ALL ? "all" : "admins";
 }
 
-/* A location's name: trimmed, 1-100 characters on one line. */
+/* A location's name (trimmed into clean, 1-100 characters on one line)
+ * and thank-you URL, each when given: false when answered (400). */
 static bool
-name_clean(const char *in, char *out, size_t size)
+location_values_ok(struct fcgi_ctx *c, const char *name, char *clean,
+    size_t size, const char *url)
 {
-	size_t n = strlen(in);
-
-	text_trim(&in, &n);
-	if (n == 0 || n >= size)
+	if (name != NULL && !text_name(name, clean, size, LOCATION_NAME_MAX)) {
+		console_error(c, 400, "name: 1-100 characters on one line, "
+		    "showing something, no control or bidirectional characters");
 		return false;
-	memcpy(out, in, n);
-	out[n] = '\0';
-	return text_one_line(out, LOCATION_NAME_MAX);
+	}
+	if (url != NULL && !text_redirect_url(url)) {
+		console_error(c, 400, "thank_you_url: a path starting with / or "
+		    "an http(s):// URL, at most 500 bytes, no spaces");
+		return false;
+	}
+	return true;
 }
 
 void
@@ -59,9 +65,10 @@ admin_location_add(struct fcgi_ctx *c)
 	const char *slug = console_str(c, "slug", &bad);
 	const char *name = console_str(c, "name", &bad);
 	const char *url = console_str(c, "thank_you_url", &bad);
-	char clean[LOCATION_NAME_MAX * 4 + 1], detail[800];
+	char clean[LOCATION_NAME_MAX * 4 + 1];
+	struct buf detail = { 0 };
 	const char *vals[6] = { slug, clean, url, w->session.username, addr(w),
-	    detail };
+	    NULL };
 	enum db_result e;
 	PGresult *r;
 
@@ -75,18 +82,15 @@ admin_location_add(struct fcgi_ctx *c)
 		    "starting with '-'");
 		return;
 	}
-	if (!name_clean(name, clean, sizeof(clean))) {
-		console_error(c, 400, "name: 1-100 characters on one line");
+	if (!location_values_ok(c, name, clean, sizeof(clean), url))
 		return;
-	}
-	if (url != NULL && !text_redirect_url(url)) {
-		console_error(c, 400, "thank_you_url: a path starting with / or "
-		    "an http(s):// URL, at most 500 bytes, no spaces");
-		return;
-	}
-	snprintf(detail, sizeof(detail), "name=%s thank_you_url=%s", clean,
-	    url ? url : "(none)");
-	if ((r = db_conn_exec(&w->db, "location_add", 6, vals, &e)) == NULL) {
+	audit_detail_str(&detail, "name", clean);
+	audit_detail_str(&detail, "thank_you_url", url);
+	vals[5] = buf_str(&detail);
+	r = vals[5] != NULL ? db_conn_exec(&w->db, "location_add", 6, vals, &e) :
+	    NULL;
+	buf_free(&detail);
+	if (r == NULL) {
 		console_unavailable(c);
 		return;
 	}
@@ -109,28 +113,21 @@ admin_location_change(struct fcgi_ctx *c)
 	const char *slug = c->arg[0];
 	const char *name = console_str(c, "name", &bad);
 	const char *url = console_str(c, "thank_you_url", &bad);
-	char clean[LOCATION_NAME_MAX * 4 + 1], detail[1400] = "";
+	char clean[LOCATION_NAME_MAX * 4 + 1];
+	struct buf detail = { 0 };
 	const char *vals[8];
 	enum db_result e;
 	PGresult *r = NULL;
 	bool was_active, active;
 	long others;
-	size_t o = 0;
 
 	if (bad || (act != NULL && !json_is_boolean(act))) {
 		console_error(c, 400, "name and thank_you_url are strings (null "
 		    "clears the URL), active is true or false");
 		return;
 	}
-	if (name != NULL && !name_clean(name, clean, sizeof(clean))) {
-		console_error(c, 400, "name: 1-100 characters on one line");
+	if (!location_values_ok(c, name, clean, sizeof(clean), url))
 		return;
-	}
-	if (url != NULL && !text_redirect_url(url)) {
-		console_error(c, 400, "thank_you_url: a path starting with / or "
-		    "an http(s):// URL, at most 500 bytes, no spaces");
-		return;
-	}
 	vals[0] = slug;
 	if (db_conn_run(&w->db, "BEGIN") != DB_OK ||
 	    (r = db_conn_exec(&w->db, "locations_lock", 0, NULL, &e)) == NULL)
@@ -148,22 +145,17 @@ admin_location_change(struct fcgi_ctx *c)
 	others = strtol(PQgetvalue(r, 0, 3), NULL, 10);
 	active = act != NULL ? json_is_true(act) : was_active;
 	if (name != NULL && strcmp(clean, PQgetvalue(r, 0, 0)) != 0)
-		o += (size_t)snprintf(detail + o, sizeof(detail) - o,
-		    "name: %s -> %s; ", PQgetvalue(r, 0, 0), clean);
+		audit_detail_change(&detail, "name", PQgetvalue(r, 0, 0), clean);
 	if (active != was_active)
-		o += (size_t)snprintf(detail + o, sizeof(detail) - o,
-		    "active: %s -> %s; ", was_active ? "true" : "false",
-		    active ? "true" : "false");
-	if (set_url && strcmp(url ? url : "", PQgetvalue(r, 0, 2)) != 0 &&
-	    o < sizeof(detail))
-		o += (size_t)snprintf(detail + o, sizeof(detail) - o,
-		    "thank_you_url: %s -> %s; ", PQgetvalue(r, 0, 2)[0] ?
-		    PQgetvalue(r, 0, 2) : "(none)", url ? url : "(none)");
+		audit_detail_raw(&detail, "active", "%s -> %s", was_active ?
+		    "true" : "false", active ? "true" : "false");
+	if (set_url && strcmp(url ? url : "", PQgetvalue(r, 0, 2)) != 0)
+		audit_detail_change(&detail, "thank_you_url",
+		    PQgetvalue(r, 0, 2)[0] ? PQgetvalue(r, 0, 2) : NULL, url);
 	PQclear(r);
 	r = NULL;
-	if (o >= 2 && o < sizeof(detail))
-		detail[o - 2] = '\0';
 	if (!active && was_active && others == 0) {
+		buf_free(&detail);
 		(void)db_conn_run(&w->db, "ROLLBACK");
 		console_error(c, 409, "this is the last active location: enable "
 		    "or add another first");
@@ -175,9 +167,11 @@ admin_location_change(struct fcgi_ctx *c)
 	vals[4] = set_url ? "t" : "f";
 	vals[5] = w->session.username;
 	vals[6] = addr(w);
-	vals[7] = detail;
-	if ((r = db_conn_exec(&w->db, "location_change", 8, vals, &e)) == NULL)
+	vals[7] = detail.len > 0 ? buf_str(&detail) : "";
+	if (vals[7] == NULL ||
+	    (r = db_conn_exec(&w->db, "location_change", 8, vals, &e)) == NULL)
 		goto fail;
+	buf_free(&detail);
 	PQclear(r);
 	r = NULL;
 	if (db_conn_run(&w->db, "COMMIT") != DB_OK)
@@ -185,6 +179,7 @@ admin_location_change(struct fcgi_ctx *c)
 	console_answer_sql(c, 200, "location_json", 1, vals);
 	return;
 fail:
+	buf_free(&detail);
 	PQclear(r);
 	(void)db_conn_run(&w->db, "ROLLBACK");
 	console_unavailable(c);
@@ -197,8 +192,9 @@ admin_route_add(struct fcgi_ctx *c)
 	bool bad = false;
 	const char *email = console_str(c, "email", &bad);
 	const char *kind = console_str(c, "kind", &bad);
-	const char *vals[5] = { c->arg[0], email, NULL, w->session.username,
-	    addr(w) };
+	const char *vals[6] = { c->arg[0], email, NULL, w->session.username,
+	    addr(w), NULL };
+	struct buf detail = { 0 };
 	enum db_result e;
 	PGresult *r;
 
@@ -219,7 +215,13 @@ admin_route_add(struct fcgi_ctx *c)
 		return;
 	}
 	vals[2] = kind;
-	if ((r = db_conn_exec(&w->db, "route_add", 5, vals, &e)) == NULL) {
+	audit_detail_str(&detail, "email", email);
+	audit_detail_str(&detail, "kind", kind);
+	vals[5] = buf_str(&detail);
+	r = vals[5] != NULL ? db_conn_exec(&w->db, "route_add", 6, vals, &e) :
+	    NULL;
+	buf_free(&detail);
+	if (r == NULL) {
 		console_unavailable(c);
 		return;
 	}
@@ -389,6 +391,25 @@ slugs_known(struct fcgi_ctx *c, const char *array)
 	return ok;
 }
 
+/* A text[] literal of slugs ("{a,b}") as a JSON list for a detail. */
+static void
+slugs_json(char *out, size_t size, const char *arr)
+{
+	size_t o = 0;
+
+	o += (size_t)snprintf(out, size, "[");
+	for (const char *p = arr + 1; *p != '\0' && *p != '}' && o + 4 < size;) {
+		size_t n = strcspn(p, ",}");
+
+		o += (size_t)snprintf(out + o, size - o, "%s\"%.*s\"",
+		    o > 1 ? "," : "", (int)n, p);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	snprintf(out + o, size - o, "]");
+}
+
 /* A staff account has at least one location; an admin none. */
 static bool
 role_locations_ok(struct fcgi_ctx *c, const char *role, size_t n)
@@ -418,7 +439,8 @@ admin_user_add(struct fcgi_ctx *c)
 	const char *name = console_str(c, "username", &bad);
 	const char *role = console_str(c, "role", &bad);
 	json_t *locs = json_object_get(w->body, "locations");
-	char arr[4096] = "{}", password[32], hash[ACCOUNT_HASH_MAX], detail[4200];
+	char arr[4096] = "{}", password[32], hash[ACCOUNT_HASH_MAX], detail[4400];
+	char json[4200];
 	const char *vals[7] = { name, role, hash, arr, w->session.username,
 	    addr(w), detail };
 	enum db_result e;
@@ -444,7 +466,9 @@ admin_user_add(struct fcgi_ctx *c)
 		console_error(c, 500, "cannot make a password");
 		return;
 	}
-	snprintf(detail, sizeof(detail), "role=%s locations=%s", role, arr);
+	slugs_json(json, sizeof(json), arr);
+	snprintf(detail, sizeof(detail), "role: \"%s\"; locations: %s", role,
+	    json);
 	if ((r = db_conn_exec(&w->db, "user_add", 7, vals, &e)) == NULL) {
 		console_unavailable(c);
 		return;
@@ -527,7 +551,8 @@ admin_user_change(struct fcgi_ctx *c)
 			goto fail;
 		PQclear(r);
 		o += (size_t)snprintf(detail + o, sizeof(detail) - o,
-		    "role: %s -> %s; ", was_admin ? "admin" : "staff", role);
+		    "role: \"%s\" -> \"%s\"; ", was_admin ? "admin" : "staff",
+		    role);
 	}
 	if (locs != NULL || (role != NULL && strcmp(role, "admin") == 0)) {
 		const char *set = strcmp(new_role, "admin") == 0 ? "{}" : arr;
@@ -537,9 +562,14 @@ admin_user_change(struct fcgi_ctx *c)
 		    &e)) == NULL)
 			goto fail;
 		PQclear(r);
-		if (strcmp(set, oldlocs) != 0)
+		if (strcmp(set, oldlocs) != 0) {
+			char a[2100], b[2100];
+
+			slugs_json(a, sizeof(a), oldlocs);
+			slugs_json(b, sizeof(b), set);
 			o += (size_t)snprintf(detail + o, sizeof(detail) - o,
-			    "locations: %s -> %s; ", oldlocs, set);
+			    "locations: %s -> %s; ", a, b);
+		}
 	}
 	if (en != NULL && json_is_true(en) != was_enabled) {
 		vals[1] = json_is_true(en) ? "t" : "f";
@@ -659,15 +689,7 @@ admin_audit_csv(struct fcgi_ctx *c)
 		console_unavailable(c);
 		return;
 	}
-	for (int col = 0; col < PQnfields(r); col++)
-		csv_cell(&out, PQfname(r, col), col == 0);
-	csv_end(&out);
-	for (int row = 0; row < PQntuples(r); row++) {
-		for (int col = 0; col < PQnfields(r); col++)
-			csv_cell(&out, PQgetisnull(r, row, col) ? NULL :
-			    PQgetvalue(r, row, col), col == 0);
-		csv_end(&out);
-	}
+	db_csv(r, &out);
 	PQclear(r);
 	c->ans.status = 200;
 	c->ans.content_type = "text/csv; charset=utf-8";

@@ -6,34 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/csv.h"
 #include "common/reference.h"
 #include "common/text.h"
 #include "console.h"
+#include "db/db.h"
 
 #define LIST_LIMIT_DEFAULT 50
 #define LIST_LIMIT_MAX 200
 #define NOTE_MAX 2000
-
-/* A reference as staff may type it: any case, and Crockford's reading of
- * O as 0 and I, L as 1. */
-static bool
-reference_arg(const char *in, char out[REFERENCE_LEN + 1])
-{
-	if (strlen(in) != REFERENCE_LEN)
-		return false;
-	for (size_t i = 0; i < REFERENCE_LEN; i++) {
-		char ch = (char)toupper((unsigned char)in[i]);
-
-		if (i >= 3 && ch == 'O')
-			ch = '0';
-		else if (i >= 3 && (ch == 'I' || ch == 'L'))
-			ch = '1';
-		out[i] = ch;
-	}
-	out[REFERENCE_LEN] = '\0';
-	return reference_valid(out);
-}
 
 /* The request named by the path, if this session may see it: its id and
  * status; false when answered (404, 503). */
@@ -52,7 +32,7 @@ find_request(struct fcgi_ctx *c, struct found *f)
 	PGresult *r;
 	bool seen;
 
-	if (c->nargs < 1 || !reference_arg(c->arg[0], f->ref)) {
+	if (c->nargs < 1 || !reference_parse(c->arg[0], f->ref)) {
 		console_error(c, 404, "no such request");
 		return false;
 	}
@@ -178,7 +158,7 @@ read_filters(struct fcgi_ctx *c, struct filters *f)
 				if (nd > 2)
 					f->vals[4] = f->digits;
 			}
-			f->vals[5] = reference_arg(t, f->ref) ? f->ref : "";
+			f->vals[5] = reference_parse(t, f->ref) ? f->ref : "";
 		}
 	}
 	return true;
@@ -253,17 +233,7 @@ requests_csv(struct fcgi_ctx *c)
 		console_unavailable(c);
 		return;
 	}
-	for (int col = 0; col < PQnfields(r); col++)
-		csv_cell(&out, PQfname(r, col), col == 0);
-	csv_end(&out);
-	for (int row = 0; row < PQntuples(r); row++) {
-		for (int col = 0; col < PQnfields(r); col++)
-			csv_cell(&out, PQgetisnull(r, row, col) ? NULL :
-			    strcmp(PQfname(r, col), "consent") == 0 ?
-			    (strcmp(PQgetvalue(r, row, col), "t") == 0 ? "true" :
-			    "false") : PQgetvalue(r, row, col), col == 0);
-		csv_end(&out);
-	}
+	db_csv(r, &out);
 	PQclear(r);
 	c->ans.status = 200;
 	c->ans.content_type = "text/csv; charset=utf-8";

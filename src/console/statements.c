@@ -13,16 +13,15 @@
 
 /* The inbox's filters: $1 the caller's locations (int[], NULL: all), $2
  * a location slug, $3 the status, $4 q as a case-insensitive substring
- * pattern, $5 q's digits as a pattern (NULL: none), $6 q as a reference. */
+ * pattern, $5 q's digits as a pattern (NULL: none), $6 q as a reference.
+ * The search expressions are those of sql/007's trigram indexes. */
 #define INBOX_WHERE \
     " WHERE ($1::int[] IS NULL OR r.location_id = ANY ($1::int[]))" \
     " AND ($2::text IS NULL OR l.slug = $2) AND r.status = $3" \
     " AND ($4::text IS NULL OR r.reference = $6" \
-    "  OR r.first_name ILIKE $4 OR r.last_name ILIKE $4" \
-    "  OR (r.first_name || ' ' || r.last_name) ILIKE $4" \
-    "  OR r.email ILIKE $4" \
-    "  OR ($5::text IS NOT NULL AND" \
-    "      regexp_replace(coalesce(r.phone, ''), '[^0-9]', '', 'g') LIKE $5))"
+    "  OR (r.first_name || ' ' || r.last_name || ' ' || coalesce(r.email, ''))" \
+    "   ILIKE $4" \
+    "  OR regexp_replace(coalesce(r.phone, ''), '[^0-9]', '', 'g') LIKE $5)"
 
 #define INBOX_FROM \
     " FROM appointment_requests r JOIN locations l ON l.id = r.location_id"
@@ -102,8 +101,8 @@ static const char request_triage_sql[] =
     " up AS (UPDATE appointment_requests r SET triage = $2 FROM old"
     "  WHERE r.id = old.id RETURNING r.id),"
     " au AS (INSERT INTO audit_log (actor, address, action, object, detail)"
-    "  SELECT $3, $4, 'triage', $5, old.triage || ' -> ' || $2 FROM old"
-    "  WHERE old.triage <> $2)"
+    "  SELECT $3, $4, 'triage', $5, 'triage: \"' || old.triage || '\" -> \"'"
+    "  || $2 || '\"' FROM old WHERE old.triage <> $2)"
     " SELECT count(*) FROM up";
 
 static const char request_note_sql[] =
@@ -312,7 +311,7 @@ static const char route_add_sql[] =
     "  ON CONFLICT (location_id, lower(email)) DO NOTHING"
     "  RETURNING email, kind),"
     " au AS (INSERT INTO audit_log (actor, address, action, object, detail)"
-    "  SELECT $4, $5, 'route_add', $1, $3 || ' ' || email FROM ins)"
+    "  SELECT $4, $5, 'route_add', $1, $6 FROM ins)"
     " SELECT EXISTS (SELECT 1 FROM loc), (SELECT json_build_object('email',"
     "  email, 'kind', kind)::text FROM ins)";
 
@@ -321,7 +320,8 @@ static const char route_remove_sql[] =
     " del AS (DELETE FROM routes WHERE location_id = (SELECT id FROM loc)"
     "  AND lower(email) = lower($2) RETURNING email, kind),"
     " au AS (INSERT INTO audit_log (actor, address, action, object, detail)"
-    "  SELECT $3, $4, 'route_remove', $1, kind || ' ' || email FROM del)"
+    "  SELECT $3, $4, 'route_remove', $1, 'email: ' || to_json(email)::text"
+    "  || '; kind: ' || to_json(kind)::text FROM del)"
     " SELECT EXISTS (SELECT 1 FROM loc), (SELECT count(*) FROM del)";
 
 /* As `frontdeskctl outbox list --json`. */
@@ -470,7 +470,7 @@ const struct db_statement console_statements[] = {
 	{ "location_add", location_add_sql, 6 },
 	{ "location_old", location_old_sql, 1 },
 	{ "location_change", location_change_sql, 8 },
-	{ "route_add", route_add_sql, 5 },
+	{ "route_add", route_add_sql, 6 },
 	{ "route_remove", route_remove_sql, 4 },
 	{ "outbox", outbox_sql, 1 },
 	{ "outbox_retry", outbox_retry_sql, 3 },

@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/reference.h"
 #include "ctl_pure.h"
+#include "account/audit.h"
 
 #define CTL_PROG "frontdeskctl"
 
@@ -24,6 +25,7 @@ enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
 #define CTL_LOCK_MIGRATE   "7046522100"   /* db migrate */
 #define CTL_LOCK_LOCATIONS "7046522101"   /* enable/disable */
 #define CTL_LOCK_OUTBOX    "7046522102"   /* resend, unspam, retry, purge */
+#define CTL_LOCK_USERS     "7046522103"   /* user add, user set */
 
 struct ctl;
 
@@ -89,6 +91,11 @@ struct ctl_column {
 };
 void ctl_out_table(const PGresult *r, const struct ctl_column *cols,
     size_t ncols);
+/* Appends s as text output shows it: a control character, a tab or a
+ * line break as \xNN (\uNNNN past ASCII) and a byte that is not UTF-8 as
+ * \xNN, so that no value, however it was stored, can start a line of its
+ * own or move the cursor; with newlines, "\n" and tabs stay (a message). */
+void ctl_out_escape(struct buf *b, const char *s, bool newlines);
 /* Every column of the result, keyed by its name: booleans, integers and
  * NULLs become their JSON kinds. `one`: the first row as an object,
  * else an array. Returns CTL_OK or CTL_ERR. */
@@ -115,14 +122,7 @@ const char *ctl_actor(void);
  * second-factor secret in detail, nor a patient's data. */
 int ctl_audit(struct ctl *, const char *action, const char *object,
     const char *detail);
-/* A detail is "key: value" pairs joined by "; ", values as JSON (strings
- * quoted, null), a change as "key: old -> new". */
-void ctl_detail_json(struct buf *b, const char *s);
-void ctl_detail_str(struct buf *b, const char *key, const char *v);
-void ctl_detail_change(struct buf *b, const char *key, const char *old,
-    const char *new);
-void ctl_detail_raw(struct buf *b, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Details are written with account/audit.h's audit_detail_*. */
 
 /* The commands, one file per noun. */
 int ctl_db_migrate(struct ctl *, int, char **);

@@ -44,69 +44,6 @@ ctl_audit(struct ctl *c, const char *action, const char *object,
 	return -1;
 }
 
-/* A JSON string (or null): a value in a detail is never ambiguous, what
- * ever quotes, semicolons or arrows it holds. */
-void
-ctl_detail_json(struct buf *b, const char *s)
-{
-	if (s == NULL) {
-		buf_adds(b, "null");
-		return;
-	}
-	buf_addc(b, '"');
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\') {
-			buf_addc(b, '\\');
-			buf_addc(b, (char)ch);
-		} else if (ch < 0x20 || ch == 0x7f)
-			buf_printf(b, "\\u%04x", ch);
-		else
-			buf_addc(b, (char)ch);
-	}
-	buf_addc(b, '"');
-}
-
-static void
-ctl_detail_key(struct buf *b, const char *key)
-{
-	if (b->len > 0)
-		buf_adds(b, "; ");
-	buf_adds(b, key);
-	buf_adds(b, ": ");
-}
-
-void
-ctl_detail_str(struct buf *b, const char *key, const char *v)
-{
-	ctl_detail_key(b, key);
-	ctl_detail_json(b, v);
-}
-
-void
-ctl_detail_change(struct buf *b, const char *key, const char *old,
-    const char *new)
-{
-	ctl_detail_key(b, key);
-	ctl_detail_json(b, old);
-	buf_adds(b, " -> ");
-	ctl_detail_json(b, new);
-}
-
-void
-ctl_detail_raw(struct buf *b, const char *key, const char *fmt, ...)
-{
-	char v[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(v, sizeof(v), fmt, ap);
-	va_end(ap);
-	ctl_detail_key(b, key);
-	buf_adds(b, v);
-}
-
 /* $1 actor, $2 reference, $3 date: each NULL for "any". */
 static const char audit_list_sql[] =
     "SELECT to_json(a.at) #>> '{}' AS at, a.actor AS \"user\", a.address,"

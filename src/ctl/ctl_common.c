@@ -147,8 +147,17 @@ ctl_oneline(char *buf, size_t size, const char *s)
 const struct config *
 ctl_config(struct ctl *c)
 {
+	char err[1024];
+
+	/* frontdeskctl speaks to a person: one plain line, as its other
+	 * errors (the daemons log config_invalid instead). */
 	if (!c->cfg_loaded) {
-		cli_load_config(&c->opts, &c->cfg, CTL_PROG);
+		if (config_load(&c->cfg, c->opts.config_path, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, CTL_PROG ": configuration error: %s\n",
+			    err);
+			exit(CTL_ERR);
+		}
 		c->cfg_loaded = true;
 	}
 	return &c->cfg;

@@ -52,6 +52,7 @@ ctl_location_add(struct ctl *c, int argc, char **argv)
 	};
 	const char *vals[3] = { NULL, NULL, NULL };
 	struct buf detail = { 0 };
+	char name[LOCATION_NAME_MAX * 4 + 1];
 	PGresult *r;
 	int ch, added;
 
@@ -70,9 +71,11 @@ ctl_location_add(struct ctl *c, int argc, char **argv)
 	vals[0] = argv[optind];
 	if (ctl_location_check_slug(vals[0]) == -1)
 		return CTL_ERR;
-	if (!text_one_line(vals[1], LOCATION_NAME_MAX))
+	if (!text_name(vals[1], name, sizeof(name), LOCATION_NAME_MAX))
 		return ctl_err("bad --name: 1-%d characters of UTF-8 text on "
-		    "one line, no control characters", LOCATION_NAME_MAX);
+		    "one line once trimmed, no control or bidirectional "
+		    "characters", LOCATION_NAME_MAX);
+	vals[1] = name;
 	if (vals[2] != NULL && !text_redirect_url(vals[2]))
 		return ctl_err("bad --thank-you: a path starting with / or an "
 		    "http(s):// URL, at most %d bytes, no spaces",
@@ -91,8 +94,8 @@ ctl_location_add(struct ctl *c, int argc, char **argv)
 		ctl_err("location %s already exists", vals[0]);
 		goto fail;
 	}
-	ctl_detail_str(&detail, "name", vals[1]);
-	ctl_detail_str(&detail, "thank_you_url", vals[2]);
+	audit_detail_str(&detail, "name", vals[1]);
+	audit_detail_str(&detail, "thank_you_url", vals[2]);
 	if (buf_str(&detail) == NULL ||
 	    ctl_audit(c, "location_add", vals[0], buf_str(&detail)) == -1 ||
 	    ctl_commit(c) == -1)

@@ -1,4 +1,5 @@
 /* ctl_out: a query's rows as an aligned table, JSON or CSV on stdout. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,10 +7,10 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "db/db.h"
 #include "common/text.h"
 
 /* PostgreSQL type OIDs (pg_type.h is a server header). */
-#define OID_BOOL 16
 #define OID_INT8 20
 #define OID_INT2 21
 #define OID_INT4 23
@@ -22,6 +23,29 @@ ctl_value(const PGresult *r, int row, const char *field)
 	if (col < 0 || PQgetisnull(r, row, col))
 		return NULL;
 	return PQgetvalue(r, row, col);
+}
+
+void
+ctl_out_escape(struct buf *b, const char *s, bool newlines)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), n;
+	uint32_t c;
+
+	for (size_t i = 0; i < len; i += n) {
+		if ((n = text_utf8_decode(p + i, len - i, &c)) == 0) {
+			buf_printf(b, "\\x%02x", p[i]);
+			n = 1;
+		} else if (newlines && (c == '\n' || c == '\t'))
+			buf_addc(b, (char)c);
+		else if (text_is_control(c) || text_is_break(c) || c == '\t' ||
+		    text_is_bidi_control(c) || (text_is_invisible(c) &&
+		    c != 0x200c && c != 0x200d))
+			buf_printf(b, c < 0x80 ? "\\x%02x" : "\\u%04x",
+			    (unsigned)c);
+		else
+			buf_add(b, p + i, n);
+	}
 }
 
 /* Display width: one column per code point, good enough for names. */
@@ -41,9 +65,18 @@ ctl_out_cell(const PGresult *r, int row, const char *field)
 
 	if (v == NULL)
 		return "-";
-	if (col >= 0 && PQftype(r, col) == OID_BOOL)
+	if (col >= 0 && PQftype(r, col) == DB_OID_BOOL)
 		return strcmp(v, "t") == 0 ? "yes" : "no";
 	return v;
+}
+
+/* A cell as printed: escaped, so that no value can start a line. */
+static const char *
+ctl_out_shown(struct buf *b, const PGresult *r, int row, const char *field)
+{
+	buf_reset(b);
+	ctl_out_escape(b, ctl_out_cell(r, row, field), false);
+	return buf_str(b) ? buf_str(b) : "";
 }
 
 void
@@ -51,13 +84,14 @@ ctl_out_table(const PGresult *r, const struct ctl_column *cols, size_t ncols)
 {
 	size_t width[16] = { 0 };
 	int rows = PQntuples(r);
+	struct buf cell = { 0 };
 
 	if (ncols > 16)
 		ncols = 16;
 	for (size_t j = 0; j < ncols; j++) {
 		width[j] = ctl_out_width(cols[j].title);
 		for (int i = 0; i < rows; i++) {
-			size_t w = ctl_out_width(ctl_out_cell(r, i,
+			size_t w = ctl_out_width(ctl_out_shown(&cell, r, i,
 			    cols[j].field));
 
 			if (w > width[j])
@@ -69,7 +103,7 @@ ctl_out_table(const PGresult *r, const struct ctl_column *cols, size_t ncols)
 
 		for (size_t j = 0; j < ncols; j++) {
 			const char *v = i < 0 ? cols[j].title :
-			    ctl_out_cell(r, i, cols[j].field);
+			    ctl_out_shown(&cell, r, i, cols[j].field);
 
 			buf_adds(&line, v);
 			/* Padding to the column, then two spaces. */
@@ -84,6 +118,7 @@ ctl_out_table(const PGresult *r, const struct ctl_column *cols, size_t ncols)
 		putchar('\n');
 		buf_free(&line);
 	}
+	buf_free(&cell);
 }
 
 static json_t *
@@ -95,7 +130,7 @@ ctl_out_json_value(const PGresult *r, int row, int col)
 		return json_null();
 	v = PQgetvalue(r, row, col);
 	switch (PQftype(r, col)) {
-	case OID_BOOL:
+	case DB_OID_BOOL:
 		return json_boolean(strcmp(v, "t") == 0);
 	case OID_INT2:
 	case OID_INT4:
@@ -146,20 +181,7 @@ ctl_out_csv(const PGresult *r)
 	struct buf b = { 0 };
 	int rc = CTL_OK;
 
-	for (int col = 0; col < PQnfields(r); col++)
-		csv_cell(&b, PQfname(r, col), col == 0);
-	csv_end(&b);
-	for (int i = 0; i < PQntuples(r); i++) {
-		for (int col = 0; col < PQnfields(r); col++) {
-			const char *v = PQgetisnull(r, i, col) ? NULL :
-			    PQgetvalue(r, i, col);
-
-			if (v != NULL && PQftype(r, col) == OID_BOOL)
-				v = strcmp(v, "t") == 0 ? "true" : "false";
-			csv_cell(&b, v, col == 0);
-		}
-		csv_end(&b);
-	}
+	db_csv(r, &b);
 	if (buf_str(&b) == NULL)
 		rc = ctl_err("cannot write CSV: out of memory");
 	else

@@ -17,10 +17,12 @@
     "   FROM outbox o WHERE o.request_id = r.id ORDER BY o.id DESC LIMIT 1)" \
     " END AS delivery"
 
-/* Every stored field, named as the form names it, for JSON and CSV. */
+/* Every stored field, named as the form names it, for JSON and CSV, and
+ * the front desk's triage (new, contacted, scheduled, closed). */
 #define REQUEST_FIELDS \
     "SELECT r.reference, to_json(r.created_at) #>> '{}' AS created_at," \
-    " r.status," REQUEST_DELIVERY ", l.slug AS location, r.first_name," \
+    " r.status," REQUEST_DELIVERY ", r.triage, l.slug AS location," \
+    " r.first_name," \
     " r.last_name, r.email, r.phone, r.service, r.preferred_time," \
     " r.message, r.consent, r.submission_id"
 
@@ -41,27 +43,13 @@
     " AND ($3::text IS NULL OR r.status = $3)" \
     " ORDER BY r.created_at, r.id"
 
-/* A reference as staff may type it: any case, and Crockford's reading
- * of O as 0 and I, L as 1. Returns 0, or -1 once reported. */
+/* A reference as staff may type it (reference_parse). Returns 0, or -1
+ * once reported. */
 int
 ctl_request_ref(const char *in, char out[REFERENCE_LEN + 1])
 {
-	size_t len = strlen(in);
-
-	if (len == REFERENCE_LEN) {
-		for (size_t i = 0; i < len; i++) {
-			char ch = (char)toupper((unsigned char)in[i]);
-
-			if (i >= 3 && ch == 'O')
-				ch = '0';
-			else if (i >= 3 && (ch == 'I' || ch == 'L'))
-				ch = '1';
-			out[i] = ch;
-		}
-		out[len] = '\0';
-		if (reference_valid(out))
-			return 0;
-	}
+	if (reference_parse(in, out))
+		return 0;
 	ctl_err("\"%s\" is not a request reference (FD- and 8 letters or "
 	    "digits)", in);
 	return -1;
@@ -76,14 +64,14 @@ ctl_request_export(struct ctl *c, const char *ref, const char *format,
 	struct buf detail = { 0 };
 	int rc;
 
-	ctl_detail_str(&detail, "command", ref != NULL ? "request show" :
+	audit_detail_str(&detail, "command", ref != NULL ? "request show" :
 	    "request list");
-	ctl_detail_str(&detail, "format", format);
+	audit_detail_str(&detail, "format", format);
 	if (filters != NULL) {
-		ctl_detail_str(&detail, "location", filters[0]);
-		ctl_detail_str(&detail, "since", filters[1]);
-		ctl_detail_str(&detail, "status", filters[2]);
-		ctl_detail_raw(&detail, "rows", "%d", rows);
+		audit_detail_str(&detail, "location", filters[0]);
+		audit_detail_str(&detail, "since", filters[1]);
+		audit_detail_str(&detail, "status", filters[2]);
+		audit_detail_raw(&detail, "rows", "%d", rows);
 	}
 	rc = buf_str(&detail) == NULL ? -1 :
 	    ctl_audit(c, "export", ref, buf_str(&detail));
@@ -175,10 +163,14 @@ ctl_request_list(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
-/* The message last, indented, since it may run over many lines. */
+/* The message last, indented, since it may run over many lines. Every
+ * value escaped (ctl_out_escape): a stored CR LF, say from a request
+ * written before the spool judged its entries, cannot forge a line. */
 static void
 ctl_request_print(const PGresult *r)
 {
+	struct buf b = { 0 };
+
 	for (int col = 0; col < PQnfields(r); col++) {
 		const char *name = PQfname(r, col);
 		const char *v = PQgetisnull(r, 0, col) ? "-" :
@@ -188,17 +180,22 @@ ctl_request_print(const PGresult *r)
 			continue;
 		if (strcmp(name, "consent") == 0)
 			v = strcmp(v, "t") == 0 ? "yes" : "no";
-		printf("%-15s %s\n", name, v);
+		buf_reset(&b);
+		ctl_out_escape(&b, v, false);
+		printf("%-15s %s\n", name, buf_str(&b) ? buf_str(&b) : "");
 	}
 	if (ctl_value(r, 0, "message") != NULL) {
+		buf_reset(&b);
+		ctl_out_escape(&b, ctl_value(r, 0, "message"), true);
 		printf("message:\n    ");
-		for (const char *m = ctl_value(r, 0, "message"); *m; m++) {
+		for (const char *m = buf_str(&b) ? buf_str(&b) : ""; *m; m++) {
 			putchar(*m);
 			if (*m == '\n')
 				fputs("    ", stdout);
 		}
 		putchar('\n');
 	}
+	buf_free(&b);
 }
 
 static int
@@ -291,8 +288,8 @@ ctl_request_queued_audit(struct ctl *c, bool unspam, const char *ref,
 	int rc;
 
 	if (unspam)
-		ctl_detail_change(&detail, "status", "spam", "received");
-	ctl_detail_raw(&detail, "outbox", "%s", outbox_id);
+		audit_detail_change(&detail, "status", "spam", "received");
+	audit_detail_raw(&detail, "outbox", "%s", outbox_id);
 	rc = buf_str(&detail) == NULL ? -1 : ctl_audit(c,
 	    unspam ? "unspam" : "resend", ref, buf_str(&detail));
 	buf_free(&detail);

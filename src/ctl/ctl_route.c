@@ -42,8 +42,8 @@ route_audit(struct ctl *c, const char *action, const char *slug,
 	struct buf detail = { 0 };
 	int rc = CTL_ERR;
 
-	ctl_detail_str(&detail, "email", email);
-	ctl_detail_str(&detail, "kind", kind);
+	audit_detail_str(&detail, "email", email);
+	audit_detail_str(&detail, "kind", kind);
 	if (buf_str(&detail) != NULL &&
 	    ctl_audit(c, action, slug, buf_str(&detail)) == 0 &&
 	    ctl_commit(c) == 0)

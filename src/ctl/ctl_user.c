@@ -15,9 +15,6 @@
 #include "account/seal.h"
 
 #define USER_MAX_LOCATIONS 64
-/* Serialises changes to one account's role and locations against each
- * other (two `user set` at once); the row lock does the rest. */
-#define CTL_LOCK_USERS "7046522103"
 
 /* A staff account's locations as the database lists them: JSON text. */
 #define USER_LOCATIONS_JSON \
@@ -270,12 +267,12 @@ ctl_user_add(struct ctl *c, int argc, char **argv)
 		goto fail;
 	}
 	PQclear(r);
-	ctl_detail_str(&detail, "role", a.role);
-	ctl_detail_raw(&detail, "locations", "[");
+	audit_detail_str(&detail, "role", a.role);
+	audit_detail_raw(&detail, "locations", "[");
 	for (size_t i = 0; i < a.nlocations; i++) {
 		if (i > 0)
 			buf_adds(&detail, ", ");
-		ctl_detail_json(&detail, a.locations[i]);
+		audit_detail_json(&detail, a.locations[i]);
 	}
 	buf_addc(&detail, ']');
 	if (buf_str(&detail) == NULL ||
@@ -358,9 +355,9 @@ ctl_user_set(struct ctl *c, int argc, char **argv)
 		goto fail;
 	new_locs = PQgetvalue(n, 0, 0);
 	if (strcmp(role, old_role) != 0)
-		ctl_detail_change(&detail, "role", old_role, role);
+		audit_detail_change(&detail, "role", old_role, role);
 	if (strcmp(old_locs, new_locs) != 0)
-		ctl_detail_raw(&detail, "locations", "%s -> %s", old_locs,
+		audit_detail_raw(&detail, "locations", "%s -> %s", old_locs,
 		    new_locs);
 	if (buf_str(&detail) == NULL)
 		goto fail;
@@ -458,7 +455,7 @@ ctl_user_passwd(struct ctl *c, int argc, char **argv)
 	/* A new password ends every session (Sessions and forgery). */
 	if ((ended = user_end_sessions(c, PQgetvalue(r, 0, 0))) == -1)
 		goto fail;
-	ctl_detail_raw(&detail, "sessions_ended", "%ld", ended);
+	audit_detail_raw(&detail, "sessions_ended", "%ld", ended);
 	if (buf_str(&detail) == NULL ||
 	    ctl_audit(c, "user_passwd", vals[0], buf_str(&detail)) == -1 ||
 	    ctl_commit(c) == -1)
@@ -520,16 +517,16 @@ user_enable(struct ctl *c, int argc, char **argv, bool on)
 	if (!on && (ended = user_end_sessions(c, vals[0])) == -1)
 		goto fail;
 	if (was != on)
-		ctl_detail_raw(&detail, "enabled", "%s -> %s",
+		audit_detail_raw(&detail, "enabled", "%s -> %s",
 		    was ? "true" : "false", on ? "true" : "false");
 	if (on && locked) {
-		ctl_detail_raw(&detail, "failed_sign_ins", "%s -> 0",
+		audit_detail_raw(&detail, "failed_sign_ins", "%s -> 0",
 		    PQgetvalue(r, 0, 2));
-		ctl_detail_change(&detail, "locked_until",
+		audit_detail_change(&detail, "locked_until",
 		    PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3), NULL);
 	}
 	if (ended > 0)
-		ctl_detail_raw(&detail, "sessions_ended", "%ld", ended);
+		audit_detail_raw(&detail, "sessions_ended", "%ld", ended);
 	if (buf_str(&detail) == NULL)
 		goto fail;
 	if (detail.len > 0 && ctl_audit(c, "user_change", argv[optind],
@@ -594,10 +591,10 @@ ctl_user_reset_2fa(struct ctl *c, int argc, char **argv)
 	}
 	if ((ended = user_end_sessions(c, PQgetvalue(r, 0, 0))) == -1)
 		goto fail;
-	ctl_detail_raw(&detail, "second_factor", "%s -> \"off\"",
+	audit_detail_raw(&detail, "second_factor", "%s -> \"off\"",
 	    strcmp(PQgetvalue(r, 0, 1), "t") == 0 ? "\"on\"" :
 	    strcmp(PQgetvalue(r, 0, 2), "t") == 0 ? "\"pending\"" : "\"off\"");
-	ctl_detail_raw(&detail, "sessions_ended", "%ld", ended);
+	audit_detail_raw(&detail, "sessions_ended", "%ld", ended);
 	if (buf_str(&detail) == NULL ||
 	    ctl_audit(c, "user_reset_2fa", vals[0], buf_str(&detail)) == -1 ||
 	    ctl_commit(c) == -1)

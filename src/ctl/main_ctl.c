@@ -40,8 +40,10 @@ static const char usage[] =
     "                                      it received and queue its mail\n"
     "  outbox list [--status pending|sent|dead] [--json]\n"
     "  outbox retry ID | --all-dead        dead mail back to pending\n"
-    "  purge --older-than DAYS             delete old requests and their\n"
-    "                                      mail; never one still pending\n"
+    "  purge --older-than DAYS [--include-undelivered]\n"
+    "                                      delete old requests and their\n"
+    "                                      mail; never one still pending,\n"
+    "                                      nor one whose mail died unsent\n"
     "  user add NAME --role staff|admin [--location SLUG]... [--password-stdin]\n"
     "  user set NAME [--role staff|admin] [--location SLUG]...\n"
     "                                      the locations given replace the old\n"
@@ -131,9 +133,10 @@ static const struct ctl_cmd commands[] = {
 	    "  --status S       received or spam (honeypot)\n"
 	    "  --json           a JSON array with every stored field,\n"
 	    "                   keyed as the form names them, plus\n"
-	    "                   reference, created_at (ISO 8601), status\n"
-	    "                   and delivery (pending, sent, dead; null\n"
-	    "                   for spam)\n"
+	    "                   reference, created_at (ISO 8601), status,\n"
+	    "                   delivery (pending, sent, dead; null\n"
+	    "                   for spam) and triage (new, contacted,\n"
+	    "                   scheduled, closed)\n"
 	    "  --csv            the same as RFC 4180 CSV with a header\n"
 	    "                   row; a cell starting with = + - @ gets a\n"
 	    "                   leading ' so a spreadsheet shows it as\n"
@@ -161,15 +164,22 @@ static const struct ctl_cmd commands[] = {
 	    "from [mail] retry_min) and its give_up_after clock from\n"
 	    "now; the earlier attempts stay recorded. Only dead\n"
 	    "messages can be retried.\n" },
-	{ "purge", NULL, ctl_purge, "purge --older-than DAYS",
+	{ "purge", NULL, ctl_purge,
+	    "purge --older-than DAYS [--include-undelivered]",
 	    "Deletes the requests made more than DAYS days ago with\n"
-	    "their mail, notes, read state and triage, except those\n"
-	    "whose mail is still pending (or being sent), and says how\n"
-	    "many; the audit log keeps its rows. Also drops idempotency\n"
-	    "keys older than 24 hours and the rate limit's addresses\n"
-	    "with no post in the last hour. Recommended: daily, with\n"
-	    "DAYS 90 or what your privacy policy says.\n"
-	    "  --older-than DAYS   required, 1 to 100000\n" },
+	    "their mail, notes, read state and triage (the audit log\n"
+	    "keeps its rows), except those whose mail is still pending (or\n"
+	    "being sent) and those whose email was never delivered to\n"
+	    "anyone (every message dead, none sent: nobody at the front\n"
+	    "desk has seen them), and says how many of each it kept.\n"
+	    "Also drops idempotency keys older than 24 hours and the\n"
+	    "rate limit's addresses with no post in the last hour.\n"
+	    "Recommended: daily, with DAYS 90 or what your privacy\n"
+	    "policy says.\n"
+	    "  --older-than DAYS      required, 1 to 100000\n"
+	    "  --include-undelivered  delete the undelivered ones too\n"
+	    "                         (look at them first: outbox list\n"
+	    "                         --status dead)\n" },
 	{ "user", "add", ctl_user_add,
 	    "user add NAME --role staff|admin [--location SLUG]... "
 	    "[--password-stdin]",

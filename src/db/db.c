@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "common/csv.h"
 #include "common/log.h"
 
 int
@@ -157,4 +158,23 @@ db_conn_run(struct db_conn *d, const char *sql)
 	else if (strcmp(sql, "COMMIT") == 0 || strcmp(sql, "ROLLBACK") == 0)
 		d->in_tx = false;
 	return e;
+}
+
+void
+db_csv(const PGresult *r, struct buf *out)
+{
+	for (int col = 0; col < PQnfields(r); col++)
+		csv_cell(out, PQfname(r, col), col == 0);
+	csv_end(out);
+	for (int i = 0; i < PQntuples(r); i++) {
+		for (int col = 0; col < PQnfields(r); col++) {
+			const char *v = PQgetisnull(r, i, col) ? NULL :
+			    PQgetvalue(r, i, col);
+
+			if (v != NULL && PQftype(r, col) == DB_OID_BOOL)
+				v = strcmp(v, "t") == 0 ? "true" : "false";
+			csv_cell(out, v, col == 0);
+		}
+		csv_end(out);
+	}
 }

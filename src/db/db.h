@@ -7,6 +7,8 @@
 
 #include <libpq-fe.h>
 
+#include "common/buf.h"
+
 /* One prepared statement: a program's table of them is its whole SQL. */
 struct db_statement {
 	const char *name;
@@ -56,5 +58,12 @@ PGresult *db_conn_exec(struct db_conn *d, const char *name, int n,
 /* Runs plain SQL without parameters (BEGIN, COMMIT, ROLLBACK); DB_OK or
  * the error. */
 enum db_result db_conn_run(struct db_conn *d, const char *sql);
+
+/* PostgreSQL's type OID of boolean (pg_type.h is not in libpq-dev). */
+#define DB_OID_BOOL 16
+
+/* A result as RFC 4180 CSV with a header row of its column names;
+ * booleans as true and false; formulas neutralised (common/csv.h). */
+void db_csv(const PGresult *r, struct buf *out);
 
 #endif

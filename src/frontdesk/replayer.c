@@ -1,6 +1,7 @@
 /* replayer: stores spooled requests once the database answers again. */
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,22 +11,31 @@
 #include "store.h"
 #include "web/fcgi.h"
 
-/* How a spooled request fared: 0 stored; 1 the database is gone, keep
- * it and stop; 2 refused for now (a lock or statement timeout, say): keep
- * it, go on with the next; -1 never (its location no longer exists). An
- * accepted request is never dropped for a passing error. */
-static int
-replay_entry(const struct spool_entry *e, void *arg)
+/* How a spooled request fared: refused for now is a lock or statement
+ * timeout, a revoked grant; never is a location that no longer exists,
+ * or values the database refuses for good. An accepted request is never
+ * dropped for a passing error. */
+static enum spool_outcome
+replay_entry(const struct spool_entry *e, void *arg, char *why, size_t size)
 {
-	switch (store_replay(arg, e)) {
+	char state[6];
+
+	switch (store_replay(arg, e, state)) {
 	case STORE_OK:
-		return 0;
+		return SPOOL_STORED;
 	case STORE_DOWN:
-		return 1;
+		return SPOOL_STOP;
 	case STORE_LOCATION_GONE:
-		return -1;
+		snprintf(why, size, "its location no longer exists");
+		return SPOOL_NEVER;
+	case STORE_REFUSED:
+		snprintf(why, size, "the database refuses it for good "
+		    "(SQLSTATE %s)", state);
+		return SPOOL_NEVER;
 	default:
-		return 2;
+		snprintf(why, size, "the database refuses it for now "
+		    "(SQLSTATE %s)", state[0] ? state : "none");
+		return SPOOL_LATER;
 	}
 }
 
@@ -71,6 +81,11 @@ replayer_main(void *arg)
 	    .app_name = "frontdesk-spool" };
 	struct pollfd pfd = { .fd = fcgi_stop_fd(), .events = POLLIN };
 	struct timespec now, last = { 0 };
+	/* Entries refused for now back off one by one; one refused for
+	 * longer than give_up_after (as the mailer gives up on a message)
+	 * goes to failed/. */
+	struct spool_retry held = { .give_up_after = cfg->mail_give_up_after,
+	    .max_body = cfg->fcgi_max_body };
 	char *known = NULL;
 
 	for (;;) {
@@ -82,14 +97,15 @@ replayer_main(void *arg)
 			if (store_open(&st) == 0) {
 				refresh_locations(cfg, &st, &known);
 				if (pending)
-					spool_replay(cfg->spool_dir, replay_entry,
-					    &st);
+					spool_replay(cfg->spool_dir, &held,
+					    time(NULL), replay_entry, &st);
 			}
 		}
 		if (poll(&pfd, 1, 1000) > 0 || fcgi_stopping())
 			break;
 	}
 	free(known);
+	spool_retry_free(&held);
 	store_close(&st);
 	return NULL;
 }

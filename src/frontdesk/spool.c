@@ -15,7 +15,12 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "spool.h"
+
+/* The longest msgid_domain: '<' reference '.' uuid '@' domain '>' fits
+ * the 250 bytes the mailer allows a Message-ID. */
+#define MSGID_DOMAIN_MAX (250 - 1 - REFERENCE_LEN - 1 - 36 - 1 - 1)
 
 static const char hexdigits[] = "0123456789abcdef";
 
@@ -153,12 +158,19 @@ spool_encode(const struct spool_entry *e)
 	return out;
 }
 
-static char *
-jdup(json_t *o, const char *k)
+/* A member that must be a string or absent (null): 0 with *out a copy
+ * or NULL, -1 when it is something else. */
+static int
+jdup(json_t *o, const char *k, char **out)
 {
-	const char *s = json_string_value(json_object_get(o, k));
+	json_t *v = json_object_get(o, k);
 
-	return s ? strdup(s) : NULL;
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || (*out = strdup(json_string_value(v))) == NULL)
+		return -1;
+	return 0;
 }
 
 static int
@@ -180,32 +192,50 @@ hex_decode(const char *h, unsigned char **out, size_t *n)
 	return 0;
 }
 
-int
-spool_decode(const char *text, struct spool_entry *e)
+/* Decodes an entry as spool_encode writes it, every member of its type:
+ * 0, or -1 with *why (static text). The key is checked here, before
+ * anything may build a path from it. */
+static int
+entry_decode(const char *text, struct spool_entry *e, const char **why)
 {
-	json_t *o = json_loads(text, 0, NULL);
+	json_t *o = json_loads(text, 0, NULL), *version, *consent;
 	const char *ref, *at, *status, *fp;
 	int r = -1;
 
 	memset(e, 0, sizeof(*e));
+	*why = "not JSON";
 	if (o == NULL)
 		return -1;
+	*why = "not a spool entry (version, reference, created_at, status, "
+	    "consent)";
+	version = json_object_get(o, "version");
+	consent = json_object_get(o, "consent");
 	ref = json_string_value(json_object_get(o, "reference"));
 	at = json_string_value(json_object_get(o, "created_at"));
 	status = json_string_value(json_object_get(o, "status"));
-	if (ref == NULL || !reference_valid(ref) || at == NULL ||
-	    strlen(at) >= sizeof(e->created_at) || status == NULL)
+	if (!json_is_integer(version) || json_integer_value(version) != 1 ||
+	    ref == NULL || !reference_valid(ref) || at == NULL ||
+	    strlen(at) >= sizeof(e->created_at) || status == NULL ||
+	    (strcmp(status, "spam") != 0 && strcmp(status, "received") != 0) ||
+	    !json_is_boolean(consent))
 		goto done;
 	strcpy(e->reference, ref);
 	strcpy(e->created_at, at);
 	e->spam = strcmp(status, "spam") == 0;
+	e->a.consent = json_is_true(consent);
+	*why = "a member that is not a string";
 	for (size_t i = 0; i < fields_count; i++)
-		if (fields[i].spooled)
-			*appointment_text(&e->a, fields[i].slot) =
-			    jdup(o, fields[i].name);
-	e->a.consent = json_is_true(json_object_get(o, "consent"));
-	e->key = jdup(o, "key");
-	e->msgid_domain = jdup(o, "msgid_domain");
+		if (fields[i].spooled && jdup(o, fields[i].name,
+		    appointment_text(&e->a, fields[i].slot)) == -1)
+			goto done;
+	if (jdup(o, "key", &e->key) == -1 ||
+	    jdup(o, "msgid_domain", &e->msgid_domain) == -1)
+		goto done;
+	*why = "key: must be 1-64 letters, digits, '-' or '_'";
+	if (e->key != NULL && !text_key(e->key, strlen(e->key)))
+		goto done;
+	*why = "not a spool entry (location, first_name, last_name, "
+	    "msgid_domain, fingerprint)";
 	fp = json_string_value(json_object_get(o, "fingerprint"));
 	if (e->a.location == NULL || e->a.first_name == NULL ||
 	    e->a.last_name == NULL || e->msgid_domain == NULL ||
@@ -218,6 +248,14 @@ done:
 	if (r == -1)
 		spool_entry_free(e);
 	return r;
+}
+
+int
+spool_decode(const char *text, struct spool_entry *e)
+{
+	const char *why;
+
+	return entry_decode(text, e, &why);
 }
 
 void
@@ -277,6 +315,9 @@ key_read(const char *dir, const char *key, const char *hex,
 	FILE *f;
 	enum key_state r = KEY_ERROR;
 
+	/* A key is a name in keys/, never a path: the key rule says so. */
+	if (!text_key(key, strlen(key)))
+		return -1;
 	snprintf(path, sizeof(path), "%s/keys/%s", dir, key);
 	if ((f = fopen(path, "r")) == NULL)
 		return errno == ENOENT ? KEY_NEW : KEY_ERROR;
@@ -300,6 +341,10 @@ spool_claim_key(const char *dir, const char *key, const void *fp,
 	char *hex = hex_encode(fp, fplen), *text = NULL, first[REFERENCE_LEN + 1];
 	enum key_state r = KEY_ERROR;
 
+	if (!text_key(key, strlen(key))) {
+		free(hex);
+		return -1;
+	}
 	if (hex == NULL)
 		return KEY_ERROR;
 	if (asprintf(&text, "%s\n%s\n", ref, hex) < 0) {
@@ -367,6 +412,8 @@ spool_release_key(const char *dir, const char *key)
 {
 	char path[PATH_MAX];
 
+	if (!text_key(key, strlen(key)))
+		return;
 	snprintf(path, sizeof(path), "%s/keys/%s", dir, key);
 	unlink(path);
 }
@@ -391,7 +438,10 @@ list_new(const char *dir, size_t *n)
 	if ((d = opendir(path)) == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || strstr(de->d_name, ".json") == NULL)
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len < 5 ||
+		    strcmp(de->d_name + len - 5, ".json") != 0)
 			continue;
 		if (*n == cap) {
 			char **p = realloc(names, (cap = cap ? cap * 2 : 64) *
@@ -422,94 +472,496 @@ spool_pending(const char *dir)
 	return n > 0;
 }
 
-static char *
-read_all(int fd)
+/* The longest value a field's own rule lets through, in bytes of JSON
+ * text; 0 when only the body's size bounds it. A limit counts code points,
+ * at most 4 bytes each; JSON escapes only '"', '\\', LF and tab, each one
+ * byte that becomes two. */
+static size_t
+field_max(const struct field *r)
 {
-	struct stat st;
-	char *p;
+	switch (r->kind) {
+	case FIELD_TEXT:
+		return r->max * 4;
+	case FIELD_EMAIL:
+		return TEXT_ADDR_MAX;   /* dot-atom text: nothing to escape */
+	case FIELD_LOCATION:
+	case FIELD_KEY:
+		return 64;
+	default:
+		/* A phone number may hold any number of separators, and the
+		 * fingerprint keeps consent and website as posted. */
+		return 0;
+	}
+}
 
-	if (fstat(fd, &st) == -1 || st.st_size > 64 * 1024 * 1024 ||
-	    (p = malloc((size_t)st.st_size + 1)) == NULL)
+size_t
+spool_entry_max(long max_body)
+{
+	/* The members' names and punctuation, version, reference,
+	 * created_at, status, consent, key, msgid_domain. */
+	size_t n = 1024 + 64 + 2 * MSGID_DOMAIN_MAX;
+	size_t body = max_body > 0 ? (size_t)max_body : 0;
+
+	for (size_t i = 0; i < fields_count; i++) {
+		if (!fields[i].spooled)
+			continue;
+		n += strlen(fields[i].name) + 8;
+		n += field_max(&fields[i]) ? field_max(&fields[i]) : body;
+	}
+	/* The fingerprint: hex of the fingerprinted fields as posted, each
+	 * a part of the body, with a count and a length per field. */
+	return n + 2 * (body + FORM_MAX_FIELDS * 64);
+}
+
+/* A created_at as spool_accept writes it (UTC, microseconds), a real
+ * time, neither in the future (a little leeway: hosts sharing a spool
+ * may disagree on the time) nor older than any request a spool can
+ * hold. NULL, or why not. */
+static const char *
+created_at_bad(const char *s, time_t now)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+	static const int at[] = { 0, 5, 8, 11, 14, 17 }, len[] = { 4, 2, 2, 2,
+	    2, 2 };
+	int v[6];
+	struct tm tm = { 0 }, back;
+	time_t t;
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return "is not a time as YYYY-MM-DDTHH:MM:SS.ffffffZ";
+	for (size_t i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != shape[i])
+			return "is not a time as YYYY-MM-DDTHH:MM:SS.ffffffZ";
+	for (int i = 0; i < 6; i++) {
+		v[i] = 0;
+		for (int j = 0; j < len[i]; j++)
+			v[i] = v[i] * 10 + (s[at[i] + j] - '0');
+	}
+	tm.tm_year = v[0] - 1900;
+	tm.tm_mon = v[1] - 1;
+	tm.tm_mday = v[2];
+	tm.tm_hour = v[3];
+	tm.tm_min = v[4];
+	tm.tm_sec = v[5];
+	/* timegm() carries a 31st of April into May: compare back. */
+	if ((t = timegm(&tm)) == (time_t)-1 || gmtime_r(&t, &back) == NULL ||
+	    back.tm_year != v[0] - 1900 || back.tm_mon != v[1] - 1 ||
+	    back.tm_mday != v[2] || back.tm_hour != v[3] ||
+	    back.tm_min != v[4] || back.tm_sec != v[5])
+		return "is not a real time";
+	if (t > now + SPOOL_MAX_AHEAD)
+		return "is in the future";
+	if (t < now - SPOOL_MAX_AGE)
+		return "is older than any request a spool holds";
+	return NULL;
+}
+
+/* The right side of a Message-ID ('<' reference '.' uuid '@' it '>'):
+ * dot-atom text, short enough that the whole fits the mailer's 250. */
+static bool
+msgid_domain_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > MSGID_DOMAIN_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '.' ? i == 0 || i == len - 1 || s[i - 1] == '.' :
+		    !text_is_atext(s[i]))
+			return false;
+	return true;
+}
+
+int
+spool_entry_check(const struct spool_entry *e, time_t now, char *why,
+    size_t whysize)
+{
+	struct validate_errors errs;
+	struct appointment a = e->a;
+	const char *bad;
+	int r;
+
+	/* The key came from the post's submission_id (or the header, which
+	 * has the same rule): judged as that field. */
+	a.submission_id = e->key;
+	if ((r = validate_appointment(&a, NULL, NULL, &errs)) ==
+	    VALIDATE_NOMEM)
+		return VALIDATE_NOMEM;
+	if (r != 0) {
+		snprintf(why, whysize, "%s: %s", errs.e[0].field,
+		    errs.e[0].why);
+		return -1;
+	}
+	if ((bad = created_at_bad(e->created_at, now)) != NULL) {
+		snprintf(why, whysize, "created_at: %s", bad);
+		return -1;
+	}
+	if (!msgid_domain_ok(e->msgid_domain)) {
+		snprintf(why, whysize, "msgid_domain: is not a domain for a "
+		    "Message-ID");
+		return -1;
+	}
+	return 0;
+}
+
+/* What the replayer remembers of an entry refused for now. */
+struct spool_held {
+	char *name;
+	time_t first;       /* refused for now since */
+	time_t next;        /* not tried again before */
+	long delay;         /* the wait after the next refusal */
+	char why[160];      /* as last logged: only a change is logged again */
+};
+
+static int
+held_cmp(const void *key, const void *h)
+{
+	return strcmp(key, ((const struct spool_held *)h)->name);
+}
+
+static struct spool_held *
+held_find(struct spool_retry *rs, const char *name)
+{
+	return rs->n == 0 ? NULL : bsearch(name, rs->held, rs->n,
+	    sizeof(*rs->held), held_cmp);
+}
+
+/* A new record for name, first refused now; NULL when out of memory
+ * (it is then tried again every pass, as before there was a memory). */
+static struct spool_held *
+held_add(struct spool_retry *rs, const char *name, time_t now)
+{
+	struct spool_held *h;
+	size_t i = 0;
+
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 16;
+
+		if ((h = realloc(rs->held, cap * sizeof(*h))) == NULL)
+			return NULL;
+		rs->held = h;
+		rs->cap = cap;
+	}
+	while (i < rs->n && strcmp(rs->held[i].name, name) < 0)
+		i++;
+	memmove(&rs->held[i + 1], &rs->held[i], (rs->n - i) * sizeof(*h));
+	h = &rs->held[i];
+	memset(h, 0, sizeof(*h));
+	if ((h->name = strdup(name)) == NULL) {
+		memmove(&rs->held[i], &rs->held[i + 1], (rs->n - i) *
+		    sizeof(*h));
 		return NULL;
-	if (pread(fd, p, (size_t)st.st_size, 0) != st.st_size) {
+	}
+	rs->n++;
+	h->first = now;
+	h->delay = 1;
+	return h;
+}
+
+static void
+held_drop(struct spool_retry *rs, struct spool_held *h)
+{
+	size_t i = (size_t)(h - rs->held);
+
+	free(h->name);
+	memmove(h, h + 1, (rs->n - i - 1) * sizeof(*h));
+	rs->n--;
+}
+
+/* Forgets the entries no longer in new/ (names sorted, as held is). */
+static void
+held_sweep(struct spool_retry *rs, char **names, size_t n)
+{
+	for (size_t i = 0; i < rs->n; )
+		if (n == 0 || bsearch(&rs->held[i].name, names, n,
+		    sizeof(*names), name_cmp) == NULL)
+			held_drop(rs, &rs->held[i]);
+		else
+			i++;
+}
+
+void
+spool_retry_free(struct spool_retry *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		free(rs->held[i].name);
+	free(rs->held);
+	rs->held = NULL;
+	rs->n = rs->cap = 0;
+}
+
+/* The spool's folders, opened once a pass: every name from new/ or from
+ * an entry is taken relative to them (openat, renameat, unlinkat), never
+ * pasted into a path, and none of them is followed if it is a link. */
+struct spool_dirs {
+	int new, failed, keys;
+};
+
+static void
+dirs_close(struct spool_dirs *d)
+{
+	if (d->new != -1)
+		close(d->new);
+	if (d->failed != -1)
+		close(d->failed);
+	if (d->keys != -1)
+		close(d->keys);
+}
+
+static int
+dirs_open(const char *dir, struct spool_dirs *d)
+{
+	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	int top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	d->new = d->failed = d->keys = -1;
+	if (top == -1)
+		return -1;
+	d->new = openat(top, "new", flags);
+	d->failed = openat(top, "failed", flags);
+	d->keys = openat(top, "keys", flags);
+	close(top);
+	if (d->new == -1 || d->failed == -1 || d->keys == -1) {
+		dirs_close(d);
+		return -1;
+	}
+	return 0;
+}
+
+/* The whole of a file that fstat said is size bytes long: NULL when it
+ * cannot be read or is not that long (it changed meanwhile). */
+static char *
+read_exactly(int fd, size_t size)
+{
+	char *p = malloc(size + 2);
+	size_t len = 0;
+
+	if (p == NULL)
+		return NULL;
+	while (len < size + 1) {
+		ssize_t n = read(fd, p + len, size + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len != size) {
 		free(p);
 		return NULL;
 	}
-	p[st.st_size] = '\0';
+	p[len] = '\0';
 	return p;
 }
 
-/* Replays one file under its lock: 0 stored, 1 keep (stop), 2 keep (go
- * on), -1 failed for good (moved to failed/). */
-static int
-replay_one(const char *dir, const char *name,
-    int (*fn)(const struct spool_entry *, void *), void *arg)
+/* One line in the log for what became of a file: its name and the reason
+ * quoted, so that neither can add a field or a line of its own. */
+static void
+log_file(bool failed, const char *name, const char *why)
 {
-	char path[PATH_MAX], keypath[PATH_MAX], failed[PATH_MAX];
-	struct spool_entry e;
-	bool decoded;
-	char *text;
-	int fd, r;
+	char qn[NAME_MAX * 2 + 8], qw[400];
 
-	snprintf(path, sizeof(path), "%s/new/%s", dir, name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;  /* another process replayed it */
+	log_quote(qn, sizeof(qn), name);
+	log_quote(qw, sizeof(qw), why);
+	if (failed)
+		log_error("spool_replay_failed", "file=%s reason=%s hint=\"moved "
+		    "to failed/ for an admin\"", qn, qw);
+	else
+		log_warn("spool_replay_deferred", "file=%s reason=%s hint=\"it "
+		    "stays in new/ and is tried again, less and less often\"", qn,
+		    qw);
+}
+
+/* Replays one file under its lock: 0 stored, 1 keep (stop), 2 keep (go
+ * on), 3 gone meanwhile (another replayer had it), -1 failed for good
+ * (moved to failed/). */
+static enum spool_outcome
+replay_one(const struct spool_dirs *d, struct spool_retry *rs, time_t now,
+    const char *name,
+    enum spool_outcome (*fn)(const struct spool_entry *, void *, char *,
+    size_t), void *arg)
+{
+	char why[160] = "", said[128] = "", want[64];
+	size_t max = spool_entry_max(rs->max_body);
+	struct spool_held *h = held_find(rs, name);
+	struct spool_entry e;
+	struct stat st, here;
+	bool decoded = false;
+	const char *bad;
+	char *text = NULL;
+	enum spool_outcome r = SPOOL_NEVER;
+	int fd = -1, checked;
+
+	/* Only a regular file is opened at all: a device could act on its
+	 * open, a FIFO would wait for a writer. The open itself follows no
+	 * link (O_NOFOLLOW) and never waits (O_NONBLOCK), should the name
+	 * be swapped meanwhile, and fstat says what was opened. */
+	if (fstatat(d->new, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return SPOOL_GONE;   /* another process replayed it */
+		snprintf(why, sizeof(why), "cannot be examined: %s",
+		    strerror(errno));
+		r = SPOOL_LATER;
+		goto out;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(why, sizeof(why), "a symbolic link, never followed");
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, sizeof(why), "not a regular file");
+		goto out;
+	}
+	fd = openat(d->new, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT)
+		return SPOOL_GONE;
+	if (fd == -1 && errno == ELOOP) {
+		snprintf(why, sizeof(why), "a symbolic link, never followed");
+		goto out;
+	}
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		snprintf(why, sizeof(why), "cannot be opened: %s",
+		    strerror(errno));
+		r = SPOOL_LATER;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, sizeof(why), "not a regular file");
+		goto out;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		close(fd);
-		return 1;
+		return SPOOL_STOP;   /* another replayer is at it */
 	}
-	/* Still there once locked? Another replayer may have just done it. */
-	if (access(path, F_OK) == -1) {
+	/* Still there once locked, and still this file? Another replayer
+	 * may have just done it. */
+	if (fstatat(d->new, name, &here, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    here.st_dev != st.st_dev || here.st_ino != st.st_ino) {
 		close(fd);
-		return 0;
+		return SPOOL_GONE;
 	}
-	text = read_all(fd);
-	decoded = text != NULL && spool_decode(text, &e) == 0;
-	r = decoded ? fn(&e, arg) : -1;
+	if (st.st_uid != geteuid())
+		snprintf(why, sizeof(why), "not owned by this program's user");
+	else if (st.st_nlink != 1)
+		snprintf(why, sizeof(why), "has other names (hard links)");
+	else if ((size_t)st.st_size > max)
+		snprintf(why, sizeof(why), "larger than any entry a valid post "
+		    "makes (%zu bytes)", max);
+	else if ((text = read_exactly(fd, (size_t)st.st_size)) == NULL) {
+		snprintf(why, sizeof(why), "cannot be read");
+		r = SPOOL_LATER;
+	} else if (entry_decode(text, &e, &bad) == -1)
+		snprintf(why, sizeof(why), "%s", bad);
+	else {
+		decoded = true;
+		snprintf(want, sizeof(want), "%.26s-%s.json", e.created_at,
+		    e.reference);
+		if (strcmp(name, want) != 0)
+			snprintf(why, sizeof(why), "not named after its entry "
+			    "(created_at-reference.json)");
+		else if ((checked = spool_entry_check(&e, now, why,
+		    sizeof(why))) == VALIDATE_NOMEM) {
+			snprintf(why, sizeof(why), "out of memory");
+			r = SPOOL_LATER;
+		} else if (checked == 0) {
+			r = fn(&e, arg, said, sizeof(said));
+			snprintf(why, sizeof(why), "%s", said[0] ? said :
+			    r == SPOOL_LATER ? "refused for now" : "refused for good");
+		}
+	}
+out:
+	if (r == SPOOL_LATER && h == NULL)
+		h = held_add(rs, name, now);
+	if (r == SPOOL_LATER && h != NULL && h->first > now)
+		h->first = now;   /* the clock went back */
+	if (r == SPOOL_LATER && h != NULL && rs->give_up_after > 0 &&
+	    now - h->first >= rs->give_up_after) {
+		char given[sizeof(why)];
+
+		snprintf(given, sizeof(given), "%s", why);
+		snprintf(why, sizeof(why), "refused for now for %lld s: %.100s",
+		    (long long)(now - h->first), given);
+		r = SPOOL_NEVER;
+	}
 	/* Stored, or never to be: its key's claim goes either way (the
-	 * database knows a stored one's key; a failed one answers no one). */
-	if ((r == 0 || r == -1) && decoded && e.key != NULL) {
-		snprintf(keypath, sizeof(keypath), "%s/keys/%s", dir, e.key);
-		unlink(keypath);
-	}
-	if (r == 0)
-		unlink(path);
-	else if (r == -1) {
-		snprintf(failed, sizeof(failed), "%s/failed/%s", dir, name);
-		rename(path, failed);
-		log_error("spool_replay_failed", "file=%s", name);
-	} else if (r == 2)
-		log_warn("spool_replay_deferred", "file=%s hint=\"the database "
-		    "refused it for now; it stays and is tried again\"", name);
+	 * database knows a stored one's key; a failed one answers no one).
+	 * The key was checked by entry_decode: a name in keys/, no path. */
+	if ((r == SPOOL_STORED || r == SPOOL_NEVER) && decoded && e.key != NULL)
+		unlinkat(d->keys, e.key, 0);
+	if (r == SPOOL_STORED)
+		unlinkat(d->new, name, 0);
+	else if (r == SPOOL_NEVER && renameat(d->new, name, d->failed, name) == -1 &&
+	    errno != ENOENT) {
+		/* Cannot even be moved away: kept out of the way in memory,
+		 * tried again at the longest backoff, logged once. */
+		snprintf(why, sizeof(why), "cannot be moved to failed/: %s",
+		    strerror(errno));
+		if (h == NULL)
+			h = held_add(rs, name, now);
+		if (h != NULL)
+			h->delay = SPOOL_BACKOFF_MAX;
+		r = SPOOL_LATER;
+	} else if (r == SPOOL_NEVER)
+		log_file(true, name, why);
+	if (r == SPOOL_LATER && h != NULL) {
+		if (strcmp(h->why, why) != 0) {
+			log_file(false, name, why);
+			snprintf(h->why, sizeof(h->why), "%s", why);
+		}
+		h->next = now + h->delay;
+		/* The last try falls on the deadline, not a backoff after
+		 * (one past it, that could not be moved, waits its backoff). */
+		if (rs->give_up_after > 0 && h->next > h->first +
+		    rs->give_up_after && h->first + rs->give_up_after > now)
+			h->next = h->first + rs->give_up_after;
+		h->delay = h->delay * 2 > SPOOL_BACKOFF_MAX ? SPOOL_BACKOFF_MAX :
+		    h->delay * 2;
+	} else if (r == SPOOL_LATER)
+		log_file(false, name, why);   /* no memory: said every try */
+	else if (h != NULL && r != SPOOL_STOP)
+		held_drop(rs, h);
 	if (decoded)
 		spool_entry_free(&e);
 	free(text);
-	close(fd);
+	if (fd != -1)
+		close(fd);
 	return r;
 }
 
 int
-spool_replay(const char *dir, int (*fn)(const struct spool_entry *, void *),
-    void *arg)
+spool_replay(const char *dir, struct spool_retry *rs, time_t now,
+    enum spool_outcome (*fn)(const struct spool_entry *, void *, char *,
+    size_t), void *arg)
 {
-	char path[PATH_MAX];
+	struct spool_dirs d;
 	size_t n, done = 0, i;
-	char **names = list_new(dir, &n);
-	int r = 0;
+	char **names;
+	enum spool_outcome r = SPOOL_STORED;
 
-	if (names == NULL && n == 0)
-		return 0;
-	/* 1: the database is gone again, the rest wait too; 2: this one
-	 * waits, the others go on. */
-	for (i = 0; i < n && r != 1; i++) {
-		if ((r = replay_one(dir, names[i], fn, arg)) == 0)
+	if (dirs_open(dir, &d) == -1)
+		return -1;
+	names = list_new(dir, &n);
+	held_sweep(rs, names, n);
+	/* SPOOL_STOP: the database is gone again, the rest wait too;
+	 * SPOOL_LATER: this one waits, the others go on. */
+	for (i = 0; i < n && r != SPOOL_STOP; i++) {
+		struct spool_held *h = held_find(rs, names[i]);
+
+		/* Backing off, unless the clock went back past the wait. */
+		if (h != NULL && now < h->next &&
+		    h->next - now <= SPOOL_BACKOFF_MAX)
+			continue;
+		if ((r = replay_one(&d, rs, now, names[i], fn, arg)) == SPOOL_STORED)
 			done++;
 	}
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	snprintf(path, sizeof(path), "%s/new", dir);
-	fsync_dir(path);
+	fsync(d.new);
+	fsync(d.failed);
+	dirs_close(&d);
 	return (int)done;
 }
 

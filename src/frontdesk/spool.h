@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "common/reference.h"
 #include "validate.h"
@@ -32,14 +33,56 @@ char *spool_encode(const struct spool_entry *e);
 int spool_decode(const char *text, struct spool_entry *e);
 void spool_entry_free(struct spool_entry *e);
 
+/* The replayer's memory of the entries the database refused for now:
+ * when each may be tried again (1 s doubling to SPOOL_BACKOFF_MAX), since
+ * when it is refused and what was logged about it, so that each change
+ * is logged once, not every try. Zero it, set the two limits, and free it
+ * with spool_retry_free. */
+#define SPOOL_BACKOFF_MAX 300
+struct spool_held;
+struct spool_retry {
+	long give_up_after;   /* seconds refused for now, then failed/; 0 never */
+	long max_body;        /* [fastcgi] max_body: bounds an entry's size */
+	struct spool_held *held;   /* sorted by name */
+	size_t n, cap;
+};
+void spool_retry_free(struct spool_retry *rs);
+
+/* How a spooled entry fared with the database. */
+enum spool_outcome {
+	SPOOL_STORED = 0,   /* stored: the file is removed */
+	SPOOL_STOP = 1,     /* the database is down again: keep it, and the
+	                     * rest wait too */
+	SPOOL_LATER = 2,    /* refused for now: keep it, the others go on; it
+	                     * is tried again after a backoff, and moved to
+	                     * dir/failed once refused for give_up_after */
+	SPOOL_NEVER = -1,   /* it can never be stored: moved to dir/failed */
+	SPOOL_GONE = 3,     /* another process replayed it meanwhile */
+};
+
 /* Calls fn for each file waiting in dir/new, oldest first, each held
  * under an exclusive lock so that processes sharing the spool never
- * replay one twice at once. fn returns 0 (stored: the file is removed),
- * 1 (keep it for later: the database is down again; stops there), 2 (keep
- * it for later: refused for now; the others go on) or -1 (it can never
- * be stored: moved to dir/failed). Returns how many were stored, or -1. */
-int spool_replay(const char *dir,
-    int (*fn)(const struct spool_entry *e, void *arg), void *arg);
+ * replay one twice at once. Only a regular file of ours, not a link,
+ * no larger than an entry can be (spool_entry_max), named as spool_write
+ * names it, that decodes and passes spool_entry_check at time now reaches
+ * fn; any other goes to dir/failed with one log line. fn says how the
+ * entry fared (enum spool_outcome); with SPOOL_LATER and SPOOL_NEVER it
+ * may say why in why (one line, no patient data). Returns how many were
+ * stored, or -1. */
+int spool_replay(const char *dir, struct spool_retry *rs, time_t now,
+    enum spool_outcome (*fn)(const struct spool_entry *e, void *arg,
+    char *why, size_t whysize), void *arg);
+/* Is e what spool_write writes for a valid post accepted not long before
+ * now? Every field as validate_form would have stored it, the key a key,
+ * created_at a real time from SPOOL_MAX_AGE before now to SPOOL_MAX_AHEAD
+ * after, msgid_domain fit for a Message-ID. 0; -1 with why (the field
+ * and the rule, never its value); VALIDATE_NOMEM. */
+#define SPOOL_MAX_AGE (30L * 24 * 3600)
+#define SPOOL_MAX_AHEAD 300L
+int spool_entry_check(const struct spool_entry *e, time_t now, char *why,
+    size_t whysize);
+/* The largest file a valid post of at most max_body bytes makes. */
+size_t spool_entry_max(long max_body);
 /* Are files waiting? */
 bool spool_pending(const char *dir);
 

@@ -99,22 +99,12 @@ static const struct db_statement statements[] = {
 	    ")"
 	    " SELECT EXISTS (SELECT 1 FROM loc), (SELECT count(*) FROM req),"
 	    "  (SELECT count(*) FROM idem), (SELECT count(*) FROM ob)", 15 },
-	/* Counts a post against its address's sliding hour: the hit is
-	 * added only while under the limit. ON CONFLICT DO UPDATE works on
-	 * the row's latest version under its lock, so concurrent posts from
-	 * one address are counted exactly. */
+	/* Counts a post against its address's sliding hour, exactly, in
+	 * one round trip: sql/006_ratelimit_definer.sql holds the statement,
+	 * in a function that is all the web may do with rate_limits. */
 	{ "ratelimit",
-	    "INSERT INTO rate_limits AS r (addr, hits) VALUES ($1, ARRAY[now()])"
-	    " ON CONFLICT (addr) DO UPDATE SET hits = ARRAY("
-	    "  SELECT h FROM unnest(r.hits) AS h"
-	    "  WHERE h > now() - interval '1 hour' ORDER BY h) ||"
-	    "  CASE WHEN (SELECT count(*) FROM unnest(r.hits) AS h"
-	    "   WHERE h > now() - interval '1 hour') < $2::int"
-	    "  THEN ARRAY[now()] ELSE '{}'::timestamptz[] END"
-	    " RETURNING hits[cardinality(hits)] = now(),"
-	    "  greatest(1, ceil(extract(epoch FROM hits[greatest(1,"
-	    "   cardinality(hits) - $2::int + 1)] + interval '1 hour' - now())))"
-	    "  ::int", 2 },
+	    "SELECT allowed, retry_after"
+	    " FROM public.frontdesk_rate_limit($1, $2::int)", 2 },
 	/* For /metrics: the queue now, and every delivery attempt so far. */
 	{ "outbox_stats",
 	    "SELECT (SELECT count(*) FROM outbox"
@@ -208,16 +198,22 @@ store_close(struct store *s)
 }
 
 /* Runs a prepared statement; reconnects and retries once when the
- * connection turns out to be dead (the server restarted since). */
+ * connection turns out to be dead (the server restarted since). With
+ * state, an error is not logged: its SQLSTATE goes there for the caller
+ * ("" when there is none). */
 static PGresult *
-store_exec(struct store *s, const char *name, int n, const char *const *vals,
-    const int *lens, const int *formats, int *err)
+store_exec_state(struct store *s, const char *name, int n,
+    const char *const *vals, const int *lens, const int *formats, int *err,
+    char state[6])
 {
 	char q[256];
 
 	s->retried = false;
+	if (state != NULL)
+		state[0] = '\0';
 	for (int attempt = 0; attempt < 2; attempt++) {
 		PGresult *r;
+		const char *code;
 
 		s->retried = attempt > 0;
 		if (store_open(s) != 0) {
@@ -232,16 +228,26 @@ store_exec(struct store *s, const char *name, int n, const char *const *vals,
 			store_close(s);
 			continue;
 		}
-		log_error("db_query_failed", "statement=%s error=%s", name,
-		    db_error(s->conn, r, q, sizeof(q)));
-		*err = (r != NULL && PQresultErrorField(r, PG_DIAG_SQLSTATE) &&
-		    strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505") == 0)
-		    ? STORE_DUPLICATE : STORE_ERROR;
+		code = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		if (state != NULL && code != NULL)
+			snprintf(state, 6, "%.5s", code);
+		else if (state == NULL)
+			log_error("db_query_failed", "statement=%s error=%s", name,
+			    db_error(s->conn, r, q, sizeof(q)));
+		*err = code != NULL && strcmp(code, "23505") == 0 ?
+		    STORE_DUPLICATE : STORE_ERROR;
 		PQclear(r);
 		return NULL;
 	}
 	*err = STORE_DOWN;
 	return NULL;
+}
+
+static PGresult *
+store_exec(struct store *s, const char *name, int n, const char *const *vals,
+    const int *lens, const int *formats, int *err)
+{
+	return store_exec_state(s, name, n, vals, lens, formats, err, NULL);
 }
 
 bool
@@ -487,8 +493,24 @@ store_active_locations(struct store *s, char ***pairs, size_t *n)
 	return STORE_OK;
 }
 
+/* Does the database refuse these values for good? A data exception
+ * (class 22) or an integrity violation (23) is the entry's own: the same
+ * values meet the same refusal on every try. A unique violation (23505)
+ * is not: the statement handles the reference and the key that a replay
+ * can meet, so one is a race with a twin being committed, which the next
+ * try sees. Every other refusal (a revoked grant, 42501, or a schema not
+ * migrated yet, class 42; a lock, 55; a timeout or a shutdown, 57;
+ * resources, 53; ...) is the database's state, which an operator fixes:
+ * for now. */
+static bool
+refused_for_good(const char *state)
+{
+	return (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) &&
+	    strcmp(state, "23505") != 0;
+}
+
 int
-store_replay(struct store *s, const struct spool_entry *e)
+store_replay(struct store *s, const struct spool_entry *e, char state[6])
 {
 	const struct appointment *a = &e->a;
 	const char *vals[15] = { e->reference, a->location,
@@ -502,11 +524,16 @@ store_replay(struct store *s, const struct spool_entry *e)
 
 	lens[13] = (int)e->fplen;
 	formats[13] = 1;
-	r = store_exec(s, "replay", 15, vals, lens, formats, &err);
+	r = store_exec_state(s, "replay", 15, vals, lens, formats, &err, state);
+	if (r == NULL && err == STORE_DOWN)
+		return STORE_DOWN;
 	if (r == NULL)
-		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+		return refused_for_good(state) ? STORE_REFUSED : STORE_ERROR;
 	result = strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? STORE_OK :
 	    STORE_LOCATION_GONE;
+	/* The reference passed reference_valid (FD- and 8 of Crockford's
+	 * alphabet): nothing in it to quote, and bare as in every other
+	 * line, so that reference=FD-... follows a request through the log. */
 	if (result == STORE_OK)
 		log_info("spool_replayed", "reference=%s inserted=%s",
 		    e->reference, PQgetvalue(r, 0, 1));

@@ -25,6 +25,7 @@ enum store_result {
 	STORE_LOCATION_GONE = 1, /* not an active location (any more) */
 	STORE_KEY_TAKEN = 2,     /* the idempotency key came first elsewhere */
 	STORE_DUPLICATE = 3,     /* a unique index refused the row (23505) */
+	STORE_REFUSED = 4,       /* the database refuses these values for good */
 	STORE_ERROR = -1,        /* the database answered with an error */
 	STORE_DOWN = -2          /* no connection to the database */
 };
@@ -58,8 +59,14 @@ int store_ratelimit(struct store *s, const char *addr, long limit,
  * override ("" for none), pairs[2i] and pairs[2i + 1] (to free). */
 int store_active_locations(struct store *s, char ***pairs, size_t *n);
 /* Stores a spooled request, exactly once; STORE_LOCATION_GONE when its
- * location no longer exists at all. */
-int store_replay(struct store *s, const struct spool_entry *e);
+ * location no longer exists at all, STORE_REFUSED when the database
+ * refuses its values for good (a data exception or an integrity
+ * violation), STORE_ERROR when it refuses it for now (anything else: a
+ * lock, a timeout, a revoked grant an operator is fixing). Errors are not
+ * logged here: state gets the SQLSTATE ("" when there is none) and the
+ * caller logs a change once, not every try. */
+int store_replay(struct store *s, const struct spool_entry *e,
+    char state[6]);
 /* key may be NULL (then fp is ignored). */
 int store_precheck(struct store *s, const char *slug, const char *key,
     const void *fp, size_t fplen, struct store_precheck *out);

@@ -448,9 +448,12 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 	key = idempotency_key(c, f, keybuf, sizeof(keybuf), &bad_header);
 	if (key != NULL)
 		fingerprint(f, &fp);
-	/* The slug to ask about now; validation judges it later. */
+	/* The slug to ask about now, if it can be one; validation judges it
+	 * later. Nothing else from the form reaches the database before
+	 * validation: invalid UTF-8 there would fail the statement (a 503
+	 * anyone could cause), not the field. */
 	if (loc == NULL || copy_trimmed(loc->value, loc->value_len, slug,
-	    sizeof(slug)) == NULL)
+	    sizeof(slug)) == NULL || !text_slug(slug, strlen(slug)))
 		slug[0] = '\0';
 	switch (store_precheck(routes_store(c), slug, key, fp.p, fp.len, &pc)) {
 	case STORE_OK:

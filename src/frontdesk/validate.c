@@ -64,10 +64,19 @@ clean_text(const struct field *r, const char *s, size_t len, char **out)
 			free(d);
 			return "contains control characters";
 		}
+		/* In one line, they could make a name show as another. */
+		if (!r->multiline && text_is_bidi_control(c)) {
+			free(d);
+			return "contains bidirectional control characters";
+		}
 		memcpy(d + o, p + i, n);
 		o += n;
 	}
 	d[o] = '\0';
+	if (!r->multiline && !text_shows_something(d, o)) {
+		free(d);
+		return "shows no visible characters";
+	}
 	if (r->max > 0 && text_utf8_length(d, o) > r->max) {
 		free(d);
 		return r->too_long;
@@ -201,6 +210,58 @@ validate_form(const struct form *f, validate_location_fn location_ok,
 		errs->n++;
 	}
 	return errs->n == 0 ? VALIDATE_OK : VALIDATE_INVALID;
+}
+
+enum validate_result
+validate_appointment(const struct appointment *a,
+    validate_location_fn location_ok, void *arg, struct validate_errors *errs)
+{
+	struct form f = { .nfields = 0 };
+	struct appointment clean;
+	enum validate_result r;
+
+	for (size_t i = 0; i < fields_count; i++) {
+		const struct field *fl = &fields[i];
+		const char *v = NULL;
+
+		if (fl->kind == FIELD_FLAG)
+			v = a->consent ? "yes" : NULL;
+		else if (fl->slot != SLOT_NONE)
+			v = appointment_value(a, fl->slot);
+		if (v == NULL)
+			continue;
+		/* validate_form only reads the form: the casts lose nothing. */
+		f.fields[f.nfields].name = (char *)(uintptr_t)fl->name;
+		f.fields[f.nfields].name_len = strlen(fl->name);
+		f.fields[f.nfields].value = (char *)(uintptr_t)v;
+		f.fields[f.nfields].value_len = strlen(v);
+		f.nfields++;
+	}
+	if ((r = validate_form(&f, location_ok, arg, &clean, errs)) == VALIDATE_OK) {
+		/* Valid once cleaned is not enough: what is stored must be
+		 * what a post would have stored, byte for byte. */
+		for (size_t i = 0; i < fields_count; i++) {
+			const struct field *fl = &fields[i];
+			const char *in, *out;
+
+			if (fl->slot == SLOT_NONE)
+				continue;
+			in = appointment_value(a, fl->slot);
+			out = appointment_value(&clean, fl->slot);
+			if ((in == NULL) == (out == NULL) &&
+			    (in == NULL || strcmp(in, out) == 0))
+				continue;
+			errs->e[errs->n].field = fl->name;
+			errs->e[errs->n].why = "is not as validation stores it "
+			    "(surrounding white space, an empty value or a line "
+			    "break other than LF)";
+			errs->n++;
+		}
+		if (errs->n > 0)
+			r = VALIDATE_INVALID;
+	}
+	appointment_free(&clean);
+	return r;
 }
 
 void

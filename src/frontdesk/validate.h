@@ -56,6 +56,16 @@ typedef bool (*validate_location_fn)(const char *slug, void *arg);
 enum validate_result validate_form(const struct form *f,
     validate_location_fn location_ok, void *arg, struct appointment *a,
     struct validate_errors *errs);
+/* Judges a request that did not come from a form just now (a spool entry
+ * read back) by the rules of one that did: its strings go through
+ * validate_form, the same rules by the same code, and each must come out
+ * as it went in, i.e. be what validate_form stores (trimmed, line breaks
+ * as "\n", an empty optional field absent). a->consent is the flag; the
+ * honeypot is not judged (it never is). VALIDATE_OK, VALIDATE_INVALID with
+ * errs, or VALIDATE_NOMEM. */
+enum validate_result validate_appointment(const struct appointment *a,
+    validate_location_fn location_ok, void *arg,
+    struct validate_errors *errs);
 void appointment_free(struct appointment *a);
 /* The string member that holds a slot's clean value. */
 char **appointment_text(struct appointment *a, enum field_slot slot);

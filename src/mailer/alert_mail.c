@@ -17,7 +17,7 @@ alert_message_id(char *out, size_t size, const char *from, time_t t,
 	const char *at;
 	int n;
 
-	if (mail_addr_spec(from, addr, sizeof(addr)) == -1 ||
+	if (text_addr_spec(from, addr, sizeof(addr)) == -1 ||
 	    (at = strrchr(addr, '@')) == NULL)
 		return -1;
 	n = snprintf(out, size, "<frontdesk-alert.%lld.%016" PRIx64 "%s>",
@@ -127,7 +127,7 @@ alert_compose(struct buf *out, const struct alert_msg *a, const char **why)
 	else if (!mail_message_id_valid(a->message_id))
 		*why = "bad Message-ID";
 	else if (a->console_url != NULL && *a->console_url != '\0' &&
-	    !mail_console_url_valid(a->console_url))
+	    !text_console_url(a->console_url))
 		*why = "bad [mail] console_url";
 	else if (a->nto == 0)
 		*why = "no [mail] alert_to";

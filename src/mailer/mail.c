@@ -29,7 +29,9 @@ static const char hex[] = "0123456789ABCDEF";
  * characters (C0, DEL, C1) spaces. One-line text has its white space runs
  * collapsed and trimmed (U+2028 and U+2029 too); multi-line text keeps
  * tabs, and CR LF, CR, LF, U+2028 and U+2029 all become "\n". Nothing else
- * from the form survives as a control.
+ * from the form survives as a control, and one-line text (headers, the
+ * table's values) loses bidirectional controls and marks, which could make
+ * a name or an address show in another order than it is.
  */
 static void
 mail_clean(struct buf *out, const char *s, bool multiline)
@@ -55,6 +57,8 @@ mail_clean(struct buf *out, const char *s, bool multiline)
 			buf_addc(out, '\n');
 		} else if (multiline && cp == '\t')
 			buf_addc(out, '\t');
+		else if (!multiline && text_is_bidi_control(cp))
+			;   /* in a header it could reorder what a reader sees */
 		else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
 		    cp == ' ' || cp == 0x2028 || cp == 0x2029) {
 			if (multiline || !space)
@@ -281,29 +285,6 @@ mail_header_text(struct buf *out, const char *name, const char *value,
 	buf_free(&clean);
 }
 
-int
-mail_addr_spec(const char *from, char *out, size_t size)
-{
-	const char *lt = strrchr(from, '<'), *s = from;
-	size_t n;
-
-	if (lt != NULL) {
-		s = lt + 1;
-		n = strcspn(s, ">");
-		if (s[n] != '>' || s[n + 1 + strspn(s + n + 1, " \t")] != '\0')
-			return -1;
-	} else {
-		s += strspn(s, " \t");
-		n = strcspn(s, " \t");
-		if (s[n + strspn(s + n, " \t")] != '\0')
-			return -1;
-	}
-	if (n == 0 || n >= size)
-		return -1;
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return text_email_route(out) ? 0 : -1;
-}
 
 /* The display name of "Name <addr>" (quotes and escapes removed). */
 static int
@@ -342,7 +323,7 @@ hdr_from(struct buf *out, const char *from)
 	bool bare = true;
 	struct hdr h;
 
-	if (mail_addr_spec(from, addr + 1, sizeof(addr) - 2) == -1 ||
+	if (text_addr_spec(from, addr + 1, sizeof(addr) - 2) == -1 ||
 	    from_name(from, name, sizeof(name)) == -1)
 		return -1;
 	addr[0] = '<';
@@ -482,81 +463,6 @@ mail_time(char *out, size_t size, time_t t, const char *zone)
 	    (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
 }
 
-static bool
-url_alnum(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9');
-}
-
-static bool
-url_hex(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F');
-}
-
-/* host, [IPv6] or host:port up to the path's "/"; the length or 0. */
-static size_t
-url_authority(const char *s)
-{
-	size_t i = 0;
-
-	if (s[0] == '[') {
-		for (i = 1; url_hex((unsigned char)s[i]) || s[i] == ':' ||
-		    s[i] == '.'; i++)
-			;
-		if (i == 1 || s[i] != ']')
-			return 0;
-		i++;
-	} else {
-		for (; url_alnum((unsigned char)s[i]) || s[i] == '-' ||
-		    s[i] == '.'; i++)
-			;
-		if (i == 0 || s[0] == '.' || s[0] == '-')
-			return 0;
-	}
-	if (s[i] == ':') {
-		size_t d = ++i;
-
-		while (s[i] >= '0' && s[i] <= '9')
-			i++;
-		if (i == d || i - d > 5)
-			return 0;
-	}
-	return s[i] == '/' ? i : 0;
-}
-
-bool
-mail_console_url_valid(const char *url)
-{
-	const char *p;
-	size_t n, a;
-
-	if (url == NULL || (n = strlen(url)) == 0 || n > 400 ||
-	    url[n - 1] != '/')
-		return false;
-	if (strncmp(url, "https://", 8) == 0)
-		p = url + 8;
-	else if (strncmp(url, "http://", 7) == 0)
-		p = url + 7;
-	else
-		return false;
-	if ((a = url_authority(p)) == 0)
-		return false;
-	for (p += a; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '%') {
-			if (!url_hex((unsigned char)p[1]) ||
-			    !url_hex((unsigned char)p[2]))
-				return false;
-			p += 2;
-		} else if (!url_alnum(c) && strchr("-._~/!$*+,;=:@", c) == NULL)
-			return false;
-	}
-	return true;
-}
 
 static void
 qp_soft_break(struct buf *out, size_t *col, size_t need)
@@ -978,7 +884,7 @@ mail_compose(struct buf *out, const struct mail_msg *m, const char **why)
 		*why = "bad reference";
 	else if (!msgid_valid(m->message_id))
 		*why = "bad Message-ID";
-	else if (has_link(m) && !mail_console_url_valid(m->console_url))
+	else if (has_link(m) && !text_console_url(m->console_url))
 		*why = "bad [mail] console_url";
 	else if (m->details == MAIL_DETAILS_NONE && !has_link(m))
 		*why = "details = none without [mail] console_url";

@@ -31,7 +31,7 @@ struct mail_msg {
 	bool html;                    /* [mail] html = on: an HTML alternative */
 	const char *message_id;       /* "<...>", chosen with the outbox row */
 	time_t date;
-	/* [mail] console_url (validated: mail_console_url_valid), ending in
+	/* [mail] console_url (validated: text_console_url), ending in
 	 * '/': the link is it followed by "requests/REF". NULL or "": no link
 	 * (refused with MAIL_DETAILS_NONE, which has nothing else to offer). */
 	const char *console_url;
@@ -71,8 +71,6 @@ enum mail_result {
 enum mail_result mail_compose(struct buf *out, const struct mail_msg *m,
     const char **why);
 
-/* The bare address of "Name <addr>" or "addr" into out; 0 or -1. */
-int mail_addr_spec(const char *from, char *out, size_t size);
 
 /* Building blocks, exposed for the unit tests. */
 /* Appends "Name: value" folded at 76 columns, RFC 2047 encoding the words
@@ -87,12 +85,6 @@ void mail_date(char *out, size_t size, time_t t);
  * "2026-12-01 15:59:03 EST (America/New_York, UTC-05:00)"; zone NULL or
  * "": "2026-12-01 15:59:03 EST (UTC-05:00)". */
 void mail_time(char *out, size_t size, time_t t, const char *zone);
-/* May url be [mail] console_url? http:// or https://, a host (name, IPv4
- * or [IPv6]) and optional port, no user name, then a path of URL-safe
- * characters (unreserved, "/", "!$*+,;=:@" and %XX; no quote, "&", "(",
- * ")", "?" or "#") that ends in "/". Nothing in it can leave an HTML
- * attribute or stop a mail client's link at the wrong place. */
-bool mail_console_url_valid(const char *url);
 
 /* Shared with the mailer's other messages (alert_mail.c), so that they are
  * made the same way. From: [smtp] from (0, or -1 when it holds no valid

@@ -1,4 +1,7 @@
 /* frontdesk-mailer: drains the outbox, one SMTP transaction per message. */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +18,7 @@
 #include "mail.h"
 #include "outbox.h"
 #include "smtp.h"
-#include "zone.h"
+#include "common/zone.h"
 
 /*
  * How soon queued mail is noticed. A poll costs one index probe on an
@@ -98,6 +101,30 @@ mailer_pause(long ms)
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+/*
+ * The mailer holds the SMTP password (and libcurl a copy of it) for as
+ * long as it runs: a core dump would write it to disk, for whoever reads
+ * cores (systemd-coredump, apport, a file in the working directory). No
+ * core, then, whatever the service manager or the shell allows: the limit
+ * goes to 0 (soft and hard, so no library can raise it again), and the
+ * process is not dumpable, which also keeps other processes of the same
+ * user from ptrace or /proc/PID/mem. Done first thing, before the
+ * configuration or the password is read. A failure here (neither call
+ * should fail) stops the mailer: it would be running without the
+ * protection it promises.
+ */
+static void
+no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &none) == -1)
+		fatal("core_dumps_not_disabled", "call=setrlimit error=%d",
+		    errno);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("core_dumps_not_disabled", "call=prctl error=%d", errno);
 }
 
 /* Takes "--once" out of argv (the shared parser does not know it). */
@@ -345,7 +372,7 @@ check_mail(const struct config *cfg, char *zone, size_t size)
 	if (zone_setup(cfg->mail_timezone, zone, size, &why) == -1)
 		key = "timezone", value = cfg->mail_timezone;
 	else if (cfg->mail_console_url[0] != '\0' &&
-	    !mail_console_url_valid(cfg->mail_console_url)) {
+	    !text_console_url(cfg->mail_console_url)) {
 		key = "console_url", value = cfg->mail_console_url;
 		why = "an http(s):// URL of a host and a path ending in /, "
 		    "without quotes, &, (, ), ? or #";
@@ -362,10 +389,12 @@ main(int argc, char **argv)
 	static struct config cfg;
 	static struct mailer m;
 	struct cli o;
-	char err[512], q[1100];
+	char err[1800];  /* a refusal's key=value pairs, quoted */
 	bool once;
 	int rc;
 
+	log_init("frontdesk-mailer", 0);
+	no_core_dumps();
 	once = take_once(&argc, argv);
 	cli_parse(&o, argc, argv, "frontdesk-mailer", usage, false);
 	if (o.argi != argc) {
@@ -381,8 +410,7 @@ main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatal("curl_init_failed", NULL);
 	if (smtp_init(&m.smtp, &cfg, err, sizeof(err)) == -1)
-		fatal("smtp_config_failed", "error=%s",
-		    log_quote(q, sizeof(q), err));
+		fatal(m.smtp.fail_event, "%s", err);
 	m.cfg = &cfg;
 	m.ob.cfg = &cfg;
 	log_info("mailer_started", "poll_ms=%d lease=%ld once=%d alerts=%d "

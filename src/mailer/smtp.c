@@ -1,8 +1,10 @@
 /* smtp: delivery over SMTP with libcurl, one connection reused. */
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +13,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "secret.h"
 #include "smtp.h"
+#include "smtp_url.h"
 
 /* libcurl 7.69 named it with three Ls; 8.2 fixed the spelling and
  * deprecated the old name. */
@@ -23,38 +27,99 @@
 
 #define PASSWORD_MAX 1024
 
+/*
+ * smtp_init's refusals are log lines: err gets their key=value pairs, every
+ * value quoted (log_quote), and s->fail_event the event. This one is the
+ * plain case: error="sentence". Returns -1.
+ */
+__attribute__((format(printf, 4, 5)))
+static int
+smtp_fail(struct smtp *s, char *err, size_t errsize, const char *fmt, ...)
+{
+	char why[512], q[2 * sizeof(why) + 8];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	s->fail_event = "smtp_config_failed";
+	snprintf(err, errsize, "error=%s", log_quote(q, sizeof(q), why));
+	return -1;
+}
+
 /* Sets one option; on failure names it in err and returns -1. */
 #define SETOPT(s, opt, val, err, errsize) do {				\
 	CURLcode rc_ = curl_easy_setopt((s)->curl, opt, val);		\
-	if (rc_ != CURLE_OK) {						\
-		snprintf(err, errsize, "libcurl: %s: %s", #opt,		\
-		    curl_easy_strerror(rc_));				\
-		return -1;						\
-	}								\
+	if (rc_ != CURLE_OK)						\
+		return smtp_fail(s, err, errsize, "libcurl: %s: %s",	\
+		    #opt, curl_easy_strerror(rc_));			\
 } while (0)
+
+/* The file must be the mailer's alone: a password others can read is
+ * refused, not warned about (a warning scrolls by; the password stays
+ * exposed). Checked on the open file, so nothing can swap it meanwhile. */
+static int
+smtp_password_private(struct smtp *s, int fd, const char *path, char *err,
+    size_t errsize)
+{
+	unsigned char acl[SECRET_ACL_MAX];
+	const unsigned char *aclp = acl;
+	char qp[2 * CONFIG_STR + 8], qw[128], qh[3 * CONFIG_STR];
+	const char *why;
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) == -1)
+		return smtp_fail(s, err, errsize, "[smtp] password_file %s: %s",
+		    path, strerror(errno));
+	if ((n = fgetxattr(fd, "system.posix_acl_access", acl,
+	    sizeof(acl))) == -1) {
+		if (errno != ENODATA && errno != ENOTSUP)
+			return smtp_fail(s, err, errsize, "[smtp] "
+			    "password_file %s: reading its ACL: %s", path,
+			    errno == ERANGE ? "too many entries" :
+			    strerror(errno));
+		aclp = NULL;
+		n = 0;
+	}
+	if ((why = secret_exposed(st.st_mode, st.st_uid, geteuid(), aclp,
+	    (size_t)n)) == NULL)
+		return 0;
+	{
+		char hint[2 * CONFIG_STR + 128];
+
+		snprintf(hint, sizeof(hint), "chown %ld %s && chmod 600 %s "
+		    "(the mailer's user, or root), or hand it over as a "
+		    "systemd credential", (long)geteuid(), path, path);
+		s->fail_event = "password_file_readable";
+		snprintf(err, errsize, "path=%s mode=%04o owner=%ld error=%s "
+		    "hint=%s", log_quote(qp, sizeof(qp), path),
+		    (unsigned)(st.st_mode & 07777), (long)st.st_uid,
+		    log_quote(qw, sizeof(qw), why),
+		    log_quote(qh, sizeof(qh), hint));
+	}
+	return -1;
+}
 
 static int
 smtp_read_password(struct smtp *s, const char *path, char *err,
     size_t errsize)
 {
-	char buf[PASSWORD_MAX + 2], q[2 * CONFIG_STR + 4];
-	struct stat st;
+	char buf[PASSWORD_MAX + 2];
 	ssize_t n;
 	int fd, rc = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errsize, "[smtp] password_file %s: %s", path,
-		    strerror(errno));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return smtp_fail(s, err, errsize, "[smtp] password_file %s: %s",
+		    path, strerror(errno));
+	if (smtp_password_private(s, fd, path, err, errsize) == -1) {
+		close(fd);
 		return -1;
 	}
-	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
-		log_warn("password_file_readable", "path=%s mode=%04o "
-		    "hint=\"chmod 0600, or 0640 with a group of its own\"",
-		    log_value(q, sizeof(q), path), (unsigned)(st.st_mode & 07777));
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0 || n > PASSWORD_MAX) {
-		snprintf(err, errsize, "[smtp] password_file %s: %s", path,
+		smtp_fail(s, err, errsize, "[smtp] password_file %s: %s", path,
 		    n < 0 ? strerror(errno) : "longer than 1024 bytes");
 		goto out;
 	}
@@ -65,12 +130,12 @@ smtp_read_password(struct smtp *s, const char *path, char *err,
 		n--;
 	buf[n] = '\0';
 	if (n == 0 || memchr(buf, '\0', (size_t)n) != NULL) {
-		snprintf(err, errsize, "[smtp] password_file %s: empty or "
+		smtp_fail(s, err, errsize, "[smtp] password_file %s: empty or "
 		    "holds a NUL byte", path);
 		goto out;
 	}
 	if ((s->password = strdup(buf)) == NULL) {
-		snprintf(err, errsize, "out of memory");
+		smtp_fail(s, err, errsize, "out of memory");
 		goto out;
 	}
 	rc = 0;
@@ -209,6 +274,12 @@ smtp_setup(struct smtp *s, const struct config *cfg, char *err,
 		SETOPT(s, CURLOPT_USERNAME, cfg->smtp_username, err, errsize);
 		SETOPT(s, CURLOPT_PASSWORD, s->password, err, errsize);
 	}
+	/* libcurl keeps its own copy: ours is wiped now, not at exit. */
+	if (s->password != NULL) {
+		explicit_bzero(s->password, strlen(s->password));
+		free(s->password);
+		s->password = NULL;
+	}
 	return 0;
 }
 
@@ -243,14 +314,30 @@ smtp_url_redact(char *buf, size_t size, const char *url)
 	return buf;
 }
 
-/* Is the URL's host the loopback? (tls = off is meant for that only.) */
-static bool
-smtp_url_loopback(const char *url)
+/* tls = off: only to the loopback, and that is decided before anything
+ * is read or sent (the password included), on the host libcurl will
+ * connect to. */
+static int
+smtp_check_url(struct smtp *s, const struct config *cfg, char *err,
+    size_t errsize)
 {
-	const char *h = smtp_url_host(url);
+	char host[CONFIG_STR], why[512], url[CONFIG_STR + 8];
+	char qu[2 * CONFIG_STR + 32], qh[2 * CONFIG_STR + 8];
+	char qw[2 * sizeof(why) + 8];
 
-	return strncmp(h, "127.", 4) == 0 || strncasecmp(h, "localhost", 9) == 0
-	    || strncmp(h, "[::1]", 5) == 0;
+	if (smtp_url_check(cfg->smtp_url, cfg->smtp_tls == CONFIG_TLS_OFF,
+	    host, sizeof(host), why, sizeof(why)) == 0)
+		return 0;
+	if (host[0] == '\0')  /* not a URL: why says so, without it */
+		return smtp_fail(s, err, errsize, "%s", why);
+	/* The URL may carry a password: never log that part. */
+	s->fail_event = "smtp_tls_off";
+	snprintf(err, errsize, "url=%s host=%s error=%s hint=\"use tls = "
+	    "required (STARTTLS, verified), or a relay on this host that "
+	    "relays on with TLS\"", log_quote(qu, sizeof(qu),
+	    smtp_url_redact(url, sizeof(url), cfg->smtp_url)),
+	    log_quote(qh, sizeof(qh), host), log_quote(qw, sizeof(qw), why));
+	return -1;
 }
 
 int
@@ -258,39 +345,26 @@ smtp_init(struct smtp *s, const struct config *cfg, char *err,
     size_t errsize)
 {
 	memset(s, 0, sizeof(*s));
+	s->fail_event = "smtp_config_failed";
 	s->timeout_ms = cfg->smtp_timeout * 1000;
 	s->from[0] = '<';
-	if (mail_addr_spec(cfg->smtp_from, s->from + 1, sizeof(s->from) - 2)
-	    == -1) {
-		snprintf(err, errsize, "[smtp] from: no valid address in \"%s\"",
-		    cfg->smtp_from);
-		return -1;
-	}
+	if (text_addr_spec(cfg->smtp_from, s->from + 1, sizeof(s->from) - 2)
+	    == -1)
+		return smtp_fail(s, err, errsize, "[smtp] from: no valid "
+		    "address in \"%s\"", cfg->smtp_from);
 	strcat(s->from, ">");
 	if ((cfg->smtp_username[0] != '\0') !=
-	    (cfg->smtp_password_file[0] != '\0')) {
-		snprintf(err, errsize, "[smtp] username and password_file go "
-		    "together");
+	    (cfg->smtp_password_file[0] != '\0'))
+		return smtp_fail(s, err, errsize, "[smtp] username and "
+		    "password_file go together");
+	if (smtp_check_url(s, cfg, err, errsize) == -1)
 		return -1;
-	}
 	if (cfg->smtp_password_file[0] != '\0' &&
 	    smtp_read_password(s, cfg->smtp_password_file, err, errsize) == -1)
 		return -1;
-	if (cfg->smtp_tls == CONFIG_TLS_OFF &&
-	    strncasecmp(cfg->smtp_url, "smtp://", 7) == 0 &&
-	    !smtp_url_loopback(cfg->smtp_url)) {
-		char url[CONFIG_STR + 8], q[2 * CONFIG_STR + 32];
-
-		/* The URL may carry a password: never log that part. */
-		log_warn("smtp_tls_off", "url=%s hint=\"tls = off sends in the "
-		    "clear: use it only for a relay on the loopback\"",
-		    log_quote(q, sizeof(q), smtp_url_redact(url, sizeof(url),
-		    cfg->smtp_url)));
-	}
-	if ((s->curl = curl_easy_init()) == NULL) {
-		snprintf(err, errsize, "libcurl: curl_easy_init failed");
-		return -1;
-	}
+	if ((s->curl = curl_easy_init()) == NULL)
+		return smtp_fail(s, err, errsize, "libcurl: curl_easy_init "
+		    "failed");
 	return smtp_setup(s, cfg, err, errsize);
 }
 

@@ -16,7 +16,9 @@ struct smtp {
 	CURL *curl;
 	long timeout_ms;
 	char from[TEXT_ADDR_MAX + 3];     /* "<addr>" */
-	char *password;                   /* from password_file; never logged */
+	char *password;                   /* from password_file until libcurl
+	                                   * has its copy; never logged */
+	const char *fail_event;           /* smtp_init's refusal, for the log */
 	char errbuf[CURL_ERROR_SIZE];
 	/* the transfer under way */
 	const char *data;
@@ -49,7 +51,9 @@ struct smtp_result {
 };
 
 /* Sets up the handle from [smtp] and reads the password file. Returns 0,
- * or -1 with one line in err (which never holds the password). */
+ * or -1 with s->fail_event the event to log and err its key=value pairs,
+ * each value quoted (never the password). Refused: tls = off to a host
+ * that is not the loopback, a password_file others may read. */
 int smtp_init(struct smtp *s, const struct config *cfg, char *err,
     size_t errsize);
 /* One transaction: MAIL FROM, every rcpt, DATA with msg (CRLF text).

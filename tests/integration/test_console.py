@@ -437,7 +437,9 @@ def test_admin_locations_and_routes():
     assert r.status == 200 and r.json()["thank_you_url"] is None, r
     assert a.patch("/locations/nowhere", {"name": "x"}).status == 404
     det = audit_rows("action = 'location_change' AND object = 'brooklyn'")
-    assert "name: Brooklyn -> Brooklyn Heights" in det[0][3], det
+    assert det[0][3] == ('name: "Brooklyn" -> "Brooklyn Heights"; '
+                         'thank_you_url: null -> "/thanks/bk/"'), det
+    assert det[1][3] == 'thank_you_url: "/thanks/bk/" -> null', det
     r = a.post("/locations/woodbury/routes",
                {"email": "frontdesk.woodbury@clinic.example", "kind": "cc"})
     assert r.status == 201 and r.json() == {

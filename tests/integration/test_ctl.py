@@ -25,7 +25,8 @@ SQL_FILES = sorted(f for f in os.listdir(os.path.join(fdtest.SOURCE, "sql"))
                    if re.match(r"^\d{3}_.+\.sql$", f))
 MSGID = re.compile(r"^<FD-[0-9A-HJKMNP-TV-Z]{8}\.[0-9a-f-]{36}"
                    r"@clinic\.example>$")
-JSON_KEYS = ["reference", "created_at", "status", "delivery", "location",
+JSON_KEYS = ["reference", "created_at", "status", "delivery", "triage",
+             "location",
              "first_name", "last_name", "email", "phone", "service",
              "preferred_time", "message", "consent", "submission_id"]
 
@@ -139,6 +140,10 @@ def test_usage_errors_exit_2():
     assert code == 2 and "--bogus" in err and out == "", (code, err)
     # An operand that starts with '-' comes after "--".
     ctl("location", "add", "-x", "--name", "X", rc=2, want="unknown option")
+    # a name that shows nothing would break the rendered form for everyone
+    for blank in ("   ", "\u00a0", "\u200b", "Mid\u202etown"):
+        ctl("location", "add", "blank", "--name", blank, rc=1,
+            want="bad --name")
 
 
 def test_usage_errors_before_configuration():
@@ -498,7 +503,8 @@ def test_request_list_json():
     assert [list(g) for g in got] == [JSON_KEYS] * 4, got
     a, b, c, d = got
     assert a == dict(a, reference="FD-0000000A", status="received",
-                     delivery="sent", location="midtown", first_name="Ann",
+                     delivery="sent", triage="new", location="midtown",
+                     first_name="Ann",
                      last_name="Lee", email="maria@example.com",
                      phone="+1 212 555 0100",
                      service="=HYPERLINK(\"http://evil\")",
@@ -578,6 +584,12 @@ def test_request_show():
     assert re.search(r"^mail:\n\s*OUTBOX +STATUS", out, re.M), out
     obj = request_json("FD-0000000A")
     assert list(obj) == JSON_KEYS and obj["message"] == TRICKY, obj
+    assert obj["triage"] == "new", obj
+    R.sql("UPDATE appointment_requests SET triage = 'scheduled' WHERE "
+          "reference = 'FD-0000000D'")
+    assert request_json("FD-0000000D")["triage"] == "scheduled"
+    R.sql("UPDATE appointment_requests SET triage = 'new' WHERE "
+          "reference = 'FD-0000000D'")
     assert obj == json.loads(ctl("request", "list", "--json",
                                  conf=R_ADMIN))[0]
     # Crockford: lower case, O for 0 and l for 1 are read as meant.
@@ -785,6 +797,50 @@ def test_purge_takes_work_keeps_audit():
     assert st.count("users") == 1
 
 
+def test_purge_keeps_undelivered():
+    """purge keeps an old request whose email never reached anyone (every
+    message dead, none sent) and says so; --include-undelivered removes it
+    (issue 13)"""
+    st, conf = fresh()
+    add_request(st, "FD-0000002A", days=100, outbox=["dead"])
+    add_request(st, "FD-0000002B", days=100, outbox=["dead", "dead"])
+    add_request(st, "FD-0000002C", days=100, outbox=["sent", "dead"])
+    add_request(st, "FD-0000002D", days=100, outbox=["dead", "pending"])
+    add_request(st, "FD-0000002E", days=100, status="spam")
+    add_request(st, "FD-0000002F", days=10, outbox=["dead"])
+
+    def left():
+        return [r[0] for r in st.sql("SELECT reference FROM "
+                                     "appointment_requests ORDER BY 1")]
+    out = ctl("purge", "--older-than", "30", conf=conf)
+    lines = out.splitlines()
+    assert len(lines) == 2 and out.endswith("\n"), out
+    assert lines[0].startswith(
+        "purged 2 request(s) older than 30 days, with 2 message(s); kept 1 "
+        "whose mail is still pending;"), out
+    assert lines[1] == ("kept 2 request(s) whose email was never delivered "
+                        "(dead); --include-undelivered removes them"), out
+    assert left() == ["FD-0000002A", "FD-0000002B", "FD-0000002D",
+                      "FD-0000002F"], left()
+    out = ctl("purge", "--older-than", "30", "--include-undelivered",
+              conf=conf)
+    lines = out.splitlines()
+    assert lines[0].startswith(
+        "purged 2 request(s) older than 30 days, with 3 message(s); kept 1 "
+        "whose mail is still pending;"), out
+    assert lines[1] == ("purged with them 2 request(s) whose email was "
+                        "never delivered (dead), as --include-undelivered "
+                        "asked"), out
+    assert left() == ["FD-0000002D", "FD-0000002F"], left()
+    # nothing undelivered left to keep: the one line of before
+    out = ctl("purge", "--older-than", "30", conf=conf)
+    assert out.count("\n") == 1 and out.startswith("purged 0 request(s)"), out
+    code, out, err = run("purge", "--help")
+    assert code == 0 and "--include-undelivered" in out, (out, err)
+    ctl("purge", "--older-than", "30", "--include-undelivered=yes",
+        conf=conf, rc=2)
+
+
 # -- roles -------------------------------------------------------------------
 
 def denied(user, sql):
@@ -812,6 +868,41 @@ def test_web_role_least_privilege():
                 "UPDATE appointment_requests SET status = 'spam'",
                 "SELECT * FROM schema_migrations"):
         assert denied("fd_web", sql), sql
+
+
+def test_web_role_rate_limit_only_through_its_function():
+    """frontdesk_web cannot read or change rate_limits (recent clients'
+    addresses) nor create temporary tables; it counts a post through
+    frontdesk_rate_limit(), which no other role may call (issue 13)"""
+    cluster.psql("INSERT INTO rate_limits (addr, hits) VALUES "
+                 "('192.0.2.77', ARRAY[now()]) ON CONFLICT DO NOTHING",
+                 db=S.db)
+    for sql in ("SELECT * FROM rate_limits",
+                "SELECT addr FROM rate_limits",
+                "SELECT count(*) FROM rate_limits",
+                "UPDATE rate_limits SET hits = '{}'",
+                "INSERT INTO rate_limits (addr, hits) VALUES ('x', '{}')",
+                "DELETE FROM rate_limits",
+                "CREATE TEMP TABLE t (x int)",
+                "CREATE TEMPORARY TABLE t AS SELECT addr FROM rate_limits"):
+        assert denied("fd_web", sql), sql
+    for who in ("fd_mailer", "fd_admin"):
+        assert denied(who, "CREATE TEMP TABLE t (x int)"), who
+        assert denied(who, "SELECT * FROM frontdesk_rate_limit('x', 1)"), who
+    assert cluster.psql("SELECT has_database_privilege('fd_web', "
+                        "current_database(), 'TEMP')", db=S.db) == [("f",)]
+    # The web's one way in counts and answers as its statement did: under
+    # the limit (2) twice, then refused with the seconds to wait.
+    got = [cluster.psql("SELECT * FROM frontdesk_rate_limit('192.0.2.78', "
+                        "2)", db=S.db, user="fd_web")[0] for _ in range(3)]
+    assert [g[0] for g in got] == ["t", "t", "f"], got
+    assert all(3590 <= int(g[1]) <= 3600 for g in got), got
+    assert cluster.psql("SELECT cardinality(hits) FROM rate_limits WHERE "
+                        "addr = '192.0.2.78'", db=S.db) == [("2",)]
+    # and it cannot be steered: its owner's rights, a fixed search_path
+    assert cluster.psql("SELECT prosecdef, proconfig FROM pg_proc WHERE "
+                        "proname = 'frontdesk_rate_limit'", db=S.db) == [
+        ("t", "{\"search_path=pg_catalog, pg_temp\"}")]
 
 
 def test_mailer_role_least_privilege():

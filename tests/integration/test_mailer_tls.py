@@ -135,12 +135,17 @@ def test_implicit_tls_foreign_certificate():
 
 
 def test_readable_password_file_warned():
-    """a password file others can read: a warning (not the password)"""
+    """a password file others can read: refused at start (issue 13: it was
+    only warned about), the file named, not the password"""
     S = stack("--starttls", *GOOD, "--auth", "frontdesk", PASSWORD)
     os.chmod(os.path.join(S.dir, "smtp.password"), 0o644)
-    _, log = queue_one_and_run(S)
+    ref, = mt.insert_requests(S, 1)
+    rc, log = mt.run_once(S, S.tls_conf)
+    assert rc == 1, log
     assert "password_file_readable" in log, log
     assert PASSWORD not in log
+    assert mt.outbox_row(S, ref)[:2] == ("pending", "0")
+    assert mt.smtp_stats(S)["connections"] == 0
 
 
 fdtest.run(globals())

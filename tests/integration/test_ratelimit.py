@@ -32,6 +32,20 @@ def test_every_parsed_post_counts_then_429():
     assert r.status == 429 and "retry-after" in r.headers, r
 
 
+def test_forwarded_hop_with_a_port():
+    """a proxy that writes the client's port after its address
+    (198.51.100.20:51234, [2001:db8:20::1]:443): the client is the address,
+    each counted on its own, not lumped in with the proxy"""
+    for hop, key in (("198.51.100.20:51234", "198.51.100.20"),
+                     ("[2001:db8:20::1]:443", "2001:db8:20::/64")):
+        for port in (1001, 1002, 1003):
+            h = xff(hop.rsplit(":", 1)[0] + ":%d" % port)
+            assert S.post(maria(), headers=h).status == 201
+        assert S.post(maria(), headers=xff(hop)).status == 429
+        assert S.count("rate_limits", "addr = '%s'" % key) == 1
+    assert S.count("rate_limits", "addr = '127.0.0.1'") == 0
+
+
 def test_unparseable_posts_do_not_count():
     """a 400 is not a parsed post: it does not use up the limit"""
     h = xff("198.51.100.2")

@@ -1,9 +1,15 @@
 #!/usr/bin/python3
 """[spool] dir: posts accepted while PostgreSQL is down are written to disk
 durably, answered as accepted, and replayed exactly once when it is back."""
+import contextlib
+import datetime
+import json
 import os
+import random
 import re
 import signal
+import time
+import uuid
 
 import fdtest
 from fdtest import maria, wait_for
@@ -28,6 +34,87 @@ def by_ref(ref):
 
 def wait_replayed():
     wait_for(lambda: not spooled(), 20, "spool replay")
+
+
+# -- crafted entries, written into the real spool as spool_write writes
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_ref():
+    return "FD-" + "".join(random.choice(CROCKFORD) for _ in range(8))
+
+
+def iso(t):
+    """A time as spool_accept writes created_at."""
+    return datetime.datetime.fromtimestamp(
+        t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry(**over):
+    """The entry frontdesk spools for maria(), members changed by over."""
+    e = {"version": 1, "reference": new_ref(),
+         "created_at": iso(time.time() - 5), "status": "received",
+         "consent": True, "key": None, "fingerprint": None,
+         "msgid_domain": "clinic.example"}
+    e.update({k: v for k, v in maria().items() if k != "consent"})
+    e.update(over)
+    return e
+
+
+def entry_name(e):
+    return "%s-%s.json" % (e["created_at"][:26], e["reference"])
+
+
+def craft(e=None, name=None, raw=None):
+    """Writes an entry (or raw text) into new/ through tmp/, as
+    spool_write does; returns its name."""
+    data = raw if raw is not None else json.dumps(e, ensure_ascii=False)
+    name = name or entry_name(e)
+    tmp = os.path.join(SPOOL, "tmp", "crafted." + uuid.uuid4().hex)
+    with open(tmp, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+    os.rename(tmp, os.path.join(SPOOL, "new", name))
+    return name
+
+
+def failed():
+    return sorted(os.listdir(os.path.join(SPOOL, "failed")))
+
+
+@contextlib.contextmanager
+def outage():
+    cluster.stop()
+    try:
+        yield
+    finally:
+        cluster.start()
+
+
+_LOGFMT = re.compile(r' *([A-Za-z_][A-Za-z0-9_]*)='
+                     r'("(?:[^"\\]|\\.)*"|[^ "]*)')
+
+
+def logfmt(line):
+    """A log line's key=value pairs, values unquoted; an error when the
+    line is not logfmt at all."""
+    pairs, i = [], 0
+    while i < len(line):
+        m = _LOGFMT.match(line, i)
+        if not m:
+            raise AssertionError("not logfmt at %d: %r" % (i, line))
+        v = m.group(2)
+        if v.startswith('"'):
+            v = re.sub(r'\\(.)', r'\1', v[1:-1])
+        pairs.append((m.group(1), v))
+        i = m.end()
+    return pairs
+
+
+def log_about(name):
+    """frontdesk's log lines that name a spool file."""
+    return [dict(logfmt(line)) for line in S.log("frontdesk").splitlines()
+            if "spool_replay" in line and dict(logfmt(line)).get("file")
+            == name]
 
 
 def test_locations_noted_while_up():
@@ -325,6 +412,275 @@ def test_unresponsive_database_host():
         S.start_frontdesk()
     wait_replayed()
     assert S.count("appointment_requests", "first_name LIKE 'Hole%'") == 8
+
+
+def test_crafted_entry_replayed():
+    """the tests' crafted entries are what frontdesk spools: one written
+    into new/ while the database is down is stored once it is back"""
+    e = entry(first_name="Crafted")
+    with outage():
+        craft(e)
+    wait_replayed()
+    assert by_ref(e["reference"]) == 1
+    assert not failed()
+
+
+def test_entry_key_is_no_path():
+    """an entry whose key is a path ("../../victim") for a location that
+    does not exist deletes nothing outside the spool: it goes to failed/
+    (the replayer unlinked <spool>/keys/../../victim)"""
+    victim = os.path.join(S.dir, "victim")
+    with open(victim, "w") as f:
+        f.write("keep me\n")
+    e = entry(key="../../victim", fingerprint="00", location="nowhere")
+    with outage():
+        name = craft(e)
+    wait_replayed()
+    assert os.path.exists(victim), "a file outside the spool was deleted"
+    assert name in failed(), failed()
+    assert by_ref(e["reference"]) == 0
+
+
+def test_symlink_not_followed():
+    """a symlink in new/ to an entry outside the spool is never opened: not
+    stored, the link itself moved to failed/, its target left alone"""
+    e = entry(first_name="Linked")
+    outside = os.path.join(S.dir, "outside-entry.json")
+    with open(outside, "w") as f:
+        json.dump(e, f)
+    with outage():
+        os.symlink(outside, os.path.join(SPOOL, "new", entry_name(e)))
+    wait_replayed()
+    assert by_ref(e["reference"]) == 0
+    assert os.path.islink(os.path.join(SPOOL, "failed", entry_name(e)))
+    with open(outside) as f:
+        assert json.load(f) == e
+
+
+def test_fifo_never_blocks():
+    """a FIFO in new/ does not block the replayer: the entries after it are
+    stored, it goes to failed/, and SIGTERM still ends frontdesk"""
+    fifo = os.path.join(SPOOL, "new", entry_name(entry(
+        created_at=iso(time.time() - 60))))   # sorts first
+    e = entry(first_name="AfterFifo")
+    try:
+        with outage():
+            os.mkfifo(fifo)
+            craft(e)
+        wait_replayed()
+        assert by_ref(e["reference"]) == 1
+        assert os.path.basename(fifo) in failed()
+        assert S.stop_frontdesk() == 0
+    finally:
+        # a replayer stuck in open(2) on it (the old code) is let go
+        if os.path.exists(fifo):
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+        if S.frontdesk.poll() is not None:
+            S.start_frontdesk()
+
+
+def test_foreign_and_huge_files_not_read():
+    """a file in new/ of another user, one with a second name (a hard link
+    from outside the spool) and one larger than any valid post (a valid
+    entry padded to 1 MB) are not stored: each goes to failed/"""
+    if os.geteuid() != 0:
+        raise fdtest.Skip("needs root to give a file away")
+    foreign = entry(first_name="Foreign")
+    linked = entry(first_name="HardLinked")
+    huge = entry(first_name="Huge")
+    outside = os.path.join(S.dir, "hard-link-target.json")
+    with open(outside, "w") as f:
+        json.dump(linked, f)
+    with outage():
+        name = craft(foreign)
+        os.chown(os.path.join(SPOOL, "new", name), 65534, 65534)
+        os.link(outside, os.path.join(SPOOL, "new", entry_name(linked)))
+        craft(raw=json.dumps(huge) + " " * 1000000, name=entry_name(huge))
+    wait_replayed()
+    for e in (foreign, linked, huge):
+        assert by_ref(e["reference"]) == 0, e["first_name"]
+        assert entry_name(e) in failed(), (e["first_name"], failed())
+    assert os.path.exists(outside)
+
+
+def test_largest_post_replayed():
+    """the size bound holds the largest valid post: every field at its
+    limit in 4-byte characters, a phone padded to tens of kilobytes, a
+    key; spooled and replayed as it was posted"""
+    clef = "\U0001d11e"
+    f = maria(first_name=clef * 100, last_name=clef * 100,
+              service=clef * 200, preferred_time=clef * 200,
+              message=clef * 5000, phone="1" + " " * 30000 + "234567",
+              submission_id="largest-1")
+    with outage():
+        r = S.post(f, multipart=True)
+        assert r.status == 201, r
+    wait_replayed()
+    ref = r.json()["reference"]
+    assert by_ref(ref) == 1 and not any(ref in n for n in failed())
+    row = S.sql("SELECT length(message), length(phone) FROM "
+                "appointment_requests WHERE reference = :'p1'", (ref,))
+    assert row == [("5000", "30007")], row
+
+
+def test_entries_judged_as_posts():
+    """a crafted entry is judged as a post would be: CRLF in a name, a
+    5000-character last name, a 200 KB message, a bad email, an untrimmed
+    value, a created_at of 1970 or tomorrow, a Message-ID domain with a
+    header in it: none stored, each in failed/ with one log line naming
+    the field, never its value"""
+    now = time.time()
+    bad = {
+        "first_name": entry(first_name="Eve\r\nstatus          spam"),
+        "last_name": entry(last_name="L" * 5000),
+        "message": entry(message="m" * 200000),
+        "email": entry(email="not-an-email"),
+        "phone": entry(phone=" (212) 555-0143"),
+        "created_at": entry(created_at=iso(0)),
+        "created_at ": entry(created_at=iso(now + 86400)),
+        "msgid_domain": entry(msgid_domain="clinic.example>\r\nBcc: "
+                              "x@evil.example"),
+    }
+    good = entry(first_name="JudgedFine")
+    with outage():
+        for e in bad.values():
+            craft(e)
+        craft(good)
+    wait_replayed()
+    assert by_ref(good["reference"]) == 1
+    for field, e in bad.items():
+        assert by_ref(e["reference"]) == 0, field
+        assert entry_name(e) in failed(), field
+        lines = log_about(entry_name(e))
+        assert len(lines) == 1 and lines[0]["event"] == \
+            "spool_replay_failed", (field, lines)
+        assert lines[0]["reason"].startswith(field.strip() + ":"), \
+            (field, lines)
+    log = S.log("frontdesk")
+    for secret in ("Eve", "LLLLL", "mmmmm", "not-an-email", "evil.example"):
+        assert secret not in log, secret
+
+
+def test_request_show_escapes_control_characters():
+    """`request show` (and `request list`) print a stored CR, LF or other
+    control character escaped: a bad row written before the replay judged
+    entries cannot forge a `key value` line"""
+    ref = new_ref()
+    S.sql("INSERT INTO appointment_requests (reference, location_id, "
+          "status, first_name, last_name, email, message) SELECT :'p1', "
+          "id, 'received', E'Eve\\r\\nstatus          spam', "
+          "E'Lee\\x1b[2J', 'eve@example.com', "
+          "E'one\\r\\nreference       FD-F0RGED00\\ntwo' "
+          "FROM locations WHERE slug = 'midtown'", (ref,))
+    out = S.ctl("request", "show", ref).stdout.decode()
+    lines = out.split("\n")
+    assert "\r" not in out and "\x1b" not in out, out
+    assert [x for x in lines if x.startswith("status")] == \
+        ["status          received"], out
+    assert not [x for x in lines if x.startswith("reference       FD-F0RGED")]
+    assert "first_name      Eve\\x0d\\x0astatus          spam" in lines, out
+    # the message keeps its LF (indented: no line of its own), not its CR
+    at = lines.index("message:")
+    assert lines[at + 1:at + 4] == ["    one\\x0d",
+                                    "    reference       FD-F0RGED00",
+                                    "    two"], out
+    listed = S.ctl("request", "list").stdout.decode()
+    assert "\r" not in listed and "Eve\\x0d\\x0astatus" in listed, listed
+
+
+def test_refused_for_good_goes_to_failed():
+    """a replay the database refuses for good (a check constraint, SQLSTATE
+    23514) goes to failed/ at once, logged once, not retried every second;
+    the others are stored"""
+    S.sql("ALTER TABLE appointment_requests ADD CONSTRAINT fdtest_refused "
+          "CHECK (first_name <> 'Refused') NOT VALID")
+    try:
+        with outage():
+            r1 = S.post(maria(first_name="Refused"))
+            assert r1.status == 201, r1
+            name = spooled()[0]
+            r2 = S.post(maria(first_name="NotRefused"))
+            assert r2.status == 201, r2
+        wait_for(lambda: name in failed(), 15, "the refused one in failed/")
+        wait_replayed()
+        assert by_ref(r1.json()["reference"]) == 0
+        assert by_ref(r2.json()["reference"]) == 1
+        time.sleep(3)   # long enough for three more tries
+        lines = log_about(name)
+        assert len(lines) == 1 and lines[0]["event"] == \
+            "spool_replay_failed" and "23514" in lines[0]["reason"], lines
+        assert "fdtest_refused" not in S.log("frontdesk")
+    finally:
+        S.sql("ALTER TABLE appointment_requests DROP CONSTRAINT "
+              "fdtest_refused")
+
+
+def test_refused_for_now_backs_off_then_gives_up():
+    """a replay the database refuses for now (a trigger raising
+    lock_not_available) is tried again less and less often (1, 2, 4 s...),
+    logged once, not twice a second; refused for [mail] give_up_after (60
+    s here), it goes to failed/; the others are stored meanwhile"""
+    S.sql("CREATE SEQUENCE fdtest_tries; "
+          "CREATE FUNCTION fdtest_busy() RETURNS trigger LANGUAGE plpgsql "
+          "SECURITY DEFINER AS $$ BEGIN IF NEW.first_name = 'Busy' THEN "
+          "PERFORM nextval('fdtest_tries'); RAISE EXCEPTION 'busy' USING "
+          "ERRCODE = 'lock_not_available'; END IF; RETURN NEW; END $$; "
+          "CREATE TRIGGER fdtest_busy BEFORE INSERT ON appointment_requests "
+          "FOR EACH ROW EXECUTE FUNCTION fdtest_busy()")
+    S.stop_frontdesk()
+    S.start_frontdesk(S.write_conf("giveup.conf", S.conf_as(
+        "web", mail={"give_up_after": "60"})))
+    logged = S.log("frontdesk").count("db_query_failed")
+    try:
+        with outage():
+            busy = S.post(maria(first_name="Busy"))
+            assert busy.status == 201, busy
+            name = spooled()[0]
+            other = S.post(maria(first_name="NotBusy"))
+        wait_for(lambda: log_about(name), 15, "the first refusal")
+        t0 = time.monotonic()
+        wait_for(lambda: by_ref(other.json()["reference"]) == 1, 15,
+                 "the other stored")
+        time.sleep(max(0, 9 - (time.monotonic() - t0)))
+        tries = int(S.sql("SELECT last_value FROM fdtest_tries")[0][0])
+        # tried at 0, 1, 3 and 7 s: not once a second
+        assert 3 <= tries <= 5, tries
+        lines = log_about(name)
+        assert len(lines) == 1 and lines[0]["event"] == \
+            "spool_replay_deferred" and "55P03" in lines[0]["reason"], lines
+        assert name in spooled() and by_ref(busy.json()["reference"]) == 0
+        assert S.log("frontdesk").count("db_query_failed") == logged
+        wait_for(lambda: name in failed(), 90, "given up on")
+        lines = log_about(name)
+        assert [x["event"] for x in lines] == ["spool_replay_deferred",
+                                               "spool_replay_failed"], lines
+        assert "refused for now for 6" in lines[1]["reason"], lines
+    finally:
+        S.sql("DROP TRIGGER fdtest_busy ON appointment_requests; "
+              "DROP FUNCTION fdtest_busy(); DROP SEQUENCE fdtest_tries")
+        S.stop_frontdesk()
+        S.start_frontdesk()
+
+
+def test_file_names_quoted_in_log():
+    """a crafted file name cannot add fields to the log: every name is
+    logged quoted"""
+    names = ["evil x=1 event=forged.json", 'q"uote reason=forged\\.json']
+    with outage():
+        for n in names:
+            craft(raw="not json", name=n)
+    wait_replayed()
+    for n in names:
+        assert n in failed(), failed()
+        lines = [x for x in S.log("frontdesk").splitlines() if "forged" in x]
+        for line in lines:
+            keys = [k for k, _ in logfmt(line)]
+            assert keys.count("event") == 1 and keys.count("reason") == 1, \
+                line
+        assert len(log_about(n)) == 1, (n, lines)
 
 
 def test_no_patient_data_in_spool_logs():

@@ -675,6 +675,59 @@ def test_start_up_errors_are_one_logfmt_line_each():
     assert set(fail[0]) == {"ts", "level", "prog", "event", "error"}, fail
 
 
+def test_undecodable_location_is_a_field_error_not_503():
+    """location=%ff (invalid UTF-8), alone or with the honeypot: 422 for
+    the field (the bot's post answered as accepted), never 503, no error
+    line, no 'unavailable' count"""
+    def unavailable():
+        m = re.search(r'frontdesk_submissions_total\{outcome="unavailable"\} '
+                      r'(\d+)', S.get("/api/metrics").body.decode())
+        return int(m.group(1)) if m else 0
+    before = unavailable()
+    logged = len(S.log("frontdesk"))
+    body = fdtest.form_body(maria(location=None)).decode() + "&location=%ff"
+    r = S.post(body=body.encode(), content_type="application/x-www-form-"
+               "urlencoded")
+    assert r.status == 422 and "location" in r.json()["errors"], r
+    bot = body + "&website=http%3A%2F%2Fspam.example"
+    r = S.post(body=bot.encode(), content_type="application/x-www-form-"
+               "urlencoded")
+    assert r.status == 201, r
+    r = S.post(body=(fdtest.form_body(maria(location=None)).decode() +
+               "&location=mid%00town").encode(),
+               content_type="application/x-www-form-urlencoded")
+    assert r.status == 422, r
+    assert unavailable() == before
+    assert "db_query_failed" not in S.log("frontdesk")[logged:]
+
+
+def test_check_refuses_what_start_up_or_the_mailer_would():
+    """frontdesk -t exits 1 naming the key for a From no Message-ID can
+    carry, a zone that does not exist, a console_url that cannot stand in
+    a header, a relative spool dir, a listen host that is not an address;
+    -t binds and connects to nothing, so it passes with the service up"""
+    for section, keys, key in (
+            ("smtp", {"from": "appointments@clinic.example;"}, "[smtp] from"),
+            ("mail", {"timezone": "America/Gotham"}, "[mail] timezone"),
+            ("mail", {"console_url": "https://staff.example/c/\"x/"},
+             "[mail] console_url"),
+            ("spool", {"dir": "spool"}, "[spool] dir"),
+            ("fastcgi", {"listen": "localhost:9000"}, "[fastcgi] listen")):
+        conf = S.conf_as("web")
+        conf.setdefault(section, {}).update(keys)
+        path = S.write_conf("check.conf", conf)
+        r = subprocess.run([S.program("frontdesk"), "-t", "-c", path],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and key in r.stderr, (keys, r)
+        # and start-up refuses the same file the same way
+        r = subprocess.run([S.program("frontdesk"), "-c", path],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and key in r.stderr, (keys, r)
+    r = subprocess.run([S.program("frontdesk"), "-t", "-c", S.web_conf_path],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r
+
+
 def test_sigterm_during_start_up_exits_0():
     """a SIGTERM that arrives while frontdesk is still starting (here: held
     in its first log write, to a full pipe) is kept until it runs, then

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """The shipped deployment files: every nginx file passes `nginx -t` in a
-wrapper configuration, and serves the form and the API for real; Apache and
-lighttpd (when installed) check their file and pass a post through it; the
-systemd units parse (systemd-analyze verify); the form in www/ is what
-scripts/render-form.py makes of its template."""
+wrapper configuration, and serves the form and the API for real, and
+console.conf the console's pages and API (the console started from its
+example file on a socket passed as systemd's would be); Apache and lighttpd
+(when installed) check their file and pass a post through it; the systemd
+units parse (systemd-analyze verify) and keep their sandboxing; the example
+files pass -t; the form in www/ is what scripts/render-form.py makes of its
+template."""
 import glob
 import html.parser
 import json
@@ -95,9 +98,17 @@ def test_nginx_files_each():
         nginx_check([f])
 
 
+# Two ways to serve the console: a site includes one of them.
+CONSOLE_ALTERNATIVES = ("console.conf", "console-remote-user.conf")
+
+
 def test_nginx_files_together():
-    """nginx -t: all shipped nginx files in one server { }, as documented"""
-    nginx_check(NGINX_FILES)
+    """nginx -t: all shipped nginx files in one server { }, as documented
+    (the console once with each of its two files, which are alternatives)"""
+    common = [f for f in NGINX_FILES
+              if os.path.basename(f) not in CONSOLE_ALTERNATIVES]
+    for alt in CONSOLE_ALTERNATIVES:
+        nginx_check(common + [os.path.join(SOURCE, "conf", "nginx", alt)])
 
 
 def get(port, path, method="GET", body=None, headers=None):
@@ -206,6 +217,148 @@ def test_nginx_serves_form_and_api():
                 (bad, body)
     finally:
         fdtest.stop(p, signal.SIGQUIT)
+
+
+def get_raw(port, path, method="GET", body=None, headers=None):
+    """As get(), with the headers as a list of (lower-case name, value):
+    a header sent twice shows twice."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, [(k.lower(), v) for k, v in r.getheaders()], r.read()
+    finally:
+        c.close()
+
+
+CONSOLE_HEADERS = {
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+def console_headers_once(what, headers):
+    """The contract's headers on a console answer, each exactly once (nginx
+    adds them and hides the console's own copies)."""
+    for k, v in CONSOLE_HEADERS.items():
+        got = [hv for hk, hv in headers if hk == k]
+        assert got == [v], (what, k, headers)
+    csp = [hv for hk, hv in headers if hk == "content-security-policy"]
+    assert len(csp) == 1 and "frame-ancestors 'none'" in csp[0] and \
+        "unsafe-inline" not in csp[0], (what, headers)
+
+
+def console_example(d, conninfo):
+    """conf/frontdesk-console.conf.example as deployed: its conninfo the
+    test's, its key_file a key made by frontdeskctl console-key; returns
+    the file's path."""
+    key = os.path.join(d, "console.key")
+    r = subprocess.run([os.path.join(fdtest.BUILD, "frontdeskctl"),
+                        "console-key", key], capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()
+    with open(os.path.join(SOURCE, "conf",
+                           "frontdesk-console.conf.example")) as f:
+        text = f.read()
+    text, n = re.subn(r"(?m)^conninfo = .*$", "conninfo = " + conninfo, text)
+    assert n == 1, "one conninfo in the example"
+    text, n = re.subn(r"(?m)^key_file = .*$", "key_file = " + key, text)
+    assert n == 1, "one key_file in the example"
+    path = os.path.join(d, "frontdesk-console.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_nginx_serves_console():
+    """nginx with console.conf beside the public files: the pages of
+    www/console/ under /console/ (the request links and /account are the
+    page too), the API on the console's socket, the headers on every
+    answer (nginx's own 404 included) once each, /metrics closed to other
+    hosts; the console from its example file, on a socket handed over as
+    frontdesk-console.socket does (LISTEN_FDS, listen left empty), signs
+    a person in"""
+    activate = shutil.which("systemd-socket-activate")
+    if activate is None:
+        raise fdtest.Skip("systemd-socket-activate is not installed")
+    S = stack()
+    d = tempdir()
+    csock = os.path.join(d, "console.sock")
+    conf = console_example(d, S.cluster.conninfo(S.db, "fdt_console"))
+    # the unit's way: no listen of its own, the socket passed as fd 3
+    assert ini(conf)["console"]["listen"] == ""
+    console = fdtest.spawn([activate, "-l", csock,
+                            os.path.join(fdtest.BUILD, "frontdesk-console"),
+                            "-c", conf], os.path.join(d, "console.log"))
+    wait_for(lambda: os.path.exists(csock) or console.poll() is not None,
+             what="the activated console socket")
+    port = fdtest.free_port()
+    incs = [fdtest.shipped("conf/nginx/frontdesk.conf", S.socket,
+                           os.path.join(d, "frontdesk.conf")),
+            os.path.join(SOURCE, "conf/nginx/thank-you.conf"),
+            os.path.join(SOURCE, "conf/nginx/form.conf"),
+            fdtest.shipped("conf/nginx/console.conf", S.socket,
+                           os.path.join(d, "console.conf"), csock)]
+    p = fdtest.spawn(["nginx", "-p", d, "-c", nginx_conf(d, incs, port),
+                      "-e", os.path.join(d, "error.log")],
+                     os.path.join(d, "nginx.out"))
+    try:
+        wait_for(lambda: S._port_open(port), what="nginx")
+        st, h, body = get_raw(port, "/console")
+        assert st == 301 and dict(h)["location"].endswith("/console/"), \
+            (st, h)
+        st, h, page = get_raw(port, "/console/")
+        assert st == 200 and b'src="/console/js/app.js"' in page, (st, page)
+        assert dict(h)["content-type"].startswith("text/html"), h
+        console_headers_once("/console/", h)
+        with open(os.path.join(SOURCE, "www", "console", "index.html"),
+                  "rb") as f:
+            assert page == f.read()
+        for path in ("/console/requests/FD-0123ABCD", "/console/account"):
+            st, h, body = get_raw(port, path)
+            assert st == 200 and body == page, (path, st)
+            console_headers_once(path, h)
+        st, h, body = get_raw(port, "/console/js/app.js")
+        assert st == 200 and "javascript" in dict(h)["content-type"], h
+        console_headers_once("app.js", h)
+        st, h, body = get_raw(port, "/console/no-such-page.html")
+        assert st == 404, st
+        console_headers_once("nginx's 404", h)
+        # the API: the console itself, through its socket
+        st, h, body = get_raw(port, "/console/api/me",
+                              headers={"Accept": "application/json"})
+        assert st == 401 and "error" in json.loads(body), (st, body)
+        console_headers_once("the API's 401", h)
+        st, h, body = get_raw(port, "/console/api/metrics")
+        assert st == 200 and b"frontdesk_console_" in body, (st, body[:200])
+        st, h, body = get_raw(port, "/console/api/metrics",
+                              headers=OTHER_HOST)
+        assert st == 403, st
+        # a sign-in, with the console's own origin
+        S.ctl("user", "add", "desk", "--role", "staff", "--location",
+              "midtown", "--password-stdin", input="webconf-password-1\n")
+        origin = "http://127.0.0.1:%d" % port
+        sign_in = json.dumps({"username": "desk",
+                              "password": "webconf-password-1"}).encode()
+        st, h, body = get_raw(port, "/console/api/session", "POST", sign_in,
+                              {"Origin": origin,
+                               "Content-Type": "application/json"})
+        assert st == 201 and json.loads(body)["username"] == "desk", \
+            (st, body)
+        cookie = dict(h)["set-cookie"]
+        assert cookie.startswith("__Host-fd_session=") and all(
+            a in cookie for a in ("Secure", "HttpOnly", "SameSite=Strict",
+                                  "Path=/")), cookie
+        console_headers_once("the sign-in", h)
+        # ... and from another origin, refused
+        st, h, body = get_raw(port, "/console/api/session", "POST", sign_in,
+                              {"Origin": "http://staff.example",
+                               "Content-Type": "application/json"})
+        assert st == 403, (st, body)
+    finally:
+        fdtest.stop(p, signal.SIGQUIT)
+        fdtest.stop(console, signal.SIGTERM)
 
 
 def apache_binary():
@@ -365,13 +518,13 @@ def test_systemd_units_policy():
     assert "StandardInput" not in web or web["StandardInput"] == ["null"]
     assert web["StandardOutput"] == ["journal"], web
     for name in ("frontdesk.service", "frontdesk-mailer.service",
-                 "frontdesk-purge.service"):
+                 "frontdesk-purge.service", "frontdesk-console.service"):
         u = unit(name)
         for k, v in (("DynamicUser", "yes"), ("ProtectSystem", "strict"),
                      ("ProtectHome", "yes"), ("PrivateTmp", "yes"),
                      ("NoNewPrivileges", "yes"), ("CapabilityBoundingSet", ""),
                      ("RestrictAddressFamilies",
-                      "AF_UNIX AF_INET AF_INET6")):
+                      "AF_UNIX AF_INET AF_INET6"), ("LimitCORE", "0")):
             assert u.get(k) == [v], (name, k, u.get(k))
         assert "@system-service" in u["SystemCallFilter"], name
     mailer = unit("frontdesk-mailer.service")
@@ -386,6 +539,62 @@ def test_systemd_units_policy():
     assert purge["ExecStart"][0].startswith(
         "/usr/local/sbin/frontdeskctl -c ${CREDENTIALS_DIRECTORY}/admin.conf "
         "purge "), purge["ExecStart"]
+
+
+def megabytes(v):
+    m = re.fullmatch(r"([0-9]+)([KMG]?)", v)
+    assert m, v
+    return int(m.group(1)) * {"": 1 / 1048576, "K": 1 / 1024, "M": 1,
+                              "G": 1024}[m.group(2)]
+
+
+def test_systemd_console_units():
+    """the console's units: its own socket, as frontdesk's; the key as a
+    credential at the example's key_file; room for threads x 64 MiB of
+    argon2id; no core dumps; sandboxed as frontdesk.service is"""
+    sock = unit("frontdesk-console.socket")
+    assert sock["ListenStream"] == ["/run/frontdesk/console.sock"], sock
+    # the shipped nginx file connects there
+    with open(os.path.join(SOURCE, "conf", "nginx", "console.conf")) as f:
+        assert "unix:/run/frontdesk/console.sock;" in f.read()
+    for k in ("SocketMode", "SocketGroup", "Backlog", "Accept"):
+        assert sock[k] == unit("frontdesk.socket")[k], k
+    svc = unit("frontdesk-console.service")
+    conf = "/etc/frontdesk/frontdesk-console.conf"
+    assert svc["ExecStart"] == ["/usr/local/bin/frontdesk-console -c " +
+                                conf], svc["ExecStart"]
+    assert svc["ExecStartPre"] == ["/usr/local/bin/frontdesk-console -t -c "
+                                   + conf], svc["ExecStartPre"]
+    assert svc["Requires"] == ["frontdesk-console.socket"], svc
+    assert svc["StandardInput"] == ["null"], svc
+    assert svc["StandardOutput"] == ["journal"], svc
+    assert svc["User"] == ["fd_console"], svc
+    assert svc["LimitCORE"] == ["0"], svc
+    # The example's key_file is where systemd puts the credential.
+    creds = dict(v.split(":", 1) for v in svc["LoadCredential"])
+    assert creds == {"console.key": "/etc/frontdesk/console.key"}, creds
+    example = ini(os.path.join(SOURCE, "conf",
+                               "frontdesk-console.conf.example"))
+    assert example["console"]["key_file"] == \
+        "/run/credentials/frontdesk-console.service/console.key", example
+    assert example["console"]["listen"] == "", "the socket comes as fd 3"
+    threads = int(example["console"]["threads"])
+    assert megabytes(svc["MemoryMax"][0]) >= threads * 64 + 64, \
+        (svc["MemoryMax"], threads)
+    # Every sandboxing line of frontdesk.service, the same here.
+    web = unit("frontdesk.service")
+    for k in ("UMask", "NoNewPrivileges", "CapabilityBoundingSet",
+              "AmbientCapabilities", "ProtectSystem", "ProtectHome",
+              "PrivateTmp", "PrivateDevices", "PrivateMounts",
+              "PrivateUsers", "ProtectKernelTunables",
+              "ProtectKernelModules", "ProtectKernelLogs",
+              "ProtectControlGroups", "ProtectClock", "ProtectHostname",
+              "ProtectProc", "ProcSubset", "RestrictAddressFamilies",
+              "RestrictNamespaces", "RestrictRealtime", "RestrictSUIDSGID",
+              "RemoveIPC", "LockPersonality", "MemoryDenyWriteExecute",
+              "SystemCallArchitectures", "SystemCallFilter",
+              "SystemCallErrorNumber", "DynamicUser"):
+        assert svc.get(k) == web[k], (k, svc.get(k), web[k])
 
 
 def ini(path):
@@ -408,7 +617,7 @@ def test_conf_examples():
     reference leave [fastcgi] listen unset (frontdesk.socket's fd 3), and a
     spool they suggest is the one frontdesk.service's StateDirectory= makes"""
     examples = sorted(glob.glob(os.path.join(SOURCE, "conf", "*.example")))
-    assert len(examples) == 4, examples
+    assert len(examples) == 5, examples
     for path in examples:
         r = subprocess.run([os.path.join(fdtest.BUILD, "frontdesk"),
                             "-t", "-c", path], capture_output=True)
@@ -421,6 +630,36 @@ def test_conf_examples():
         with open(path) as f:
             spool = re.findall(r"^;dir = (.*)$", f.read(), re.M)
         assert spool == ["/var/lib/" + state[0]], (name, spool)
+
+
+def test_console_conf_example():
+    """conf/frontdesk-console.conf.example: every [console] key of the key
+    table (src/common/config.c) is there, with its default; frontdesk-console
+    -t passes with its key_file made by frontdeskctl console-key, and fails
+    while that file is missing or readable by others"""
+    with open(os.path.join(SOURCE, "src", "common", "config.c")) as f:
+        table = re.findall(r'\{\s*"console",\s*"([a-z_]+)",\s*KEY_[A-Z]+,'
+                           r'\s*OFF\([a-z_]+\),\s*"([^"]*)"', f.read())
+    assert len(table) >= 12, table
+    path = os.path.join(SOURCE, "conf", "frontdesk-console.conf.example")
+    example = ini(path)["console"]
+    for key, default in table:
+        assert key in example, key
+        if key != "key_file":   # set: the credential's path
+            assert example[key] == default, (key, example[key], default)
+    assert sorted(example) == sorted(k for k, _ in table), example
+    binary = os.path.join(fdtest.BUILD, "frontdesk-console")
+    d = tempdir()
+    conf = console_example(d, "host=/nonexistent dbname=frontdesk")
+    r = subprocess.run([binary, "-t", "-c", conf], capture_output=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    os.chmod(os.path.join(d, "console.key"), 0o644)
+    r = subprocess.run([binary, "-t", "-c", conf], capture_output=True)
+    assert r.returncode == 1 and b"readable by group or others" in \
+        r.stderr, r
+    # as shipped, the key is systemd's credential, absent here
+    r = subprocess.run([binary, "-t", "-c", path], capture_output=True)
+    assert r.returncode == 1 and b"console.key" in r.stderr, r
 
 
 class FormParser(html.parser.HTMLParser):

@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -142,6 +143,41 @@ hashes(void)
 	}
 }
 
+static double
+seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* An unknown name (NULL hash) or a malformed hash costs an argon2id
+ * verification too: without the dummy it would take microseconds, not
+ * a good fraction of the ~100 ms of a real one. The bound is loose, for
+ * busy machines. */
+static void
+timing(void)
+{
+	char h[ACCOUNT_HASH_MAX];
+	double t0, real, none, bad;
+
+	account_hash("a password of the right size", h);
+	t0 = seconds();
+	account_verify(h, "not the password at all");
+	real = seconds() - t0;
+	t0 = seconds();
+	account_verify(NULL, "not the password at all");
+	none = seconds() - t0;
+	t0 = seconds();
+	account_verify("$argon2id$v=19$m=65536,t=2,p=1$junk", "not it");
+	bad = seconds() - t0;
+	tap_ok(none > real / 4, "a NULL hash takes as long: %.3f s vs %.3f s",
+	    none, real);
+	tap_ok(bad > real / 4, "a malformed hash takes as long: %.3f s vs "
+	    "%.3f s", bad, real);
+}
+
 static const char *thread_hash;
 static int thread_ok[4];
 
@@ -255,6 +291,7 @@ main(void)
 	names();
 	passwords();
 	hashes();
+	timing();
 	parallel();
 	tokens();
 	random_passwords();

@@ -2,8 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "spool.h"
 #include "tap.h"
 
@@ -33,19 +36,316 @@ static int replayed;
 static char order[8][16];
 static int wait_ok;  /* FD-WA1T0000 is refused for now until this is set */
 
-static int
-count_cb(const struct spool_entry *e, void *arg)
+static enum spool_outcome
+count_cb(const struct spool_entry *e, void *arg, char *why, size_t size)
 {
 	int want = *(int *)arg;
 
 	if (replayed < 8)
 		snprintf(order[replayed], sizeof(order[0]), "%s", e->reference);
 	replayed++;
-	if (strcmp(e->reference, "FD-BADBAD00") == 0)
-		return -1;
+	if (strcmp(e->reference, "FD-BADBAD00") == 0) {
+		snprintf(why, size, "never");
+		return SPOOL_NEVER;
+	}
 	if (strcmp(e->reference, "FD-WA1T0000") == 0 && !wait_ok)
-		return 2;
-	return (want >= 0 && replayed > want) ? 1 : 0;
+		return SPOOL_LATER;
+	return (want >= 0 && replayed > want) ? SPOOL_STOP : SPOOL_STORED;
+}
+
+
+/* For the hostile files: how often fn was reached, and what it says. */
+static int calls;
+static enum spool_outcome verdict;
+
+static enum spool_outcome
+verdict_cb(const struct spool_entry *e, void *arg, char *why, size_t size)
+{
+	(void)e;
+	(void)arg;
+	calls++;
+	snprintf(why, size, "busy");
+	return verdict;
+}
+
+static void
+put(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/new/%s", dir, name);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static bool
+in(const char *dir, const char *sub, const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	return lstat(path, &st) == 0;
+}
+
+/* e with one change, judged at now: the reason, or "" when it passes. */
+static const char *
+judge(struct spool_entry *e, char **slot, const char *v, time_t now)
+{
+	static char why[200];
+	char *was = *slot;
+
+	*slot = v ? strdup(v) : NULL;
+	why[0] = '\0';
+	if (spool_entry_check(e, now, why, sizeof(why)) == 0)
+		why[0] = '\0';
+	free(*slot);
+	*slot = was;
+	return why;
+}
+
+static bool
+starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Entries that are not as a post makes them, and files that are not
+ * entries at all: none reaches the database, each goes to failed/. */
+static void
+hostile(const char *dir, time_t now)
+{
+	struct spool_retry rs = { .give_up_after = 10, .max_body = 65536 };
+	struct spool_entry e = entry("FD-0000CHEK", "2026-11-29T01:59:00.000000Z",
+	    "key-ok"), d;
+	char big[6000], path[512], *text, *at = e.created_at, outside[512];
+	char *none = NULL;
+	FILE *f;
+	int r;
+
+	tap_ok(strcmp(judge(&e, &none, NULL, now), "") == 0,
+	    "check: a spooled post passes");
+	tap_ok(starts(judge(&e, &e.a.first_name, "Eve\r\nstatus          spam",
+	    now), "first_name: must be a single line"),
+	    "check: CRLF in a name");
+	memset(big, 'a', 5000);
+	big[5000] = '\0';
+	tap_ok(starts(judge(&e, &e.a.last_name, big, now),
+	    "last_name: must be at most 100 characters"),
+	    "check: a 5000-character last name");
+	tap_ok(starts(judge(&e, &e.a.email, "bad", now),
+	    "email: is not a valid email address"), "check: a bad email");
+	tap_ok(starts(judge(&e, &e.a.email, " j@example.com", now),
+	    "email: is not as validation stores it"),
+	    "check: an untrimmed value");
+	tap_ok(starts(judge(&e, &e.a.service, "", now),
+	    "service: is not as validation stores it"),
+	    "check: an empty optional value");
+	tap_ok(starts(judge(&e, &e.a.location, "Mid town", now),
+	    "location: is not an available location"), "check: a bad slug");
+	{
+		char *email = e.a.email;
+
+		e.a.email = NULL;
+		tap_ok(starts(judge(&e, &e.a.phone, NULL, now),
+		    "email: is required unless"), "check: neither email nor "
+		    "phone");
+		e.a.email = email;
+	}
+	tap_ok(starts(judge(&e, &e.msgid_domain, "x.example>\r\nBcc: a@b.c",
+	    now), "msgid_domain:"), "check: a Message-ID domain with a header");
+	tap_ok(starts(judge(&e, &e.key, "../../victim", now),
+	    "submission_id:"), "check: a key that is a path");
+	{
+		static const char *const bad[][2] = {
+			{ "1970-01-01T00:00:00.000000Z", "created_at: is older" },
+			{ "2026-11-30T02:00:00.000000Z", "created_at: is in the "
+			    "future" },
+			{ "2026-11-29T02:06:00.000000Z", "created_at: is in the "
+			    "future" },
+			{ "2026-02-30T01:00:00.000000Z", "created_at: is not a "
+			    "real time" },
+			{ "2026-11-29T24:00:00.000000Z", "created_at: is not a "
+			    "real time" },
+			{ "2026-11-29 01:00:00", "created_at: is not a time" },
+			{ "2026-11-29T01:00:00.000000+01", "created_at: is not a "
+			    "time" },
+		};
+		char keep[sizeof(e.created_at)];
+
+		snprintf(keep, sizeof(keep), "%s", at);
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char why[200] = "";
+
+			snprintf(e.created_at, sizeof(e.created_at), "%s",
+			    bad[i][0]);
+			spool_entry_check(&e, now, why, sizeof(why));
+			tap_ok(starts(why, bad[i][1]), "check: created_at %s: %s",
+			    bad[i][0], why);
+		}
+		snprintf(e.created_at, sizeof(e.created_at),
+		    "2026-11-29T02:04:00.000000Z");
+		tap_ok(spool_entry_check(&e, now, path, sizeof(path)) == 0,
+		    "check: a few minutes ahead is a clock's leeway");
+		snprintf(e.created_at, sizeof(e.created_at), "%s", keep);
+	}
+
+	tap_ok(spool_decode("{\"version\":1,\"reference\":\"FD-00000001\","
+	    "\"created_at\":\"2026-11-29T01:00:00.000000Z\",\"status\":"
+	    "\"received\",\"consent\":true,\"key\":\"../../victim\","
+	    "\"fingerprint\":\"00\",\"msgid_domain\":\"c.example\","
+	    "\"first_name\":\"A\",\"last_name\":\"B\",\"location\":\"midtown\","
+	    "\"email\":\"a@b.example\"}", &d) == -1,
+	    "decode: a key that is a path is refused");
+	tap_ok(spool_decode("{\"version\":1,\"reference\":\"FD-00000001\","
+	    "\"created_at\":\"2026-11-29T01:00:00.000000Z\",\"status\":"
+	    "\"received\",\"consent\":true,\"key\":null,\"fingerprint\":null,"
+	    "\"msgid_domain\":\"c.example\",\"first_name\":[\"A\"],"
+	    "\"last_name\":\"B\",\"location\":\"midtown\"}", &d) == -1,
+	    "decode: a member of another type is refused");
+	tap_ok(spool_decode("{\"version\":2,\"reference\":\"FD-00000001\","
+	    "\"created_at\":\"2026-11-29T01:00:00.000000Z\",\"status\":"
+	    "\"received\",\"consent\":true,\"msgid_domain\":\"c.example\","
+	    "\"first_name\":\"A\",\"last_name\":\"B\",\"location\":\"midtown\"}",
+	    &d) == -1, "decode: another version is refused");
+
+	/* The bound on a file's size holds the largest valid post. */
+	{
+		struct spool_entry m = entry("FD-0000MAX0",
+		    "2026-11-29T01:59:00.000000Z", NULL);
+		static const char clef[] = "\xf0\x9d\x84\x9e";  /* 4 bytes */
+		struct buf b = { 0 };
+		size_t len;
+
+		free(m.a.first_name);
+		free(m.a.last_name);
+		free(m.a.message);
+		for (int i = 0; i < 100; i++)
+			buf_adds(&b, clef);
+		m.a.first_name = strdup(buf_str(&b));
+		m.a.last_name = strdup(buf_str(&b));
+		for (int i = 100; i < 200; i++)
+			buf_adds(&b, clef);
+		m.a.service = strdup(buf_str(&b));
+		m.a.preferred_time = strdup(buf_str(&b));
+		for (int i = 200; i < 5000; i++)
+			buf_adds(&b, clef);
+		m.a.message = strdup(buf_str(&b));
+		buf_free(&b);
+		/* The phone and the fingerprint: only the body bounds them. */
+		b.len = 0;
+		buf_adds(&b, "1");
+		for (int i = 0; i < 30000; i++)
+			buf_addc(&b, ' ');
+		buf_adds(&b, "234567");
+		m.a.phone = strdup(buf_str(&b));
+		buf_free(&b);
+		m.key = strdup("k");
+		m.fplen = 65536 - 30007;
+		m.fp = calloc(1, m.fplen);
+		tap_ok(spool_entry_check(&m, now, path, sizeof(path)) == 0,
+		    "max: the largest post is valid: %s", path);
+		text = spool_encode(&m);
+		len = text ? strlen(text) : 0;
+		tap_ok(text != NULL && len <= spool_entry_max(65536),
+		    "max: it fits the bound (%zu <= %zu)", len,
+		    spool_entry_max(65536));
+		free(text);
+		spool_entry_free(&m);
+	}
+
+	/* Files that are not entries, beside one that is. */
+	spool_write(dir, &e);
+	snprintf(outside, sizeof(outside), "%s/outside.json", dir);
+	{
+		char *key = e.key;
+
+		e.key = NULL;
+		snprintf(e.reference, sizeof(e.reference), "FD-0000SYM1");
+		text = spool_encode(&e);
+		e.key = key;
+	}
+	snprintf(e.reference, sizeof(e.reference), "FD-0000CHEK");
+	if ((f = fopen(outside, "w")) != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/new/2026-11-29T01:59:00.000000-"
+	    "FD-0000SYM1.json", dir);
+	tap_ok(symlink(outside, path) == 0, "hostile: a link to a file "
+	    "outside");
+	snprintf(path, sizeof(path), "%s/new/2026-11-29T01:00:00.000000-"
+	    "FD-00F1F000.json", dir);
+	tap_ok(mkfifo(path, 0600) == 0, "hostile: a FIFO");
+	snprintf(path, sizeof(path), "%s/new/2026-11-29T01:00:01.000000-"
+	    "FD-00D1R000.json", dir);
+	tap_ok(mkdir(path, 0700) == 0, "hostile: a folder");
+	snprintf(path, sizeof(path), "%s/new/2026-11-29T01:00:02.000000-"
+	    "FD-0000HARD.json", dir);
+	tap_ok(link(outside, path) == 0, "hostile: a hard link");
+	put(dir, "misnamed.json", text);
+	free(text);
+	{
+		size_t n = spool_entry_max(65536) + 1;
+		char *huge = malloc(n + 1);
+
+		memset(huge, ' ', n);
+		huge[n] = '\0';
+		memcpy(huge, "{}", 2);
+		put(dir, "2026-11-29T01:00:03.000000-FD-000H0GE0.json", huge);
+		free(huge);
+	}
+	put(dir, "2026-11-29T01:00:04.000000-FD-0000PATH.json",
+	    "{\"version\":1,\"reference\":\"FD-0000PATH\","
+	    "\"created_at\":\"2026-11-29T01:00:04.000000Z\",\"status\":"
+	    "\"received\",\"consent\":true,\"key\":\"../../outside.json\","
+	    "\"fingerprint\":\"00\",\"msgid_domain\":\"c.example\","
+	    "\"first_name\":\"A\",\"last_name\":\"B\",\"location\":\"nowhere\","
+	    "\"email\":\"a@b.example\"}");
+	calls = 0;
+	verdict = SPOOL_STORED;
+	r = spool_replay(dir, &rs, now, verdict_cb, NULL);
+	tap_ok(r == 1 && calls == 1, "hostile: only the real entry reaches the "
+	    "database (stored %d, calls %d)", r, calls);
+	tap_ok(!spool_pending(dir), "hostile: new/ is empty");
+	tap_ok(access(outside, F_OK) == 0, "hostile: the file outside is still "
+	    "there");
+	snprintf(path, sizeof(path), "%s/failed/2026-11-29T01:59:00.000000-"
+	    "FD-0000SYM1.json", dir);
+	{
+		struct stat st;
+
+		tap_ok(lstat(path, &st) == 0 && S_ISLNK(st.st_mode),
+		    "hostile: the link itself went to failed/");
+	}
+	tap_ok(in(dir, "failed", "2026-11-29T01:00:00.000000-FD-00F1F000.json")
+	    && in(dir, "failed", "2026-11-29T01:00:01.000000-FD-00D1R000.json")
+	    && in(dir, "failed", "2026-11-29T01:00:02.000000-FD-0000HARD.json")
+	    && in(dir, "failed", "misnamed.json")
+	    && in(dir, "failed", "2026-11-29T01:00:03.000000-FD-000H0GE0.json")
+	    && in(dir, "failed", "2026-11-29T01:00:04.000000-FD-0000PATH.json"),
+	    "hostile: the FIFO, the folder, the hard link, the misnamed, the "
+	    "huge and the one with a path for a key are in failed/");
+
+	/* Refused for now: tried again at 1, 3, 7 s..., given up at 10. */
+	spool_write(dir, &e);
+	verdict = SPOOL_LATER;
+	calls = 0;
+	for (int t = 0; t <= 9; t++)
+		spool_replay(dir, &rs, now + t, verdict_cb, NULL);
+	tap_ok(calls == 4, "backoff: tried at 0, 1, 3 and 7 s, not every "
+	    "second (%d tries)", calls);
+	tap_ok(spool_pending(dir), "backoff: it stays meanwhile");
+	spool_replay(dir, &rs, now + 10, verdict_cb, NULL);
+	tap_ok(calls == 5 && !spool_pending(dir) && in(dir, "failed",
+	    "2026-11-29T01:59:00.000000-FD-0000CHEK.json"),
+	    "backoff: tried once more on the deadline, then given up on");
+	snprintf(path, sizeof(path), "%s/keys/key-ok", dir);
+	spool_entry_free(&e);
+	spool_retry_free(&rs);
 }
 
 int
@@ -58,6 +358,11 @@ main(void)
 	char url[64];
 	char *text;
 	int want, r;
+	/* The fixtures' time: created_at is judged against it. */
+	struct tm tm = { .tm_year = 126, .tm_mon = 10, .tm_mday = 29,
+	    .tm_hour = 2 };
+	time_t now = timegm(&tm);
+	struct spool_retry rs = { .give_up_after = 0, .max_body = 65536 };
 
 	tap_ok(mkdtemp(dir) != NULL, "temp dir");
 	tap_ok(spool_init(dir, err, sizeof(err)) == 0, "init: %s", err);
@@ -124,19 +429,20 @@ main(void)
 
 	want = 1;  /* the database goes away after one */
 	replayed = 0;
-	r = spool_replay(dir, count_cb, &want);
+	r = spool_replay(dir, &rs, now, count_cb, &want);
 	tap_ok(r == 1 && replayed == 2,
 	    "stops at the first that must wait");
 	tap_ok(strcmp(order[0], "FD-00000001") == 0, "oldest first");
 	want = -1;
 	replayed = 0;
-	r = spool_replay(dir, count_cb, &want);
+	r = spool_replay(dir, &rs, now, count_cb, &want);
 	tap_ok(r == 1 && replayed == 3,
 	    "the rest: one stored, one refused for now, one that can never be");
 	tap_ok(spool_pending(dir), "the refused one stays");
 	wait_ok = 1;
 	replayed = 0;
-	r = spool_replay(dir, count_cb, &want);
+	now += 1;   /* its backoff: a second after its first refusal */
+	r = spool_replay(dir, &rs, now, count_cb, &want);
 	tap_ok(r == 1 && replayed == 1, "then it is stored");
 	tap_ok(!spool_pending(dir), "spool empty");
 	snprintf(path, sizeof(path), "%s/failed/2026-11-29T01:30:00.000000-"
@@ -148,6 +454,8 @@ main(void)
 	tap_ok(access(path, F_OK) == -1, "a replayed key's claim is gone");
 	tap_ok(spool_find_key(dir, "key-1", "first_name:1:5:Maria\n\x01\xff",
 	    23, ref) == 0, "replayed: the database decides");
+	spool_retry_free(&rs);
+	hostile(dir, now);
 	tap_ok(!spool_locations_noted(dir), "no locations noted yet");
 
 	tap_ok(spool_save_locations(dir, pairs, 2) == 0, "save locations");

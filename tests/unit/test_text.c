@@ -293,6 +293,17 @@ main(void)
 	tap_ok(text_is_control(0x85) && text_is_control(0x7f) &&
 	    text_is_control(0) && !text_is_control(0xa0) &&
 	    !text_is_control(0x200c), "controls: C0, DEL, C1; not NBSP or ZWNJ");
+	tap_ok(text_is_bidi_control(0x202e) && text_is_bidi_control(0x2066) &&
+	    text_is_bidi_control(0x200f) && !text_is_bidi_control(0x200d),
+	    "bidi controls: RLO, LRI, RLM; not ZWJ");
+	tap_ok(text_is_invisible(0x200b) && text_is_invisible(0x200d) &&
+	    text_is_invisible(0x2060) && text_is_invisible(0xe0041) &&
+	    !text_is_invisible('a') && !text_is_invisible(0x0645),
+	    "invisible: ZWSP, ZWJ, WJ, a tag; not letters");
+	tap_ok(!text_shows_something("\xe2\x80\x8b\xe2\x81\xa0", 6) &&
+	    text_shows_something("a\xe2\x80\x8b", 4) &&
+	    !text_shows_something("", 0),
+	    "shows something: not ZWSP and WJ alone, yes with a letter");
 	run_str("email", text_email_patient, emails, NELEM(emails));
 	run_str("phone", text_phone, phones, NELEM(phones));
 	run_str("key", text_key, keys, NELEM(keys));
