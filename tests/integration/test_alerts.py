@@ -600,12 +600,15 @@ def test_heartbeat_age_when_the_mailer_stops():
 
 
 def test_purge_takes_deaths_with_their_requests():
-    """frontdeskctl purge (its own role) removes an old request whose
-    message died, its death included"""
+    """frontdeskctl purge --include-undelivered (its own role) removes an
+    old request whose message died, its death included"""
     ref, = mt.insert_requests(S, 1, created=ago("3 days"))
     S.sql("UPDATE outbox SET status = 'dead' WHERE status = 'pending'")
     assert deaths("r.reference = '%s'" % ref)
-    r = S.ctl("purge", "--older-than", "1")
+    r = S.ctl("purge", "--older-than", "1")    # keeps undelivered ones
+    assert r.returncode == 0, r
+    assert deaths("r.reference = '%s'" % ref)
+    r = S.ctl("purge", "--older-than", "1", "--include-undelivered")
     assert r.returncode == 0, r
     assert not deaths("r.reference = '%s'" % ref), deaths()
     assert S.count("appointment_requests", "reference = '%s'" % ref) == 0
