@@ -614,6 +614,33 @@ def test_purge_takes_deaths_with_their_requests():
     assert S.count("appointment_requests", "reference = '%s'" % ref) == 0
 
 
+def test_each_role_only_what_it_needs():
+    """the web role reads the heartbeats' times and nothing else of 008;
+    no program's role can add, change or remove a death (the trigger
+    writes them) but the mailer, which marks them alerted"""
+    def can(role, sql):
+        try:
+            cluster.psql(sql, db=S.db, user="fdt_" + role)
+            return True
+        except RuntimeError as e:
+            assert "permission denied" in str(e), e
+            return False
+    assert can("web", "SELECT max(at) FROM mailer_heartbeats")
+    for sql in ("SELECT claimed_by FROM mailer_heartbeats",
+                "SELECT * FROM mail_deaths", "SELECT * FROM mail_alert_state"):
+        assert not can("web", sql), sql
+    assert can("mailer", "UPDATE mail_deaths SET alerted_at = alerted_at"
+                         " WHERE false")
+    for role in ("mailer", "admin", "console", "web"):
+        assert not can(role, "INSERT INTO mail_deaths (outbox_id, attempts)"
+                             " SELECT id, 0 FROM outbox LIMIT 1"), role
+        assert not can(role, "DELETE FROM mail_deaths"), role
+        assert not can(role, "UPDATE mail_deaths SET reply = 'x'"), role
+    for role in ("admin", "console", "web"):
+        assert not can(role, "UPDATE mail_alert_state SET last_sent_at ="
+                             " now()"), role
+
+
 def test_no_patient_data_in_logs():
     """the mailer's, frontdesk's and the console's logs hold no patient
     value"""
