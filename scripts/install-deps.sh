@@ -2,7 +2,7 @@
 # install-deps: installs the Debian packages in scripts/packages.txt that are
 # missing (as root). The tests and the demo start their own PostgreSQL and
 # web servers on free ports and sockets; the packages' services are not
-# started.
+# started (and prometheus's, of which only promtool is used, is disabled).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 pkgs=$(grep -v '^#' "$here/packages.txt" | tr '\n' ' ')
@@ -42,4 +42,19 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	# The suite needs only promtool; the prometheus package also enables
+	# its server (port 9090, scraping this host), which policy-rc.d only
+	# keeps from starting now: disable and mask it, so no boot starts it.
+	case " $missing " in
+	*" prometheus "*)
+		if command -v systemctl >/dev/null; then
+			systemctl disable prometheus.service >/dev/null 2>&1 || true
+			systemctl mask prometheus.service >/dev/null 2>&1 || true
+		fi
+		if [ -x /etc/init.d/prometheus ] && command -v update-rc.d \
+		    >/dev/null; then
+			update-rc.d prometheus disable >/dev/null 2>&1 || true
+		fi
+		;;
+	esac
 fi

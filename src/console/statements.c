@@ -211,9 +211,20 @@ static const char audit_sql[] =
     " VALUES ($1, $2, $3, $4, $5)";
 
 /* The caller's own account; locations as [{slug, name}], every active
- * and inactive one for an admin. */
+ * and inactive one for an admin. An admin past the enrolment gate also
+ * gets the mail banner's data: the dead messages and the age in seconds
+ * of the oldest one waiting (0: none waits); both from outbox's partial
+ * indexes, whatever the history's length. */
 static const char me_sql[] =
-    "SELECT json_build_object('username', u.username, 'role', u.role,"
+    "SELECT CASE WHEN u.role = 'admin' AND $3::text <> 'enrol'"
+    "  THEN (b.me::jsonb || jsonb_build_object('mail', json_build_object("
+    "   'dead', (SELECT count(*) FROM outbox WHERE status = 'dead'),"
+    "   'oldest_pending_seconds', (SELECT coalesce(floor(extract(epoch FROM"
+    "    now() - min(created_at))), 0)::bigint FROM outbox"
+    "    WHERE status IN ('pending', 'sending')))))::text"
+    "  ELSE b.me::text END"
+    " FROM users u, LATERAL (SELECT json_build_object('username', u.username,"
+    " 'role', u.role,"
     " 'locations', coalesce((SELECT json_agg(json_build_object('slug',"
     "  l.slug, 'name', l.name, 'active', l.active) ORDER BY l.id)"
     "  FROM locations l WHERE u.role = 'admin' OR l.id IN"
@@ -222,8 +233,8 @@ static const char me_sql[] =
     " 'idle_timeout', $4::int, 'session_max', $5::int,"
     " 'session_ends', (SELECT least(s.last_seen + make_interval(secs =>"
     "  $4::int), s.created_at + make_interval(secs => $5::int))"
-    "  FROM sessions s WHERE s.id = $6::bigint))::text"
-    " FROM users u WHERE u.id = $1::bigint";
+    "  FROM sessions s WHERE s.id = $6::bigint)) AS me) b"
+    " WHERE u.id = $1::bigint";
 
 static const char me_hash_sql[] =
     "SELECT password_hash, totp_pending, totp_last_step FROM users"

@@ -115,6 +115,13 @@ static const struct db_statement statements[] = {
 	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'sent'),"
 	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'retry'),"
 	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'dead')", 0 },
+	/* For /metrics: how long since any mailer wrote its heartbeat (one
+	 * row per mailer process, the newest found by its index). NULL:
+	 * none ever did. */
+	{ "mailer_heartbeat",
+	    "SELECT CASE WHEN max(at) IS NOT NULL THEN round(extract(epoch FROM"
+	    "  greatest(now() - max(at), interval '0')), 3) END"
+	    " FROM mailer_heartbeats", 0 },
 };
 
 static int
@@ -413,6 +420,24 @@ store_outbox_stats(struct store *s, struct buf *out)
 		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
 	for (int i = 0; i < 6; i++)
 		buf_printf(out, lines[i], PQgetvalue(r, 0, i));
+	PQclear(r);
+	return STORE_OK;
+}
+
+int
+store_mailer_heartbeat(struct store *s, struct buf *out)
+{
+	int err;
+	PGresult *r = store_exec(s, "mailer_heartbeat", 0, NULL, NULL, NULL,
+	    &err);
+
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	buf_printf(out, "# HELP frontdesk_mailer_heartbeat_age_seconds Seconds "
+	    "since a mailer last wrote its heartbeat (every 5 s while it runs; "
+	    "+Inf: never).\n# TYPE frontdesk_mailer_heartbeat_age_seconds "
+	    "gauge\nfrontdesk_mailer_heartbeat_age_seconds %s\n",
+	    PQgetisnull(r, 0, 0) ? "+Inf" : PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return STORE_OK;
 }

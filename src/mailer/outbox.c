@@ -13,6 +13,7 @@
 
 #include "db/db.h"
 #include "common/log.h"
+#include "alert.h"
 #include "outbox.h"
 
 /* One prepared statement per question the mailer asks. */
@@ -71,8 +72,10 @@ enum claim_col { C_ID, C_MSGID, C_ATTEMPTS, C_AGE, C_LOCATION_ID,
 static int
 outbox_prepare(struct outbox *o)
 {
-	return db_prepare(o->conn, statements, sizeof(statements) /
-	    sizeof(statements[0]));
+	if (db_prepare(o->conn, statements, sizeof(statements) /
+	    sizeof(statements[0])) == -1)
+		return -1;
+	return alert_prepare(o->conn);
 }
 
 /* Statements answer within outbox_statement_ms (a quarter of the SMTP
@@ -183,6 +186,13 @@ outbox_exec(struct outbox *o, const char *name, int n,
 	if (PQstatus(o->conn) != CONNECTION_OK)
 		outbox_close(o);
 	return NULL;
+}
+
+struct pg_result *
+outbox_query(struct outbox *o, const char *name, int n,
+    const char *const *vals)
+{
+	return outbox_exec(o, name, n, vals);
 }
 
 static const char *

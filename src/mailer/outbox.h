@@ -97,6 +97,11 @@ int outbox_recipients(struct outbox *o, const struct outbox_msg *m,
  * lost meanwhile, which it logs), -1 database trouble. */
 int outbox_record(struct outbox *o, const struct outbox_msg *m,
     const struct outbox_result *res);
+/* Runs one of the connection's prepared statements (alert.c's too): its
+ * rows, or NULL after one logged error (a broken connection is closed,
+ * for the caller to open again). */
+struct pg_result *outbox_query(struct outbox *o, const char *name, int n,
+    const char *const *vals);
 void outbox_msg_free(struct outbox_msg *m);
 void outbox_result_free(struct pg_result *res);
 
