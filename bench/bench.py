@@ -33,6 +33,7 @@ import http.client
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -50,7 +51,7 @@ ap.add_argument("--attempts", type=int, default=1000000,
 ap.add_argument("--scrapes", type=int, default=50)
 ap.add_argument("--profile", action="store_true",
                 help="profile frontdesk instead (bench/profile.sh)")
-ap.add_argument("--posts", type=int, default=300,
+ap.add_argument("--posts", type=int, default=400,
                 help="--profile: posts per load under callgrind")
 args = ap.parse_args()
 os.environ["FRONTDESK_BUILD"] = os.path.abspath(args.build)
@@ -463,6 +464,224 @@ def metrics_history(stack, attempts):
             "load_s": load_s, "outbox": outbox}
 
 
+# -- --profile: where the time goes (bench/profile.sh)
+PROFILE_LOADS = (("every check on", 20, "each"),
+                 ("one address at 10^8", 100000000, "one"))
+
+
+def post_n(stack, n, mode, clients=4):
+    """n posts through nginx from `clients` threads, each with its own key
+    (and, with "each", its own address); returns how many were not 201."""
+    import threading
+    import uuid
+    body = fdtest.form_body(fdtest.maria())
+    bad = []
+    run = uuid.uuid4().hex[:8]
+
+    def client(c):
+        for i in range(c, n, clients):
+            h = {"Idempotency-Key": "p%s-%d" % (run, i),
+                 "X-Forwarded-For": "10.%d.%d.%d" % (
+                     c, i // 256 % 256, i % 256) if mode == "each"
+                 else "10.255.255.1"}
+            r = stack.post(body=body, headers=h,
+                           content_type="application/x-www-form-urlencoded")
+            if r.status != 201:
+                bad.append(r)
+    ts = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return len(bad)
+
+
+def callgrind(stack, conf, mode, posts, out):
+    """frontdesk under callgrind (--trace-children=no) for `posts` posts;
+    returns the total instructions (Ir) of the run."""
+    if stack.frontdesk is not None and stack.frontdesk.poll() is None:
+        stack.stop_frontdesk()
+    if os.path.exists(stack.socket):
+        os.unlink(stack.socket)
+    p = fdtest.spawn(["valgrind", "--tool=callgrind", "--trace-children=no",
+                      "--callgrind-out-file=" + out,
+                      stack.program("frontdesk"), "-c", conf],
+                     os.path.join(stack.dir, "callgrind.log"))
+    fdtest.wait_for(lambda: os.path.exists(stack.socket) or
+                    p.poll() is not None, 120, what="frontdesk socket")
+    bad = post_n(stack, posts, mode)
+    p.send_signal(signal.SIGTERM)
+    p.wait(180)
+    if bad:
+        sys.exit("callgrind: %d posts not accepted" % bad)
+    with open(out) as f:
+        text = f.read()
+    m = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+    return int(m.group(1))
+
+
+def annotate_fns(out, inclusive):
+    """{function: Ir} from callgrind_annotate (every function)."""
+    r = subprocess.run(["callgrind_annotate", "--inclusive=" + (
+        "yes" if inclusive else "no"), "--threshold=100", out],
+                       capture_output=True, text=True, timeout=120)
+    fns = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+)", line)
+        if m and not m.group(2).startswith("PROGRAM"):
+            fns[m.group(2)] = fns.get(m.group(2), 0) + int(
+                m.group(1).replace(",", ""))
+    return fns
+
+
+def annotate_diff(few_out, out, n, inclusive, top=20):
+    """The top functions per post: (Ir in the long run - Ir in the short
+    one) / the posts between, so start-up and first connections cancel."""
+    a, b = annotate_fns(few_out, inclusive), annotate_fns(out, inclusive)
+    per = sorted(((b[f] - a.get(f, 0)) / n, f) for f in b)[::-1]
+    total = sum(v for v, f in per) if not inclusive else None
+    lines = []
+    for v, f in per[:top]:
+        name = f.split(":", 1)[1] if ":" in f else f
+        lines.append("  %10.0f %s %s" % (v, "" if total is None else
+                                         "%5.1f%%" % (100 * v / total),
+                                         name[:90]))
+    return lines
+
+
+def perf_start(pids, out):
+    if shutil.which("perf") is None:
+        return None, "perf not installed (apt-get install linux-perf)"
+    p = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "999",
+                          "-g", "-o", out, "-p", ",".join(map(str, pids))],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    if p.poll() is not None:
+        return None, "perf record failed: " + p.stderr.read().decode()[-300:]
+    return p, None
+
+
+def perf_stop(p, out, top=14):
+    """Self time: the share of each program, then the top symbols of
+    frontdesk and of its backends."""
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+    def report(*opts):
+        r = subprocess.run(["perf", "report", "-i", out, "--stdio",
+                            "--no-children", "-g", "none"] + list(opts),
+                           capture_output=True, text=True, timeout=300)
+        got = [line for line in r.stdout.splitlines()
+               if line.strip() and not line.startswith("#")]
+        return got or ["  (perf report: %s)" % r.stderr.strip()[-200:]]
+    lines = ["  by program:"] + report("--sort", "comm")[:4]
+    for comm in ("frontdesk", "postgres"):
+        lines += ["  %s, by symbol:" % comm] + report(
+            "--comms", comm, "--sort", "dso,sym")[:top]
+    return lines
+
+
+STATEMENTS = (("submit", "INSERT INTO idempotency_keys"),
+              ("precheck", "LEFT JOIN idempotency_keys"),
+              ("ratelimit", "frontdesk_rate_limit($1"),
+              ("  its INSERT ... ON CONFLICT", "INSERT INTO public.rate_limits"),
+              ("location_active", "WHERE slug = $1 AND active"))
+
+
+def statement_stats(stack):
+    rows = stack.sql("SELECT calls, mean_exec_time, total_exec_time, query"
+                     " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM"
+                     " pg_database WHERE datname = current_database())"
+                     " ORDER BY total_exec_time DESC")
+    out = []
+    for name, needle in STATEMENTS:
+        for calls, mean, total, q in rows:
+            if needle in q:
+                out.append("  %-30s calls %7s  mean %8.3f ms  total %9.1f ms"
+                           % (name, calls, float(mean), float(total)))
+                break
+    return out
+
+
+def ratelimit_alone(stack, addr):
+    """The rate-limit call alone (pgbench, one client, 200 calls) for an
+    address: its mean latency in ms."""
+    script = os.path.join(stack.dir, "ratelimit.sql")
+    with open(script, "w") as f:
+        f.write("SELECT * FROM public.frontdesk_rate_limit('%s', "
+                "100000000);\n" % addr)
+    r = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", "1", "-t",
+                        "200", "-f", script, "-h", stack.cluster.dir, "-U",
+                        "fdt_web", stack.db], capture_output=True, text=True,
+                       timeout=300)
+    m = re.search(r"latency average = ([\d.]+) ms", r.stdout)
+    return float(m.group(1)) if m else float("nan")
+
+
+def profile():
+    keep = os.environ.get("FRONTDESK_PROFILE_DIR")
+    d = os.path.abspath(keep) if keep else fdtest.tempdir("fdbench-prof-")
+    os.makedirs(d, exist_ok=True)
+    cluster = BenchCluster(fsync=False, extra="-c shared_preload_libraries="
+                           "pg_stat_statements -c pg_stat_statements.track=all")
+    stack = bench_stack(cluster)
+    stack.sql("CREATE EXTENSION pg_stat_statements")
+    body = fdtest.form_body(fdtest.maria())
+    print("frontdesk profile: fsync off, %d threads, %d connections, %d s "
+          "under wrk; callgrind: %d posts (4 clients); files in %s%s" % (
+              THREADS, args.connections, args.seconds, args.posts, d,
+              "" if keep else " (removed at exit: FRONTDESK_PROFILE_DIR=DIR "
+              "keeps them)"))
+    for name, limit, mode in PROFILE_LOADS:
+        tag = "one" if mode == "one" else "checks"
+        conf = checks_conf(stack, limit)
+        restart_frontdesk(stack, conf)
+        wrk(stack, "POST", "/api/appointments", body, seconds=1, mode=mode)
+        pids = [stack.frontdesk.pid] + [int(r[0]) for r in stack.sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = "
+            "current_database() AND usename = 'fdt_web'")]
+        stack.sql("SELECT pg_stat_statements_reset()")
+        pdata = os.path.join(d, "perf.%s.data" % tag)
+        perf, why = perf_start(pids, pdata)
+        r = wrk(stack, "POST", "/api/appointments", body, mode=mode)
+        print("\n== %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, non-2xx %d"
+              % (name, r["rps"], r["p50"], r["p99"], r["non2xx"]))
+        print("pg_stat_statements (this run):")
+        print("\n".join(statement_stats(stack)))
+        if mode == "one":
+            hits = stack.sql("SELECT cardinality(hits) FROM rate_limits "
+                             "WHERE addr = '10.255.255.1'")[0][0]
+            print("the rate limit alone, one client (pgbench, 200 calls): "
+                  "%.3f ms at one address holding %s hits, %.3f ms at a "
+                  "fresh address" % (ratelimit_alone(stack, "10.255.255.1"),
+                                     hits, ratelimit_alone(stack,
+                                                           "10.254.0.1")))
+        print("perf record -e cpu-clock -g, frontdesk and its backends "
+              "(self time):")
+        print("\n".join(perf_stop(perf, pdata)) if perf else "  " + why)
+        few = max(1, args.posts // 4)
+        outs = [os.path.join(d, "callgrind.%s.%d.out" % (tag, n))
+                for n in (few, args.posts)]
+        ir_few = callgrind(stack, conf, mode, few, outs[0])
+        ir = callgrind(stack, conf, mode, args.posts, outs[1])
+        print("callgrind: %.0f instructions per post in frontdesk ((Ir of "
+              "%d posts - Ir of %d) / %d; start-up and first connections "
+              "cancel)" % ((ir - ir_few) / (args.posts - few), args.posts,
+                           few, args.posts - few))
+        print("top functions by instructions per post, self (%%: of the "
+              "post's):")
+        print("\n".join(annotate_diff(outs[0], outs[1], args.posts - few,
+                                      False)))
+        print("top functions by instructions per post, inclusive:")
+        print("\n".join(annotate_diff(outs[0], outs[1], args.posts - few,
+                                      True, top=25)))
+    fdtest._cleanup()
+
+
 def fmt(v, spec="%.1f"):
     return "-" if v is None else spec % v
 
@@ -596,4 +815,4 @@ def main():
     sys.exit(0 if missed == 0 and bad == 0 else 1)
 
 
-main()
+profile() if args.profile else main()
