@@ -593,7 +593,8 @@ STATEMENTS = (("submit", "INSERT INTO idempotency_keys"),
               ("precheck", "LEFT JOIN idempotency_keys"),
               ("ratelimit", "frontdesk_rate_limit($1"),
               ("  its INSERT ... ON CONFLICT", "INSERT INTO public.rate_limits"),
-              ("location_active", "WHERE slug = $1 AND active"))
+              ("location_active", "WHERE slug = $1 AND active"),
+              ("the bare responder's insert", "'Maria', 'Gonzalez'"))
 
 
 def statement_stats(stack):
@@ -640,6 +641,16 @@ def profile():
               THREADS, args.connections, args.seconds, args.posts, d,
               "" if keep else " (removed at exit: FRONTDESK_PROFILE_DIR=DIR "
               "keeps them)"))
+    # The floor: the bare responder's one statement, under the same load.
+    b = start_bare(stack, build_bare())
+    wrk(stack, "POST", "/api/appointments", body, seconds=1, mode="each")
+    stack.sql("SELECT pg_stat_statements_reset()")
+    r = wrk(stack, "POST", "/api/appointments", body, mode="each")
+    fdtest.stop(b)
+    print("\n== the bare responder: %.0f req/s, p50 %.2f ms, p99 %.2f ms, "
+          "non-2xx %d" % (r["rps"], r["p50"], r["p99"], r["non2xx"]))
+    print("pg_stat_statements (this run):")
+    print("\n".join(statement_stats(stack)))
     for name, limit, mode in PROFILE_LOADS:
         tag = "one" if mode == "one" else "checks"
         conf = checks_conf(stack, limit)
@@ -676,7 +687,7 @@ def profile():
               "%d posts - Ir of %d) / %d; start-up and first connections "
               "cancel)" % ((ir - ir_few) / (args.posts - few), args.posts,
                            few, args.posts - few))
-        print("top functions by instructions per post, self (%%: of the "
+        print("top functions by instructions per post, self (%: of the "
               "post's):")
         print("\n".join(annotate_diff(outs[0], outs[1], args.posts - few,
                                       False)))
