@@ -29,7 +29,6 @@ a signal too).
 """
 import argparse
 import glob
-import http.client
 import os
 import re
 import shutil
