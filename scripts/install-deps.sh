@@ -39,6 +39,10 @@ if [ -n "$missing" ]; then
 		trap 'exit 143' TERM
 		trap 'exit 129' HUP
 	fi
+	# Postfix is here for bench/bench.py's smtp-sink and smtp-source only:
+	# no configuration, no mail system on this machine.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		debconf-set-selections
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
@@ -57,4 +61,15 @@ if [ -n "$missing" ]; then
 		fi
 		;;
 	esac
+fi
+# Whatever installed it, Postfix's own service stays stopped and disabled
+# (policy-rc.d only keeps it from starting during the install).
+if [ -x /usr/sbin/postfix ] && [ "$(id -u)" = 0 ]; then
+	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+		systemctl disable --now postfix >/dev/null 2>&1 || true
+	else
+		update-rc.d postfix disable >/dev/null 2>&1 || true
+		/usr/sbin/postfix status >/dev/null 2>&1 &&
+			/usr/sbin/postfix stop >/dev/null 2>&1 || true
+	fi
 fi
