@@ -112,9 +112,10 @@ static const struct db_statement statements[] = {
 	    " (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)"
 	    "  FROM outbox WHERE status IN ('pending', 'sending')),"
 	    " (SELECT count(*) FROM outbox WHERE status = 'dead'),"
-	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'sent'),"
-	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'retry'),"
-	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'dead')", 0 },
+	    /* counted as they are written and purged (sql/010): O(1) */
+	    " (SELECT n FROM delivery_counts WHERE outcome = 'sent'),"
+	    " (SELECT n FROM delivery_counts WHERE outcome = 'retry'),"
+	    " (SELECT n FROM delivery_counts WHERE outcome = 'dead')", 0 },
 	/* For /metrics: how long since any mailer wrote its heartbeat (one
 	 * row per mailer process, the newest found by its index). NULL:
 	 * none ever did. */

@@ -36,8 +36,8 @@ def test_forwarded_hop_with_a_port():
     """a proxy that writes the client's port after its address
     (198.51.100.20:51234, [2001:db8:20::1]:443): the client is the address,
     each counted on its own, not lumped in with the proxy"""
-    for hop, key in (("198.51.100.20:51234", "198.51.100.20"),
-                     ("[2001:db8:20::1]:443", "2001:db8:20::/64")):
+    for hop, key in (("198.51.100.55:51234", "198.51.100.55"),
+                     ("[2001:db8:55::1]:443", "2001:db8:55::/64")):
         for port in (1001, 1002, 1003):
             h = xff(hop.rsplit(":", 1)[0] + ":%d" % port)
             assert S.post(maria(), headers=h).status == 201

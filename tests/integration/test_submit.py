@@ -703,6 +703,32 @@ def test_undecodable_location_is_a_field_error_not_503():
     assert "db_query_failed" not in S.log("frontdesk")[logged:]
 
 
+def test_delivery_counts_follow_writes_and_purges():
+    """/metrics counts the attempts on record as they are written and
+    removed (sql/010), so a scrape costs the same with a year of history;
+    the counts stay equal to the table's, a bulk insert and delete too"""
+    def metric(outcome):
+        text = S.get("/api/metrics").body.decode()
+        m = re.search(r'^frontdesk_delivery_attempts\{outcome="%s"\} (\S+)$'
+                      % outcome, text, re.M)
+        return float(m.group(1))
+    ref = S.post(maria()).json()["reference"]
+    oid = S.sql("SELECT o.id FROM outbox o JOIN appointment_requests r ON "
+                "r.id = o.request_id WHERE r.reference = :'p1'", (ref,))[0][0]
+    S.sql("INSERT INTO outbox_attempts (outbox_id, outcome, smtp_code) "
+          "SELECT :'p1'::bigint, (ARRAY['sent', 'retry', 'dead'])[1 + g % 3],"
+          " 250 FROM generate_series(1, 3000) g", (oid,))
+    for outcome in ("sent", "retry", "dead"):
+        assert metric(outcome) == S.count("outbox_attempts", "outcome = '%s'"
+                                          % outcome)
+    S.sql("DELETE FROM outbox_attempts WHERE outbox_id = :'p1'::bigint "
+          "AND outcome <> 'dead'", (oid,))
+    for outcome in ("sent", "retry", "dead"):
+        assert metric(outcome) == S.count("outbox_attempts", "outcome = '%s'"
+                                          % outcome)
+    assert S.sql("SELECT count(*) FROM delivery_counts")[0][0] == "3"
+
+
 def test_check_refuses_what_start_up_or_the_mailer_would():
     """frontdesk -t exits 1 naming the key for a From no Message-ID can
     carry, a zone that does not exist, a console_url that cannot stand in
