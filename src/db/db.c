@@ -42,6 +42,18 @@ db_error(PGconn *conn, const PGresult *r, char *buf, size_t size)
 	return log_quote(buf, size, text);
 }
 
+bool
+db_lost(PGconn *conn, const PGresult *r)
+{
+	const char *state;
+
+	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
+		return true;
+	state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	return state == NULL || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "57P", 3) == 0;
+}
+
 enum db_result
 db_conn_open(struct db_conn *d)
 {
@@ -113,7 +125,7 @@ db_conn_exec(struct db_conn *d, const char *name, int n,
 			*err = DB_OK;
 			return r;
 		}
-		if (PQstatus(d->conn) == CONNECTION_BAD) {
+		if (db_lost(d->conn, r)) {
 			bool tx = d->in_tx;
 
 			PQclear(r);
@@ -149,9 +161,10 @@ db_conn_run(struct db_conn *d, const char *sql)
 	}
 	r = PQexec(d->conn, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		e = PQstatus(d->conn) == CONNECTION_BAD ? DB_DOWN :
-		    db_result_error(d, sql, r);
+		e = db_lost(d->conn, r) ? DB_DOWN : db_result_error(d, sql, r);
 	PQclear(r);
+	if (e == DB_DOWN)   /* opened again by the next statement */
+		db_conn_close(d);
 	if (strcmp(sql, "BEGIN") == 0)
 		d->in_tx = e == DB_OK;
 	else if (strcmp(sql, "COMMIT") == 0 || strcmp(sql, "ROLLBACK") == 0)

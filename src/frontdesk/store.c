@@ -201,7 +201,8 @@ store_close(struct store *s)
 }
 
 /* Runs a prepared statement; reconnects and retries once when the
- * connection turns out to be dead (the server restarted since). With
+ * connection turns out to be dead (db_lost: the server restarted, or a
+ * standby took over, since). With
  * state, an error is not logged: its SQLSTATE goes there for the caller
  * ("" when there is none). */
 static PGresult *
@@ -226,7 +227,7 @@ store_exec_state(struct store *s, const char *name, int n,
 		r = PQexecPrepared(s->conn, name, n, vals, lens, formats, 0);
 		if (PQresultStatus(r) == PGRES_TUPLES_OK)
 			return r;
-		if (PQstatus(s->conn) == CONNECTION_BAD) {
+		if (db_lost(s->conn, r)) {
 			PQclear(r);
 			store_close(s);
 			continue;

@@ -179,9 +179,9 @@ outbox_exec(struct outbox *o, const char *name, int n,
 		return r;
 	log_error("db_query_failed", "statement=%s error=%s", name,
 	    db_error(o->conn, r, q, sizeof(q)));
-	PQclear(r);
-	if (PQstatus(o->conn) != CONNECTION_OK)
+	if (db_lost(o->conn, r))
 		outbox_close(o);
+	PQclear(r);
 	return NULL;
 }
 
