@@ -196,10 +196,16 @@ outbox_claim(struct outbox *o, struct outbox_msg *m)
 {
 	char lease[32];
 	const char *vals[] = { lease, o->claimer };
+	struct timespec now;
 	PGresult *r;
 
 	memset(m, 0, sizeof(*m));
 	snprintf(lease, sizeof(lease), "%ld", o->lease);
+	/* Read before the claim is sent: the lease on the server ends no
+	 * earlier than this. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	m->lease_end_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
+	    (long long)o->lease * 1000;
 	if ((r = outbox_exec(o, "claim", 2, vals)) == NULL)
 		return -1;
 	if (PQntuples(r) == 0) {

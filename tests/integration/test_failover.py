@@ -17,6 +17,7 @@ import threading
 import time
 
 import fdtest
+import mailtest as mt
 import pgpair
 from fdtest import maria, wait_for
 
@@ -43,14 +44,17 @@ def figures(name, **f):
 
 # -- a stack on a pair
 def stack(pair, spool=False, console=False, mailer=True, threads=None,
-          web_via=None):
+          web_via=None, smtpd=None, smtp_timeout=SMTP_TIMEOUT):
     """frontdesk, nginx, the SMTP server and the mailer on pair, every
     program with the pair's multi-host conninfo; console: the console too,
     with a staff account (sam). threads: frontdesk's and the console's;
     web_via: a relay (pgpair.AckLoss) frontdesk reaches the primary
-    through, the standby after it."""
-    S = fdtest.Stack(pair, start=False, smtp=True)
-    S.conf["smtp"]["timeout"] = str(SMTP_TIMEOUT)
+    through, the standby after it; smtpd: smtpd_fault.py's options, for
+    it in place of aiosmtpd's Mailbox."""
+    S = fdtest.Stack(pair, start=False, smtp=smtpd is None)
+    if smtpd is not None:
+        mt.start_smtpd(S, *smtpd)
+    S.conf["smtp"]["timeout"] = str(smtp_timeout)
     if spool:
         S.conf["spool"] = {"dir": os.path.join(S.dir, "spool")}
     if threads:
@@ -334,8 +338,12 @@ def judge(S, load, t, tag, window):
     f = {"posts": len(load.posts),
          "accepted": sum(1 for p in load.posts if Load.answer(p)),
          "answered_503_first": answered_503,
+         "answers_503": sum(1 for p in load.posts for a in p["attempts"]
+                            if a[2] != 201),
          "stored": len(all_refs),
          "lost": len(lost),
+         # mailed from the old primary before it went: the desk has it
+         "lost_but_mailed": sum(1 for _, a in lost if a[1] in idx),
          "lost_accepted_before_stop_s": max([t["stop"] - a[0]
                                              for _, a in lost] or [0.0]),
          "duplicates": len(dup_keys),
@@ -404,6 +412,33 @@ def test_console_outage_keeps_the_session():
     wait_for(lambda: seen.append(c.call("GET", "/me").status) or
              seen[-1] != 503, 20, lambda: repr(seen), interval=0.25)
     assert seen[-1] == 200, seen
+
+
+def test_mailer_records_across_a_slow_switch():
+    """the primary goes while a message is at the SMTP server, and the
+    standby is promoted only seconds later: the mailer keeps trying to
+    record the outcome while its claim's lease lasts (no other mailer
+    takes the message before), so the message is recorded sent on the new
+    primary and sent once, not again once the lease runs out"""
+    P = pgpair.Pair(sync=True)
+    S = stack(P, smtpd=("--delay", "2"), smtp_timeout=10)  # lease 21 s
+    r = S.post(maria(first_name="InFlight"))
+    assert r.status == 201, r
+    ref = r.json()["reference"]
+    wait_for(lambda: mt.smtp_stats(S)["connections"] >= 1, 10,
+             "the message at the SMTP server")
+    P.kill_primary()
+    time.sleep(4)  # a failover manager's detection, a realistic one
+    P.promote()
+    wait_for(lambda: S.sql("SELECT o.status FROM outbox o JOIN "
+                           "appointment_requests r ON r.id = o.request_id "
+                           "WHERE r.reference = :'p1'", (ref,)) ==
+             [("sent",)], 12, lambda: "sent: %r, mailer: %s" % (
+                 S.sql("SELECT status FROM outbox"), S.log("mailer")[-800:]))
+    log = S.log("mailer")
+    assert "record_failed" not in log, log
+    assert len(mail_index(S)[ref]) == 1
+    assert mt.attempts(S, ref)[0][0] == "sent"
 
 
 def lost_ack(P, S, relay, fields, hook):
@@ -523,6 +558,69 @@ def test_sync_failover_loses_nothing():
     assert ref in S.ctl("request", "show", ref).stdout.decode()
     figures("sync", **f, console_status=sessions["console"][0],
             console_back_s=sessions["console"][1])
+
+
+
+def spooled_refs(S):
+    return re.findall(r"event=spooled reference=(FD-[0-9A-Z]{8})",
+                      S.log("frontdesk"))
+
+
+def test_sync_failover_with_spool():
+    """synchronous replication with a spool: during the switch posts are
+    accepted from the spool, and replayed into the new primary once it is
+    promoted: every post answered 201 is stored there once, and mailed"""
+    P = pgpair.Pair(sync=True)
+    S = stack(P, spool=True)
+    spool = os.path.join(S.dir, "spool")
+    wait_for(lambda: os.path.exists(os.path.join(spool, "locations.json")),
+             10, "locations noted")
+    load, t, _ = failover_under_load(P, S, "spool")
+    wait_for(lambda: not os.listdir(os.path.join(spool, "new")), 60,
+             "the spool replayed")
+    f, lost, dups = judge(S, load, t, "spool", window=1.0)
+    assert not lost, "lost under synchronous replication: %r" % lost
+    assert f["accepted"] == f["stored"] == f["mailed"] == N_POSTS, f
+    assert len(dups) <= 1, dups
+    figures("sync-spool", **f, spooled=len(spooled_refs(S)))
+
+
+def test_async_failover():
+    """asynchronous replication: no post is stored twice, every accepted
+    post that is stored is mailed, and every loss was accepted in the last
+    second before the stop; prints the count"""
+    P = pgpair.Pair(sync=False)
+    S = stack(P, console=True)
+    c = Console(S, "sam", PASSWORD)
+    load, t, sessions = failover_under_load(P, S, "async", console=c)
+    f, lost, dups = judge(S, load, t, "async", window=1.0)
+    assert sessions["console"][0] == 200, sessions
+    figures("async", **f, console_status=sessions["console"][0],
+            console_back_s=sessions["console"][1])
+
+
+LAG = 0.5
+
+
+def test_async_lagging_standby_failover():
+    """asynchronous replication to a standby LAG seconds behind: what was
+    accepted in those last moments is lost, and only that; nothing is
+    stored twice; a session made before is kept, one made inside the lag
+    is gone (that browser signs in again)"""
+    P = pgpair.Pair(sync=False, lag=LAG)
+    S = stack(P, console=True)
+    S.ctl("user", "add", "lee", "--role", "staff", "--location", "midtown",
+          "--password-stdin", input=PASSWORD + "\n")
+    c = Console(S, "sam", PASSWORD)
+    load, t, sessions = failover_under_load(
+        P, S, "lag", console=c, late_console=lambda: Console(S, "lee",
+                                                             PASSWORD))
+    f, lost, dups = judge(S, load, t, "lag", window=LAG + 1.0)
+    assert sessions["console"][0] == 200, sessions
+    assert sessions["late_console"][0] == 401, sessions
+    figures("async-lag%.1fs" % LAG, **f, console_status=sessions["console"][0],
+            late_session_status=sessions["late_console"][0],
+            link_dropped_bytes=P.link.dropped_bytes)
 
 
 if __name__ == "__main__":
