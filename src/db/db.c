@@ -58,11 +58,13 @@ enum db_result
 db_conn_open(struct db_conn *d)
 {
 	char timeout[64], q[256];
+	/* read-write: the primary of a multi-host conninfo's hosts. */
 	const char *keys[] = { "application_name", "connect_timeout",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count",
-	    "tcp_user_timeout", "options", "dbname", NULL };
+	    "tcp_user_timeout", "options", "target_session_attrs", "dbname",
+	    NULL };
 	const char *vals[] = { d->app_name, "3", "10", "5", "3", "15000",
-	    timeout, d->conninfo, NULL };
+	    timeout, "read-write", d->conninfo, NULL };
 
 	if (d->conn != NULL && PQstatus(d->conn) == CONNECTION_OK)
 		return DB_OK;

@@ -158,13 +158,16 @@ store_open(struct store *s)
 {
 	/* Our defaults come first so that the conninfo can override them.
 	 * Over TCP, a server that vanished without a word is noticed within
-	 * seconds, not hours; no statement of ours may hold a thread long. */
+	 * seconds, not hours; no statement of ours may hold a thread long.
+	 * Read-write: of a multi-host conninfo's hosts, the primary (a
+	 * standby would fail every insert on a connection that looks fine). */
 	const char *keys[] = { "application_name", "connect_timeout",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count",
-	    "tcp_user_timeout", "options", "dbname", NULL };
+	    "tcp_user_timeout", "options", "target_session_attrs", "dbname",
+	    NULL };
 	const char *vals[] = { s->app_name ? s->app_name : "frontdesk", "3",
 	    "10", "5", "3", "15000", "-c statement_timeout=15000",
-	    s->conninfo, NULL };
+	    "read-write", s->conninfo, NULL };
 	char q[256];
 
 	if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK &&

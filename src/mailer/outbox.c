@@ -125,12 +125,15 @@ outbox_nonce(void)
 int
 outbox_open(struct outbox *o, const struct config *cfg)
 {
-	/* Our defaults come first so that the conninfo can override them. */
+	/* Our defaults come first so that the conninfo can override them.
+	 * tcp_user_timeout: a primary that vanished (a failover) is noticed
+	 * in seconds even with a claim unanswered, where keepalives do not
+	 * apply; read-write: the primary of a multi-host conninfo's hosts. */
 	const char *keys[] = { "application_name", "connect_timeout",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count",
-	    "dbname", NULL };
+	    "tcp_user_timeout", "target_session_attrs", "dbname", NULL };
 	const char *vals[] = { "frontdesk-mailer", "5", "10", "5", "3",
-	    cfg->db_conninfo, NULL };
+	    "15000", "read-write", cfg->db_conninfo, NULL };
 	char host[64], q[256];
 
 	o->cfg = cfg;
