@@ -67,6 +67,12 @@ class Node:
         self.run("pg_ctl", "-D", self.data, "-w", "-m", mode, "stop",
                  check=False)
 
+    def conf(self, line):
+        """Appends a line to postgresql.conf (the last one of a name
+        wins)."""
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+            f.write(line + "\n")
+
     def conninfo(self, db="postgres", user="postgres"):
         return "host=%s port=%d dbname=%s user=%s" % (self.dir, self.port,
                                                       db, user)
@@ -192,18 +198,34 @@ class LagLink:
         s.close()
 
 
+_template = []
+
+
+def initdb(node):
+    """node's data folder, initdb's work: done once per test file into a
+    template (initdb takes seconds on a busy machine), copied after."""
+    if not _template:
+        t = Node("template")
+        fdtest._cleanups.append(t.destroy)
+        t.run("initdb", "-A", "trust", "-U", "postgres", "-E", "UTF8",
+              "--locale=C.UTF-8", "--no-sync", "-D", t.data)
+        _template.append(t.data)
+    subprocess.run(["cp", "-a", _template[0], node.data], check=True)
+
+
 class Pair(fdtest.Cluster):
     """A primary (a) and a streaming standby (b). sync: the primary waits
     for the standby's flush before a commit returns (synchronous_standby_
     names = '*', synchronous_commit = on); else asynchronous (commits
     return once flushed locally). lag: seconds the standby runs behind (a
-    LagLink in the stream; asynchronous only)."""
+    LagLink in the stream; asynchronous only). same_conf: the standby
+    runs with the primary's settings, synchronous_standby_names included
+    (one postgresql.conf deployed to both)."""
 
-    def __init__(self, sync, lag=0.0):
+    def __init__(self, sync, lag=0.0, same_conf=False):
         self.sync = sync
         self.durable = True
-        self.a = Node("a", "-c synchronous_commit=on" + (
-            " -c synchronous_standby_names='*'" if sync else ""))
+        self.a = Node("a", "-c synchronous_commit=on")
         self.b = Node("b", "-c synchronous_commit=on")
         self.nodes = [self.a, self.b]
         self.dir = self.a.dir  # fdtest.Cluster's callers: the first host
@@ -211,14 +233,19 @@ class Pair(fdtest.Cluster):
         self._drop = self.a._drop
         self.link = None
         fdtest._cleanups.append(self.destroy)
-        self.a.run("initdb", "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                   "--locale=C.UTF-8", "--no-sync", "-D", self.a.data)
+        initdb(self.a)
+        # In postgresql.conf, not on the command line, which ALTER SYSTEM
+        # could not override; pg_basebackup copies it to the standby.
+        self.a.conf("synchronous_standby_names = '%s'" % ("*" if sync
+                                                          else ""))
         self.a.start()
         # The standby: a base backup of the running primary, streaming
         # from it (-R writes primary_conninfo and standby.signal).
         self.b.run("pg_basebackup", "-D", self.b.data, "-R", "-X", "stream",
                    "-c", "fast", "--no-sync", "-d",
                    "host=%s port=%d user=postgres" % (self.a.dir, self.a.port))
+        if not same_conf:
+            self.b.conf("synchronous_standby_names = ''")
         if lag:
             self.link = LagLink(self.a.socket_path(), lag)
             with open(os.path.join(self.b.data, "postgresql.auto.conf"),

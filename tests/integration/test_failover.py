@@ -13,6 +13,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -450,6 +451,78 @@ def test_read_write_by_default():
                     database={"conninfo": reverse % "console"})
     c = Console(S, "sam", PASSWORD)
     assert c.call("GET", "/me").status == 200
+
+
+def test_service_file():
+    """a conninfo longer than a configuration line (199 bytes) holds, in
+    a libpq service file: conninfo = service=NAME, PGSERVICEFILE naming
+    the file"""
+    P = pgpair.Pair(sync=False)
+    S = stack(P, mailer=False)
+    path = os.path.join(S.dir, "pg_service.conf")
+    with open(path, "w") as f:
+        for role in ("admin", "mailer"):
+            f.write("[frontdesk-%s]\nhost=%s,%s\nport=%d,%d\ndbname=%s\n"
+                    "user=fdt_%s\ntarget_session_attrs=read-write\n"
+                    % (role, P.a.dir, P.b.dir, P.a.port, P.b.port, S.db,
+                       role))
+    env = dict(os.environ, PGSERVICEFILE=path)
+    confs = {}
+    for role in ("admin", "mailer"):
+        c = S.conf_as(role)
+        c["database"]["conninfo"] = "service=frontdesk-" + role
+        confs[role] = S.write_conf("service-%s.conf" % role, c)
+    ref = S.post(maria(first_name="Serviced")).json()["reference"]
+    P.kill_primary()
+    P.promote()
+    r = subprocess.run([S.program("frontdeskctl"), "-c", confs["admin"],
+                        "request", "show", ref], capture_output=True,
+                       env=env)
+    assert r.returncode == 0 and ref in r.stdout.decode(), r
+    rc, log = mt.run_once(S, confs["mailer"], env={"PGSERVICEFILE": path})
+    assert rc == 0, log
+    assert mail_index(S).get(ref), log
+
+
+def test_sync_setting_left_on_the_new_primary():
+    """the promoted standby keeps synchronous_standby_names (one
+    postgresql.conf for both nodes) and has no standby of its own: every
+    commit waits for one, so posts go unanswered (frontdesk's threads wait
+    with them: statement_timeout does not bound a commit's wait for a
+    standby) while /healthz, which writes nothing, says 200; nothing is
+    lost or doubled: once the setting is emptied the waits end, each post
+    is stored once, and its repost with the key gets its reference"""
+    P = pgpair.Pair(sync=True, same_conf=True)
+    S = stack(P, threads=3, mailer=False)  # two to wait, one for healthz
+    assert S.post(maria(first_name="Warm")).status == 201
+    P.kill_primary()
+    P.promote()
+    posts = [maria(first_name="Waiting", submission_id="fo-wait-%d" % i)
+             for i in range(2)]
+    body = {"Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json"}
+    for f in posts:
+        t0 = time.monotonic()
+        try:
+            r = S.request("POST", "/api/appointments",
+                          body=fdtest.form_body(f), headers=body, timeout=3)
+            raise AssertionError("answered: %r" % r)
+        except socket.timeout:
+            pass
+        assert time.monotonic() - t0 >= 2.9
+    assert S.get("/api/healthz").status == 200
+    assert P.b.query("SELECT count(*) FROM pg_stat_activity WHERE "
+                     "wait_event = 'SyncRep'") == "2"
+    P.b.query("ALTER SYSTEM SET synchronous_standby_names = ''")
+    P.b.query("SELECT pg_reload_conf()")
+    wait_for(lambda: len(rows(S, "first_name = 'Waiting'")) == 2, 10,
+             "the waiting posts committed")
+    got = dict((k, r) for r, k in rows(S, "first_name = 'Waiting'"))
+    for f in posts:
+        r = S.post(f)
+        assert r.status == 201, r
+        assert r.json()["reference"] == got[f["submission_id"]], (r, got)
+    assert len(rows(S, "first_name = 'Waiting'")) == 2
 
 
 def test_mailer_records_across_a_slow_switch():
