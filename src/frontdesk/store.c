@@ -156,13 +156,16 @@ store_open(struct store *s)
 {
 	/* Our defaults come first so that the conninfo can override them.
 	 * Over TCP, a server that vanished without a word is noticed within
-	 * seconds, not hours; no statement of ours may hold a thread long. */
+	 * seconds, not hours; no statement of ours may hold a thread long.
+	 * Read-write: of a multi-host conninfo's hosts, the primary (a
+	 * standby would fail every insert on a connection that looks fine). */
 	const char *keys[] = { "application_name", "connect_timeout",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count",
-	    "tcp_user_timeout", "options", "dbname", NULL };
+	    "tcp_user_timeout", "options", "target_session_attrs", "dbname",
+	    NULL };
 	const char *vals[] = { s->app_name ? s->app_name : "frontdesk", "3",
 	    "10", "5", "3", "15000", "-c statement_timeout=15000",
-	    s->conninfo, NULL };
+	    "read-write", s->conninfo, NULL };
 	char q[256];
 
 	if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK &&
@@ -199,7 +202,8 @@ store_close(struct store *s)
 }
 
 /* Runs a prepared statement; reconnects and retries once when the
- * connection turns out to be dead (the server restarted since). With
+ * connection turns out to be dead (db_lost: the server restarted, or a
+ * standby took over, since). With
  * state, an error is not logged: its SQLSTATE goes there for the caller
  * ("" when there is none). */
 static PGresult *
@@ -224,7 +228,7 @@ store_exec_state(struct store *s, const char *name, int n,
 		r = PQexecPrepared(s->conn, name, n, vals, lens, formats, 0);
 		if (PQresultStatus(r) == PGRES_TUPLES_OK)
 			return r;
-		if (PQstatus(s->conn) == CONNECTION_BAD) {
+		if (db_lost(s->conn, r)) {
 			PQclear(r);
 			store_close(s);
 			continue;

@@ -266,15 +266,19 @@ answer_verdict(struct fcgi_ctx *c, enum verdict v, const struct judged *j)
 
 /* Keeps a post the verdict stores, in the spool: a key is claimed first,
  * and a claim that finds the key taken (a twin post, or another process)
- * is judged again with what it found. */
+ * is judged again with what it found. in_flight: the reference of an
+ * insert whose answer was lost (it may have committed), kept so that the
+ * replay finds it stored and adds nothing; NULL draws a new one. */
 static void
 spool_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
-    const struct buf *fp)
+    const struct buf *fp, const char *in_flight)
 {
 	bool spam = j->facts.honeypot;
 	char ref[REFERENCE_LEN + 1];
 
-	if (reference_new(ref) == -1) {
+	if (in_flight != NULL)
+		snprintf(ref, sizeof(ref), "%s", in_flight);
+	else if (reference_new(ref) == -1) {
 		http_error(&c->ans, 500, "out of memory");
 		return;
 	}
@@ -338,7 +342,7 @@ store_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
 		if (c->cfg->spool_dir[0] != '\0') {
 			spool_location_find(c->cfg->spool_dir, j->a.location,
 			    j->thank_you, sizeof(j->thank_you));
-			spool_keep(c, j, key, fp);
+			spool_keep(c, j, key, fp, ref);
 			break;
 		}
 		answer_unavailable(c);
@@ -484,7 +488,7 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 	case VERDICT_STORE:
 	case VERDICT_STORE_SPAM:
 		if (j.spooled)
-			spool_keep(c, &j, key, &fp);
+			spool_keep(c, &j, key, &fp, NULL);
 		else
 			store_keep(c, &j, key, &fp);
 		break;

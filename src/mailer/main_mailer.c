@@ -243,14 +243,28 @@ mailer_log(struct mailer *m, const struct outbox_msg *om,
 	}
 }
 
-/* Records the outcome, reconnecting a few times if the database went
- * away meanwhile; failing that, the lease runs out and the message is
- * sent again (at least once). */
+static long long
+mailer_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Records the outcome, reconnecting if the database went away meanwhile
+ * (a restart; a failover, whose new primary may take many seconds to
+ * come): a try a second for as long as the claim's lease lasts, since
+ * until then no other mailer takes the message and a late record still
+ * means it was sent once. Failing that, the lease runs out and the
+ * message is sent again (at least once). Once asked to stop, RECORD_TRIES
+ * tries only. */
 static void
 mailer_record(struct mailer *m, const struct outbox_msg *om,
     const struct outbox_result *res)
 {
-	for (int i = 0; i < RECORD_TRIES; i++) {
+	for (int i = 0; i < RECORD_TRIES || (!stopping &&
+	    mailer_now_ms() + DB_RETRY_MS < om->lease_end_ms); i++) {
 		/* Not mailer_sleep: after SIGTERM it would not wait at all,
 		 * and a brief database blip would use up every try. */
 		if (i > 0)

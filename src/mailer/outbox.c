@@ -128,12 +128,15 @@ outbox_nonce(void)
 int
 outbox_open(struct outbox *o, const struct config *cfg)
 {
-	/* Our defaults come first so that the conninfo can override them. */
+	/* Our defaults come first so that the conninfo can override them.
+	 * tcp_user_timeout: a primary that vanished (a failover) is noticed
+	 * in seconds even with a claim unanswered, where keepalives do not
+	 * apply; read-write: the primary of a multi-host conninfo's hosts. */
 	const char *keys[] = { "application_name", "connect_timeout",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count",
-	    "dbname", NULL };
+	    "tcp_user_timeout", "target_session_attrs", "dbname", NULL };
 	const char *vals[] = { "frontdesk-mailer", "5", "10", "5", "3",
-	    cfg->db_conninfo, NULL };
+	    "15000", "read-write", cfg->db_conninfo, NULL };
 	char host[64], q[256];
 
 	o->cfg = cfg;
@@ -182,9 +185,9 @@ outbox_exec(struct outbox *o, const char *name, int n,
 		return r;
 	log_error("db_query_failed", "statement=%s error=%s", name,
 	    db_error(o->conn, r, q, sizeof(q)));
-	PQclear(r);
-	if (PQstatus(o->conn) != CONNECTION_OK)
+	if (db_lost(o->conn, r))
 		outbox_close(o);
+	PQclear(r);
 	return NULL;
 }
 
@@ -206,10 +209,16 @@ outbox_claim(struct outbox *o, struct outbox_msg *m)
 {
 	char lease[32];
 	const char *vals[] = { lease, o->claimer };
+	struct timespec now;
 	PGresult *r;
 
 	memset(m, 0, sizeof(*m));
 	snprintf(lease, sizeof(lease), "%ld", o->lease);
+	/* Read before the claim is sent: the lease on the server ends no
+	 * earlier than this. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	m->lease_end_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
+	    (long long)o->lease * 1000;
 	if ((r = outbox_exec(o, "claim", 2, vals)) == NULL)
 		return -1;
 	if (PQntuples(r) == 0) {

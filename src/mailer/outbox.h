@@ -38,6 +38,7 @@ struct outbox_msg {
 	char location_id[16];
 	struct mail_msg mail;     /* request fields and Message-ID filled in */
 	struct pg_result *res;
+	long long lease_end_ms;   /* CLOCK_MONOTONIC: our claim's lease ends */
 };
 
 /* What happened to one attempt, as recorded. */
