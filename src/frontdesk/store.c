@@ -9,6 +9,7 @@
 
 #include "db/db.h"
 #include "common/log.h"
+#include "fingerprint.h"
 #include "store.h"
 
 #define IDEMPOTENCY_WINDOW "interval '24 hours'"
@@ -488,16 +489,20 @@ int
 store_replay(struct store *s, const struct spool_entry *e, char state[6])
 {
 	const struct appointment *a = &e->a;
+	unsigned char fp[FINGERPRINT_LEN];
 	const char *vals[15] = { e->reference, a->location,
 	    e->spam ? "spam" : "received", a->first_name, a->last_name,
 	    a->email, a->phone, a->service, a->preferred_time, a->message,
 	    a->consent ? "t" : "f", e->key, e->created_at,
-	    e->key ? (const char *)e->fp : NULL, e->msgid_domain };
+	    e->key ? (const char *)fp : NULL, e->msgid_domain };
 	int lens[15] = { 0 }, formats[15] = { 0 };
 	int err, result;
 	PGresult *r;
 
-	lens[13] = (int)e->fplen;
+	/* The entry holds the request as validation stored it: its digest
+	 * is its post's (fingerprint.h). */
+	fingerprint_digest(a, NULL, fp);
+	lens[13] = (int)sizeof(fp);
 	formats[13] = 1;
 	r = store_exec_state(s, "replay", 15, vals, lens, formats, &err, state);
 	if (r == NULL && err == STORE_DOWN)

@@ -184,6 +184,30 @@ def test_keys_honoured_while_down():
         == 1
 
 
+def test_repost_as_it_would_be_stored_while_down():
+    """while down, as while up: a repost that differs only in its line
+    breaks (CRLF, then LF) or in its consent's word (yes, then on) is the
+    same post, one spooled request; other fields still 409 (issue 12)"""
+    f = maria(submission_id="as-stored-down", message="one\r\ntwo",
+              consent="yes")
+    with outage():
+        r1 = S.post(f)
+        assert r1.status == 201, r1
+        for again in (dict(f, message="one\ntwo"), dict(f, consent="on"),
+                      dict(f, message="one\ntwo", consent="on",
+                           service=" " + f["service"])):
+            r = S.post(again)
+            assert r.status == 201 and r.json() == r1.json(), (again, r)
+        no_consent = {k: v for k, v in f.items() if k != "consent"}
+        assert S.post(no_consent).status == 409
+        assert len(spooled()) == 1, spooled()
+    wait_replayed()
+    assert S.count("appointment_requests",
+                   "submission_id = 'as-stored-down'") == 1
+    r = S.post(dict(f, message="one\ntwo", consent="on"))
+    assert r.status == 201 and r.json() == r1.json(), r
+
+
 def test_reused_key_409_before_422_up_and_down():
     """a key already accepted, reused for other fields that are also
     invalid: 409, not 422, whether the database or the spool knows the key
