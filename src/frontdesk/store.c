@@ -12,8 +12,6 @@
 #include "fingerprint.h"
 #include "store.h"
 
-#define IDEMPOTENCY_WINDOW "interval '24 hours'"
-
 /* One prepared statement per question frontdesk asks. */
 static const struct db_statement statements[] = {
 	{ "locations",
@@ -25,35 +23,29 @@ static const struct db_statement statements[] = {
 	    1 },
 	{ "location_active",
 	    "SELECT 1 FROM locations WHERE slug = $1 AND active", 1 },
+	/* The location, and the key through its one lookup
+	 * (sql/009_keys.sql): the web cannot read idempotency_keys. */
 	{ "precheck",
-	    "SELECT l.active, k.reference, k.fingerprint = sha256($3::bytea),"
-	    " kl.thank_you_url"
+	    "SELECT l.active, k.reference, k.same, kl.thank_you_url"
 	    " FROM (SELECT 1) AS one"
 	    " LEFT JOIN locations l ON l.slug = $1"
-	    " LEFT JOIN idempotency_keys k ON k.key = $2"
-	    "  AND k.created_at >= now() - " IDEMPOTENCY_WINDOW
+	    " LEFT JOIN public.frontdesk_key_find($2, $3::bytea) AS k ON true"
 	    " LEFT JOIN appointment_requests r ON r.reference = k.reference"
 	    " LEFT JOIN locations kl ON kl.id = r.location_id", 3 },
 	/* The request, its key and its outbox row in one round trip and one
-	 * transaction. A key held by another post (committed, or being
-	 * committed: ON CONFLICT waits for it) inserts nothing at all. */
+	 * transaction. The key is claimed for each row of loc (none when the
+	 * location is gone: nothing is claimed); a key held by another post
+	 * (committed, or being committed: the claim waits for it) inserts
+	 * nothing at all. */
 	{ "submit",
 	    "WITH loc AS ("
 	    "  SELECT id, thank_you_url FROM locations WHERE slug = $2 AND active"
-	    "), idem AS ("
-	    "  INSERT INTO idempotency_keys AS k (key, fingerprint, reference)"
-	    "  SELECT $12, sha256($13::bytea), $1"
-	    "  WHERE $12::text IS NOT NULL AND EXISTS (SELECT 1 FROM loc)"
-	    "  ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
-	    "   reference = EXCLUDED.reference, created_at = now()"
-	    "  WHERE k.created_at < now() - " IDEMPOTENCY_WINDOW
-	    "  RETURNING 1"
 	    "), req AS ("
 	    "  INSERT INTO appointment_requests (reference, location_id, status,"
 	    "   first_name, last_name, email, phone, service, preferred_time,"
 	    "   message, consent, submission_id)"
 	    "  SELECT $1, loc.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
-	    "  FROM loc WHERE $12::text IS NULL OR EXISTS (SELECT 1 FROM idem)"
+	    "  FROM loc WHERE public.frontdesk_key_claim($12, $13::bytea, $1)"
 	    "  RETURNING id"
 	    "), ob AS ("
 	    "  INSERT INTO outbox (request_id, message_id)"
@@ -67,31 +59,25 @@ static const struct db_statement statements[] = {
 	{ "active_locations", "SELECT slug, coalesce(thank_you_url, '')"
 	    " FROM locations WHERE active ORDER BY id", 0 },
 	/* A spooled request, exactly once: its reference was given out
-	 * already, so a second replay of it inserts nothing. A repost of a
-	 * post the database had before the outage (same key and fields) is
-	 * not stored twice. The location need not be active any more. */
+	 * already, so a second replay of it inserts nothing. The key is
+	 * judged by frontdesk_key_replay (sql/009_keys.sql), once, for each
+	 * row of loc (none when the location is gone): a repost of a post
+	 * the database had before the outage (same key and fields) is not
+	 * stored twice. The location need not be active any more. */
 	{ "replay",
 	    "WITH loc AS ("
 	    "  SELECT id FROM locations WHERE slug = $2"
-	    "), dup AS ("
-	    "  SELECT 1 FROM idempotency_keys WHERE key = $12"
-	    "  AND fingerprint = sha256($14::bytea) AND reference <> $1"
-	    "  AND created_at >= $13::timestamptz - " IDEMPOTENCY_WINDOW
+	    "), k AS MATERIALIZED ("
+	    "  SELECT public.frontdesk_key_replay($12, $14::bytea, $1,"
+	    "   $13::timestamptz) AS r FROM loc"
 	    "), req AS ("
 	    "  INSERT INTO appointment_requests (reference, location_id, status,"
 	    "   first_name, last_name, email, phone, service, preferred_time,"
 	    "   message, consent, submission_id, created_at)"
 	    "  SELECT $1, loc.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-	    "   $13::timestamptz FROM loc WHERE NOT EXISTS (SELECT 1 FROM dup)"
+	    "   $13::timestamptz FROM loc, k WHERE (k.r).state <> 'same'"
 	    "  ON CONFLICT (reference) DO NOTHING"
 	    "  RETURNING id"
-	    "), idem AS ("
-	    "  INSERT INTO idempotency_keys (key, fingerprint, reference,"
-	    "   created_at)"
-	    "  SELECT $12, sha256($14::bytea), $1, $13::timestamptz FROM req"
-	    "  WHERE $12::text IS NOT NULL"
-	    "  ON CONFLICT (key) DO NOTHING"
-	    "  RETURNING 1"
 	    "), ob AS ("
 	    "  INSERT INTO outbox (request_id, message_id)"
 	    "  SELECT id, '<' || $1 || '.' || gen_random_uuid() || '@' || $15 || '>'"
@@ -99,7 +85,7 @@ static const struct db_statement statements[] = {
 	    "  RETURNING id"
 	    ")"
 	    " SELECT EXISTS (SELECT 1 FROM loc), (SELECT count(*) FROM req),"
-	    "  (SELECT count(*) FROM idem), (SELECT count(*) FROM ob)", 15 },
+	    "  (SELECT (r).state FROM k), (SELECT count(*) FROM ob)", 15 },
 	/* Counts a post against its address's sliding hour, exactly, in
 	 * one round trip: sql/006_ratelimit_definer.sql holds the statement,
 	 * in a function that is all the web may do with rate_limits. */
