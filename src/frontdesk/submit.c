@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "form.h"
+#include "limiter.h"
 #include "common/log.h"
 #include "metrics.h"
 #include "common/netaddr.h"
@@ -133,14 +134,13 @@ answer_spam_dropped(struct fcgi_ctx *c)
 
 /* Writes a valid request to the spool and answers it as accepted (to
  * thank_you, the location's page as noted with the locations): the
- * database is down, the disk is durable. 503 if even that fails. */
+ * database is down, the disk is durable. 503 if even that fails, or if
+ * the spool is full ([spool] max_size). */
 static void
 spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
-    const char *key, const unsigned char *fp, const char *ref,
-    const char *thank_you)
+    const char *key, const char *ref, const char *thank_you)
 {
-	struct spool_entry e = { .spam = spam, .a = *a,
-	    .fplen = FINGERPRINT_LEN };
+	struct spool_entry e = { .spam = spam, .a = *a };
 	struct timespec now;
 	struct tm tm;
 
@@ -152,9 +152,13 @@ spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 	snprintf(e.reference, sizeof(e.reference), "%s", ref);
 	e.msgid_domain = (char *)(uintptr_t)c->cfg->msgid_domain;
 	e.key = (char *)(uintptr_t)key;
-	e.fp = (unsigned char *)(uintptr_t)fp;
-	if (spool_write(c->cfg->spool_dir, &e) == -1) {
-		log_error("spool_write_failed", "reference=%s errno=%d", ref, errno);
+	if (spool_write(c->cfg->spool_dir, &e, c->cfg->spool_max_size) == -1) {
+		if (errno == ENOSPC)
+			log_warn("spool_full", "reference=%s max_size=%ld",
+			    ref, c->cfg->spool_max_size);
+		else
+			log_error("spool_write_failed", "reference=%s errno=%d",
+			    ref, errno);
 		if (key != NULL)
 			spool_release_key(c->cfg->spool_dir, key);
 		answer_unavailable(c);
@@ -221,14 +225,14 @@ spool_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
 	}
 	if (!spam && key != NULL) {
 		j->facts.key = spool_claim_key(c->cfg->spool_dir, key, fp,
-		    FINGERPRINT_LEN, ref);
+		    FINGERPRINT_LEN, ref, c->cfg->spool_max_size);
 		if (j->facts.key != KEY_NEW) {
 			snprintf(j->reference, sizeof(j->reference), "%s", ref);
 			answer_verdict(c, verdict_decide(&j->facts), j);
 			return;
 		}
 	}
-	spool_accept(c, &j->a, spam, spam ? NULL : key, fp, ref, j->thank_you);
+	spool_accept(c, &j->a, spam, spam ? NULL : key, ref, j->thank_you);
 }
 
 /* Stores a post the verdict stores, in the database, and answers. */
@@ -290,24 +294,31 @@ store_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
 	buf_free(&thank_you);
 }
 
-/* The per-address limit: true when the post was answered 429. A database
- * that cannot count lets the post through to the checks that follow. */
+/* The per-address limit: true when the post was answered 429. While the
+ * database cannot count (it is down, or refuses the statement), this
+ * process counts alone, with the same limit (limiter.h); its counts are
+ * its own and are not carried over. */
 static bool
 over_limit(struct fcgi_ctx *c)
 {
 	char key[NETADDR_KEY_LEN], secs[24];
 	long limit = c->cfg->limits_per_ip_per_hour, retry = 0;
-	bool allowed = true;
+	bool allowed = true, alone = false;
 
 	if (limit == 0 || netaddr_client_key(fcgi_param(c, "REMOTE_ADDR"),
 	    fcgi_param(c, "HTTP_X_FORWARDED_FOR"), c->cfg->trusted,
 	    c->cfg->ntrusted, key) == -1)
 		return false;
 	if (store_ratelimit(routes_store(c), key, limit, &allowed, &retry) !=
-	    STORE_OK || allowed)
+	    STORE_OK) {
+		allowed = limiter_shared(key, limit, &retry);
+		alone = true;
+	}
+	if (allowed)
 		return false;
 	metrics_submission(METRICS_SUB_LIMITED);
-	log_info("rate_limited", "retry_after=%ld", retry);
+	log_info("rate_limited", "retry_after=%ld counted_by=%s", retry,
+	    alone ? "process" : "database");
 	snprintf(secs, sizeof(secs), "%ld", retry);
 	http_header(&c->ans, "Retry-After", secs);
 	http_error(&c->ans, 429, "too many requests from this address, "

@@ -408,6 +408,111 @@ def test_two_processes_share_a_spool():
     assert fdtest.stop(p) == 0
 
 
+def spool_bytes():
+    """Every file's bytes in the spool, as max_size counts them."""
+    total = 0
+    for root, _, files in os.walk(SPOOL):
+        for f in files:
+            path = os.path.join(root, f)
+            if path != os.path.join(SPOOL, "usage") and \
+                    not os.path.islink(path):
+                total += os.path.getsize(path)
+    return total
+
+
+def direct(sock, fields):
+    """A post straight to a frontdesk's socket: (status, headers)."""
+    body = fdtest.form_body(fields)
+    c = fdtest.FcgiClient(sock)
+    c.begin({"REQUEST_METHOD": "POST", "REQUEST_URI": "/api/appointments",
+             "CONTENT_TYPE": "application/x-www-form-urlencoded",
+             "CONTENT_LENGTH": str(len(body)),
+             "HTTP_ACCEPT": "application/json", "REMOTE_ADDR": "127.0.0.1"})
+    c.stdin(body)
+    c.stdin(b"")
+    head = c.response().split(b"\r\n\r\n", 1)[0].decode()
+    headers = dict(line.split(": ", 1) for line in head.split("\r\n"))
+    return int(headers["Status"][:3]), headers
+
+
+def test_max_size_counts_the_whole_spool():
+    """[spool] max_size (its least, 1 MiB) counts every file in the spool,
+    across the processes sharing it: posts of about 112 KB, by turns to
+    two processes, until the next would take the spool past it: 503 with
+    Retry-After, and the spool's files never pass 1 MiB; a small post
+    that fits is still taken; back up, every accepted one is stored
+    (issue 12: nothing bounded the spool)"""
+    small = {"max_size": "1048576"}
+    S.conf["spool"].update(small)
+    S.conf["fastcgi"]["max_body"] = "262144"
+    S.stop_frontdesk()
+    S.start_frontdesk(S.write_conf("small.conf", S.conf_as("web")))
+    p, sock2 = S.second_frontdesk("small2")
+    socks = [S.socket, sock2]
+    big = maria(first_name="Bulky", message="m" * 5000,
+                phone="1" + " " * 107000 + "234567")
+    answers = []
+    before = spool_bytes()
+    assert before < 100000, before
+    try:
+        with outage():
+            for i in range(14):
+                answers.append(direct(socks[i % 2], big))
+                assert spool_bytes() <= 1048576, (i, spool_bytes())
+            size = os.path.getsize(os.path.join(SPOOL, "new", spooled()[0]))
+            tiny = direct(socks[0], maria(first_name="Tiny"))
+        codes = [a[0] for a in answers]
+        taken = codes.count(201)
+        # as many as fit, by both processes together, and then none
+        assert taken == (1048576 - before) // size, (codes, before, size)
+        assert codes == [201] * taken + [503] * (14 - taken), codes
+        assert all(a[1]["Retry-After"] == "30" for a in answers[taken:])
+        if 1048576 - before - taken * size > 1000:
+            assert tiny[0] == 201, tiny
+        assert "event=spool_full" in S.log("frontdesk") + S.log("small2")
+        wait_replayed()
+        assert S.count("appointment_requests", "first_name = 'Bulky'") == \
+            taken
+        assert S.count("appointment_requests", "first_name = 'Tiny'") == \
+            (1 if tiny[0] == 201 else 0)
+        # the room comes back with the replay
+        assert spool_bytes() < 10000, spool_bytes()
+        with open(os.path.join(SPOOL, "usage")) as f:
+            assert int(f.read()) == spool_bytes()
+    finally:
+        del S.conf["spool"]["max_size"]
+        del S.conf["fastcgi"]["max_body"]
+        assert fdtest.stop(p) == 0
+        S.stop_frontdesk()
+        S.start_frontdesk()
+
+
+def test_claims_hold_no_fields():
+    """a key's claim in keys/ holds the reference and a keyed fingerprint,
+    nothing of the patient's fields (issue 12: they were there, hex-
+    encoded), and the spooled entry no fingerprint at all"""
+    f = maria(submission_id="claim-1", first_name="Clara")
+    with outage():
+        r = S.post(f)
+        assert r.status == 201, r
+        with open(os.path.join(SPOOL, "keys", "claim-1"), "rb") as k:
+            claim = k.read()
+        with open(os.path.join(SPOOL, "new", spooled()[0])) as e:
+            entry = json.load(e)
+    lines = claim.decode().split("\n")
+    assert lines[0] == r.json()["reference"] and lines[2] == "", claim
+    assert re.match(r"^[0-9a-f]{64}$", lines[1]), claim
+    for secret in ("Clara", "Gonzalez", "maria.gonzalez", "Sciatica"):
+        assert secret.encode().hex() not in claim.decode(), secret
+        assert secret.encode() not in claim, secret
+    assert "fingerprint" not in entry, entry
+    key = os.path.join(SPOOL, "fingerprint.key")
+    assert os.path.getsize(key) == 32 and \
+        os.stat(key).st_mode & 0o777 == 0o600
+    wait_replayed()
+    assert by_ref(r.json()["reference"]) == 1
+
+
 def test_unresponsive_database_host():
     """a database host that takes the connection and never answers: posts
     are spooled without each waiting out a connect timeout"""
