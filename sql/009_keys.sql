@@ -3,7 +3,10 @@
 -- key's fingerprint is keyed with a secret that only these functions read
 -- (found by review, issue 12). Before, frontdesk_web could read every key
 -- with an unsalted SHA-256 of the patient's fields: enough to confirm a
--- guess of who asked for an appointment. (008 is left to another branch.)
+-- guess of who asked for an appointment. And a reference answered during
+-- an outage, for a post the database held already, leads to that post's
+-- request, while one key never stores two requests (reference_aliases,
+-- frontdesk_key_replay). (008 is left to another branch.)
 --
 -- frontdesk sends the SHA-256 of a post's fields as they would be stored
 -- (src/frontdesk/fingerprint.c: the "digest"); what is kept is
@@ -88,12 +91,34 @@ BEGIN
 END
 $$;
 
+-- A reference answered during an outage for a post that the database
+-- held already (another host stored it before, or a repost reached the
+-- spool): the replay stores nothing twice, and the reference leads to the
+-- request the post is (request show, the console). A purged request takes
+-- its aliases with it.
+CREATE TABLE reference_aliases (
+	alias      text PRIMARY KEY
+	           CHECK (alias ~ '^FD-[0-9A-HJKMNP-TV-Z]{8}$'),
+	reference  text NOT NULL
+	           REFERENCES appointment_requests (reference) ON DELETE CASCADE,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX reference_aliases_reference ON reference_aliases (reference);
+GRANT SELECT ON reference_aliases TO frontdesk_admin, frontdesk_console;
+
 -- The replay's question, in its statement, for a request spooled at p_at
--- under p_reference: 'new' when the key is this request's to store it
--- under (taken now, or by an earlier try of this same replay), 'same'
--- when the database holds the key, from within 24 hours of p_at, for the
--- same fields under another reference (a repost of a post stored before
--- the outage: nothing is stored twice). reference: the key's.
+-- under p_reference, answered once: state
+--   'new'   the key is this request's: taken now (also from a key that
+--           had expired by p_at, or whose request is gone), or by an
+--           earlier try of this same replay; store it under the key;
+--   'same'  the database holds the key, from within 24 hours of p_at, for
+--           the same fields under another reference: nothing is stored or
+--           mailed, and p_reference becomes an alias of that request;
+--   'other' the key was taken, within those 24 hours, for other fields:
+--           the patient was told "accepted", so the request is stored and
+--           mailed all the same, but without the key, which stays the
+--           first post's (one key never stores two requests);
+-- and reference, the key's.
 CREATE FUNCTION public.frontdesk_key_replay(p_key text, p_digest bytea,
     p_reference text, p_at timestamptz, OUT state text, OUT reference text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -109,17 +134,34 @@ BEGIN
 		RETURN;
 	END IF;
 	fp := public.frontdesk_fingerprint(p_digest);
-	SELECT i.fingerprint, i.reference, i.created_at INTO k
-	FROM public.idempotency_keys i WHERE i.key = p_key;
-	IF FOUND AND k.reference <> p_reference AND k.fingerprint = fp AND
-	    k.created_at >= p_at - interval '24 hours' THEN
-		state := 'same';
-		reference := k.reference;
-		RETURN;
-	END IF;
+	-- Waits for a twin being committed with the key, then sees it.
 	INSERT INTO public.idempotency_keys (key, fingerprint, reference,
 	    created_at)
 	VALUES (p_key, fp, p_reference, p_at) ON CONFLICT (key) DO NOTHING;
+	IF FOUND THEN
+		RETURN;
+	END IF;
+	SELECT i.fingerprint, i.reference, i.created_at INTO k
+	FROM public.idempotency_keys i WHERE i.key = p_key FOR UPDATE;
+	IF k.reference = p_reference THEN
+		RETURN;
+	END IF;
+	IF k.created_at < p_at - interval '24 hours' OR NOT EXISTS (
+	    SELECT 1 FROM public.appointment_requests r
+	    WHERE r.reference = k.reference) THEN
+		UPDATE public.idempotency_keys SET fingerprint = fp,
+		    reference = p_reference, created_at = p_at
+		WHERE key = p_key;
+		RETURN;
+	END IF;
+	reference := k.reference;
+	IF k.fingerprint = fp THEN
+		state := 'same';
+		INSERT INTO public.reference_aliases (alias, reference)
+		VALUES (p_reference, k.reference) ON CONFLICT (alias) DO NOTHING;
+	ELSE
+		state := 'other';
+	END IF;
 END
 $$;
 

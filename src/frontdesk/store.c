@@ -63,7 +63,10 @@ static const struct db_statement statements[] = {
 	 * judged by frontdesk_key_replay (sql/009_keys.sql), once, for each
 	 * row of loc (none when the location is gone): a repost of a post
 	 * the database had before the outage (same key and fields) is not
-	 * stored twice. The location need not be active any more. */
+	 * stored twice, its reference an alias of that one's ('same'); a key
+	 * the database had for other fields stays theirs, and the request is
+	 * stored without it ('other'). The location need not be active any
+	 * more. */
 	{ "replay",
 	    "WITH loc AS ("
 	    "  SELECT id FROM locations WHERE slug = $2"
@@ -74,7 +77,8 @@ static const struct db_statement statements[] = {
 	    "  INSERT INTO appointment_requests (reference, location_id, status,"
 	    "   first_name, last_name, email, phone, service, preferred_time,"
 	    "   message, consent, submission_id, created_at)"
-	    "  SELECT $1, loc.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+	    "  SELECT $1, loc.id, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+	    "   CASE WHEN (k.r).state = 'new' THEN $12::text END,"
 	    "   $13::timestamptz FROM loc, k WHERE (k.r).state <> 'same'"
 	    "  ON CONFLICT (reference) DO NOTHING"
 	    "  RETURNING id"
@@ -85,7 +89,8 @@ static const struct db_statement statements[] = {
 	    "  RETURNING id"
 	    ")"
 	    " SELECT EXISTS (SELECT 1 FROM loc), (SELECT count(*) FROM req),"
-	    "  (SELECT (r).state FROM k), (SELECT count(*) FROM ob)", 15 },
+	    "  (SELECT (r).state FROM k), (SELECT (r).reference FROM k),"
+	    "  (SELECT count(*) FROM ob)", 15 },
 	/* Counts a post against its address's sliding hour, exactly, in
 	 * one round trip: sql/006_ratelimit_definer.sql holds the statement,
 	 * in a function that is all the web may do with rate_limits. */
@@ -471,6 +476,30 @@ refused_for_good(const char *state)
 	    strcmp(state, "23505") != 0;
 }
 
+/* One line per replayed entry: key=new (stored under its key, or with
+ * none), key=same (a repost of a post stored before: stored nothing, the
+ * reference is an alias of the first), key=other (the key was the first
+ * post's: stored without it). */
+static void
+store_log_replayed(const struct spool_entry *e, const char *inserted,
+    const char *how, const char *first)
+{
+	char q[64];
+
+	if (e->key == NULL || strcmp(how, "new") == 0)
+		log_info("spool_replayed", "reference=%s inserted=%s",
+		    e->reference, log_value(q, sizeof(q), inserted));
+	else if (strcmp(how, "same") == 0)
+		log_info("spool_replayed", "reference=%s inserted=0 key=same "
+		    "alias_of=%s", e->reference, log_value(q, sizeof(q), first));
+	else
+		log_warn("spool_replayed", "reference=%s inserted=%s key=other "
+		    "key_reference=%s hint=\"its key was taken for other fields "
+		    "first: stored without it\"", e->reference,
+		    inserted[0] == '1' ? "1" : "0", log_value(q, sizeof(q),
+		    first));
+}
+
 int
 store_replay(struct store *s, const struct spool_entry *e, char state[6])
 {
@@ -499,10 +528,12 @@ store_replay(struct store *s, const struct spool_entry *e, char state[6])
 	    STORE_LOCATION_GONE;
 	/* The reference passed reference_valid (FD- and 8 of Crockford's
 	 * alphabet): nothing in it to quote, and bare as in every other
-	 * line, so that reference=FD-... follows a request through the log. */
+	 * line, so that reference=FD-... follows a request through the log.
+	 * The key's own reference comes from the database: a value like any
+	 * other. */
 	if (result == STORE_OK)
-		log_info("spool_replayed", "reference=%s inserted=%s",
-		    e->reference, PQgetvalue(r, 0, 1));
+		store_log_replayed(e, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+		    PQgetvalue(r, 0, 3));
 	PQclear(r);
 	return result;
 }

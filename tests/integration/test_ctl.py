@@ -943,6 +943,15 @@ def test_web_role_reaches_keys_only_by_key():
         " k.fingerprint <> sha256('\\x%s'::bytea), length(s.secret) FROM "
         "idempotency_keys k, fingerprint_secret s WHERE k.key = 'k-role'"
         % (digest, digest), db=S.db) == [("t", "t", "32")]
+    # the aliases an outage leaves: made by the replay's function only,
+    # read by the admin (request show) and the console
+    for sql in ("SELECT * FROM reference_aliases",
+                "INSERT INTO reference_aliases (alias, reference) VALUES "
+                "('FD-000000K9', 'FD-000000K1')"):
+        assert denied("fd_web", sql), sql
+    assert denied("fd_mailer", "SELECT * FROM reference_aliases")
+    cluster.psql("SELECT count(*) FROM reference_aliases", db=S.db,
+                 user="fd_admin")
     for who in ("fd_mailer", "fd_admin"):
         assert denied(who, "SELECT * FROM fingerprint_secret"), who
         for f in ("frontdesk_key_find('k-role', '\\x00')",

@@ -310,6 +310,77 @@ def test_repost_of_a_stored_post_not_doubled():
                    "submission_id = 'before-outage-1'") == 1
 
 
+def outbox_of(ref):
+    return S.count("outbox o JOIN appointment_requests r ON r.id = "
+                   "o.request_id", "r.reference = '%s'" % ref)
+
+
+def test_outage_reference_of_a_stored_post_leads_to_it():
+    """a post stored before the outage, reposted during it (its line
+    breaks now LF): the spool cannot know it and answers with a new
+    reference; once replayed, that reference leads to the stored request
+    (request show, in text and JSON, and resend), and no second request or
+    email is made (issue 12: the reference never came to exist)"""
+    f = maria(submission_id="alias-1", first_name="Alia",
+              message="one\r\ntwo")
+    r1 = S.post(f)
+    assert r1.status == 201, r1
+    ref = r1.json()["reference"]
+    mails = S.count("outbox")
+    with outage():
+        r2 = S.post(dict(f, message="one\ntwo"))
+        assert r2.status == 201, r2
+    alias = r2.json()["reference"]
+    assert alias != ref
+    wait_replayed()
+    assert S.count("appointment_requests", "first_name = 'Alia'") == 1
+    assert by_ref(alias) == 0 and S.count("outbox") == mails
+    shown = json.loads(S.ctl("request", "show", alias, "--json").stdout)
+    assert shown["reference"] == ref and shown["first_name"] == "Alia", shown
+    text = S.ctl("request", "show", alias.lower()).stdout.decode()
+    assert re.search(r"^reference +%s$" % ref, text, re.M), text
+    out = S.ctl("request", "resend", alias).stdout.decode()
+    assert out.startswith(ref + ": queued as outbox"), out
+    assert outbox_of(ref) == 2
+    assert S.sql("SELECT object FROM audit_log WHERE action = 'resend' "
+                 "ORDER BY id DESC LIMIT 1") == [(ref,)]
+    line = [dict(logfmt(x)) for x in S.log("frontdesk").splitlines()
+            if "reference=" + alias in x and "spool_replayed" in x]
+    assert len(line) == 1 and line[0]["key"] == "same" and \
+        line[0]["alias_of"] == ref, line
+    r3 = S.post(f)   # the key's first answer, as before the outage
+    assert r3.status == 201 and r3.json() == r1.json(), r3
+
+
+def test_key_taken_for_other_fields_before_the_outage():
+    """a key stored before the outage for one post, used during it for
+    other fields: the spool cannot know and accepts it; once replayed,
+    that request is found by its reference and mailed, stored without the
+    key, which stays the first post's: one key, one request; after, a
+    repost of the first gets its answer and one of the second 409 (issue
+    12: the key ended with two requests)"""
+    first = maria(submission_id="taken-1", first_name="Prima")
+    r1 = S.post(first)
+    assert r1.status == 201, r1
+    with outage():
+        r2 = S.post(dict(first, first_name="Secunda"))
+        assert r2.status == 201, r2
+    ref2 = r2.json()["reference"]
+    wait_replayed()
+    assert S.count("appointment_requests", "submission_id = 'taken-1'") == 1
+    assert by_ref(ref2) == 1 and outbox_of(ref2) == 1
+    assert S.sql("SELECT first_name, submission_id FROM appointment_requests "
+                 "WHERE reference = :'p1'", (ref2,)) == [("Secunda", None)]
+    shown = json.loads(S.ctl("request", "show", ref2, "--json").stdout)
+    assert shown["reference"] == ref2 and shown["delivery"] == "pending"
+    line = [dict(logfmt(x)) for x in S.log("frontdesk").splitlines()
+            if "reference=" + ref2 in x and "spool_replayed" in x]
+    assert len(line) == 1 and line[0]["key"] == "other" and \
+        line[0]["key_reference"] == r1.json()["reference"], line
+    assert S.post(first).json() == r1.json()
+    assert S.post(dict(first, first_name="Secunda")).status == 409
+
+
 def test_disabled_since_still_stored():
     """a request for a location disabled before its replay is stored and
     queued all the same"""
