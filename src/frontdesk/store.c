@@ -214,13 +214,16 @@ store_exec_state(struct store *s, const char *name, int n,
 			continue;
 		}
 		code = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-		if (state != NULL && code != NULL)
-			snprintf(state, 6, "%.5s", code);
-		else if (state == NULL)
-			log_error("db_query_failed", "statement=%s error=%s", name,
-			    db_error(s->conn, r, q, sizeof(q)));
 		*err = code != NULL && strcmp(code, "23505") == 0 ?
 		    STORE_DUPLICATE : STORE_ERROR;
+		if (state != NULL && code != NULL)
+			snprintf(state, 6, "%.5s", code);
+		else if (state == NULL && !(s->retried && *err == STORE_DUPLICATE))
+			/* A unique violation of a statement sent again on a new
+			 * link is, as a rule, its first sending's commit: the
+			 * caller tells (store_submitted), and it is no error. */
+			log_error("db_query_failed", "statement=%s error=%s", name,
+			    db_error(s->conn, r, q, sizeof(q)));
 		PQclear(r);
 		return NULL;
 	}
