@@ -21,8 +21,6 @@ static const struct db_statement statements[] = {
 	    "SELECT l.thank_you_url FROM appointment_requests r"
 	    " JOIN locations l ON l.id = r.location_id WHERE r.reference = $1",
 	    1 },
-	{ "location_active",
-	    "SELECT 1 FROM locations WHERE slug = $1 AND active", 1 },
 	/* The location, and the key through its one lookup
 	 * (sql/009_keys.sql): the web cannot read idempotency_keys. */
 	{ "precheck",
@@ -272,21 +270,6 @@ store_locations_json(struct store *s, struct buf *out)
 		return STORE_ERROR;
 	buf_adds(out, text);
 	free(text);
-	return STORE_OK;
-}
-
-int
-store_location_active(struct store *s, const char *slug, bool *active)
-{
-	const char *vals[] = { slug };
-	int err;
-	PGresult *r = store_exec(s, "location_active", 1, vals, NULL, NULL,
-	    &err);
-
-	if (r == NULL)
-		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
-	*active = PQntuples(r) == 1;
-	PQclear(r);
 	return STORE_OK;
 }
 
