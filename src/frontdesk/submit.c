@@ -226,6 +226,9 @@ spool_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
 	if (!spam && key != NULL) {
 		j->facts.key = spool_claim_key(c->cfg->spool_dir, key, fp,
 		    FINGERPRINT_LEN, ref, c->cfg->spool_max_size);
+		if (j->facts.key == KEY_ERROR && errno == ENOSPC)
+			log_warn("spool_full", "max_size=%ld",
+			    c->cfg->spool_max_size);
 		if (j->facts.key != KEY_NEW) {
 			snprintf(j->reference, sizeof(j->reference), "%s", ref);
 			answer_verdict(c, verdict_decide(&j->facts), j);
