@@ -106,6 +106,24 @@ CREATE TABLE reference_aliases (
 CREATE INDEX reference_aliases_reference ON reference_aliases (reference);
 GRANT SELECT ON reference_aliases TO frontdesk_admin, frontdesk_console;
 
+-- A reference as a patient or the front desk has it: a request's own, or
+-- else the request an alias leads to (a request of that very reference
+-- comes first); anything else as it is. The one rule by which frontdeskctl
+-- and the console resolve an alias. It runs with its caller's rights (no
+-- SET: the planner inlines it, and the lookup is done once a statement).
+CREATE FUNCTION public.frontdesk_reference(p_reference text)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+	SELECT coalesce((SELECT a.reference FROM public.reference_aliases a
+	    WHERE a.alias = p_reference AND NOT EXISTS (
+	    SELECT 1 FROM public.appointment_requests r
+	    WHERE r.reference = p_reference)), p_reference)
+$$;
+REVOKE ALL ON FUNCTION public.frontdesk_reference(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.frontdesk_reference(text)
+    TO frontdesk_admin, frontdesk_console;
+
 -- The replay's question, in its statement, for a request spooled at p_at
 -- under p_reference, answered once: state
 --   'new'   the key is this request's: taken now (also from a key that

@@ -70,20 +70,19 @@ ctl_request_ref(const char *in, char out[REFERENCE_LEN + 1])
 }
 
 /* A reference answered during an outage for a post the database had
- * already leads to that post's request (sql/009_keys.sql,
- * reference_aliases): ref becomes the request's own reference. A request
- * of that very reference comes first. 0, or -1 once reported. */
+ * already leads to that post's request: ref becomes the request's own
+ * reference (frontdesk_reference(), sql/009_keys.sql, as the console
+ * resolves it). 0, or -1 once reported. */
 static int
 ctl_request_resolve(struct ctl *c, char ref[REFERENCE_LEN + 1])
 {
 	const char *vals[] = { ref };
-	PGresult *r = ctl_exec(c, "SELECT a.reference FROM reference_aliases a"
-	    " WHERE a.alias = $1 AND NOT EXISTS (SELECT 1 FROM"
-	    " appointment_requests r WHERE r.reference = $1)", 1, vals);
+	PGresult *r = ctl_exec(c, "SELECT public.frontdesk_reference($1)", 1,
+	    vals);
 
 	if (r == NULL)
 		return -1;
-	if (PQntuples(r) == 1)
+	if (reference_valid(PQgetvalue(r, 0, 0)))
 		snprintf(ref, REFERENCE_LEN + 1, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return 0;

@@ -950,6 +950,8 @@ def test_web_role_reaches_keys_only_by_key():
                 "('FD-000000K9', 'FD-000000K1')"):
         assert denied("fd_web", sql), sql
     assert denied("fd_mailer", "SELECT * FROM reference_aliases")
+    for who in ("fd_web", "fd_mailer"):
+        assert denied(who, "SELECT frontdesk_reference('FD-000000K9')"), who
     cluster.psql("SELECT count(*) FROM reference_aliases", db=S.db,
                  user="fd_admin")
     for who in ("fd_mailer", "fd_admin"):
