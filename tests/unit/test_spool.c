@@ -388,8 +388,8 @@ write_many(const char *dir, int child, int n, long max_size)
 		struct spool_entry e = entry("FD-00000000",
 		    "2026-11-29T01:00:00.000000Z", NULL);
 
-		snprintf(e.reference, sizeof(e.reference), "FD-0%dQ%04dA", child,
-		    i);
+		snprintf(e.reference, sizeof(e.reference), "FD-0%uQ%04uA",
+		    (unsigned)child % 10, (unsigned)i % 10000);
 		ok += spool_write(dir, &e, max_size) == 0;
 		spool_entry_free(&e);
 	}
