@@ -283,34 +283,26 @@ spool_usage(const char *dir)
 #define SPOOL_SECRET_LEN crypto_auth_hmacsha256_KEYBYTES
 #define KEYED_HEX (2 * crypto_auth_hmacsha256_BYTES + 1)
 
+static char *read_exactly(int fd, size_t size);
+
 static int
 secret_read(const char *dir, unsigned char key[SPOOL_SECRET_LEN])
 {
-	unsigned char buf[SPOOL_SECRET_LEN + 1];
-	char path[PATH_MAX];
-	size_t len = 0;
+	char path[PATH_MAX], *p;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/" SPOOL_SECRET, dir);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return -1;
-	while (len < sizeof(buf)) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
+	p = read_exactly(fd, SPOOL_SECRET_LEN);
 	close(fd);
-	if (len != SPOOL_SECRET_LEN) {
-		sodium_memzero(buf, sizeof(buf));
-		errno = EINVAL;
+	if (p == NULL) {
+		errno = EINVAL;   /* not SPOOL_SECRET_LEN bytes */
 		return -1;
 	}
-	memcpy(key, buf, SPOOL_SECRET_LEN);
-	sodium_memzero(buf, sizeof(buf));
+	memcpy(key, p, SPOOL_SECRET_LEN);
+	sodium_memzero(p, SPOOL_SECRET_LEN);
+	free(p);
 	return 0;
 }
 
