@@ -13,12 +13,15 @@
 
 /* The inbox's filters: $1 the caller's locations (int[], NULL: all), $2
  * a location slug, $3 the status, $4 q as a case-insensitive substring
- * pattern, $5 q's digits as a pattern (NULL: none), $6 q as a reference.
+ * pattern, $5 q's digits as a pattern (NULL: none), $6 q as a reference
+ * (an alias leads to its request: frontdesk_reference(), sql/009_keys.sql,
+ * in a subquery of its own, so that it is asked once, not once a row).
  * The search expressions are those of sql/007's trigram indexes. */
 #define INBOX_WHERE \
     " WHERE ($1::int[] IS NULL OR r.location_id = ANY ($1::int[]))" \
     " AND ($2::text IS NULL OR l.slug = $2) AND r.status = $3" \
-    " AND ($4::text IS NULL OR r.reference = $6" \
+    " AND ($4::text IS NULL" \
+    "  OR r.reference = (SELECT public.frontdesk_reference($6))" \
     "  OR (r.first_name || ' ' || r.last_name || ' ' || coalesce(r.email, ''))" \
     "   ILIKE $4" \
     "  OR regexp_replace(coalesce(r.phone, ''), '[^0-9]', '', 'g') LIKE $5)"
@@ -78,10 +81,13 @@ static const char inbox_csv_sql[] =
 static const char location_id_sql[] =
     "SELECT id FROM locations WHERE slug = $1";
 
-/* A request's id and location, for access_may_see. */
+/* A request's id and location, for access_may_see, and its own
+ * reference: the path may name it by an alias, which an answer during an
+ * outage gave for a post the database had already (frontdesk_reference(),
+ * sql/009_keys.sql). */
 static const char request_find_sql[] =
-    "SELECT id, location_id, status FROM appointment_requests"
-    " WHERE reference = $1";
+    "SELECT id, location_id, status, reference FROM appointment_requests"
+    " WHERE reference = public.frontdesk_reference($1)";
 
 /* Fetching the whole request: read for the caller, audited as a view. */
 static const char request_view_sql[] =

@@ -206,6 +206,38 @@ def test_idempotent_replay():
     assert stored(r1.json()["reference"])[10] == "page-view-0001"
 
 
+def test_repost_as_it_would_be_stored_is_the_same():
+    """a repost that differs only in what storing takes away is the same
+    post (issue 12): CRLF (the form without JavaScript) then LF (form.js),
+    consent=yes then on, an empty or blank field then none, white space
+    around a value, urlencoded then multipart: the first answer, no new
+    row; a real difference is still 409"""
+    f = maria(submission_id="as-stored-1", message="Since March.\r\n"
+              "Worse at night.\r\n", consent="yes", service="")
+    r1 = S.post(f)
+    assert r1.status == 201, r1
+    before = totals()
+    for again in (dict(f, message="Since March.\nWorse at night."),
+                  dict(f, consent="on"),
+                  maria(submission_id="as-stored-1", service=None,
+                        message="Since March.\rWorse at night.",
+                        consent=" on "),
+                  dict(f, first_name="\u00a0Maria ", service="  ")):
+        r = S.post(again)
+        assert r.status == 201 and r.json() == r1.json(), (again, r)
+    r = S.post(dict(f, consent="1"), multipart=True)
+    assert r.status == 201 and r.json() == r1.json(), r
+    assert totals() == before
+    assert stored(r1.json()["reference"])[7] == \
+        "Since March.\nWorse at night.", stored(r1.json()["reference"])
+    no_consent = {k: v for k, v in f.items() if k != "consent"}
+    for other in (no_consent, dict(f, message="Since March."),
+                  dict(f, service="Sciatica")):
+        r = S.post(other)
+        assert r.status == 409, (other, r)
+    assert totals() == before
+
+
 def test_idempotency_header():
     """the Idempotency-Key header works the same, and wins over the field"""
     f = maria(submission_id="field-key")
