@@ -366,6 +366,9 @@ def main():
     lines = []
 
     def report(label):
+        # The sink first: a message stored is then counted as accepted
+        # unless its post's answer is still on its way.
+        delivered = sink.delivered()
         sent, acc, errs, late, lat = load.interval()
         rss = {}
         for n in order:
@@ -374,7 +377,7 @@ def main():
             if st:
                 peak[n] = max(peak[n], st["VmHWM"])
         pending = mailtest.outbox_status(S).get("pending", 0)
-        row = (label, sent, acc, late, fmt_errors(errs), sink.delivered(),
+        row = (label, sent, acc, late, fmt_errors(errs), delivered,
                pending, pct(lat, 50), pct(lat, 99), rss, loadavg())
         lines.append(row)
         say("%5s %7d %8d %6d %-22s %9d %7d %7.1f %7.1f %s %5.2f" % (
