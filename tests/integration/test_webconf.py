@@ -95,9 +95,19 @@ def test_nginx_files_each():
         nginx_check([f])
 
 
+# Files that replace each other ("use this file instead of console.conf"):
+# one of them at a time goes with all the others.
+NGINX_ALTERNATIVES = ("console.conf", "console-remote-user.conf")
+
+
 def test_nginx_files_together():
-    """nginx -t: all shipped nginx files in one server { }, as documented"""
-    nginx_check(NGINX_FILES)
+    """nginx -t: all shipped nginx files in one server { }, as documented
+    (console.conf or console-remote-user.conf, each in turn)"""
+    alternatives = [f for f in NGINX_FILES
+                    if os.path.basename(f) in NGINX_ALTERNATIVES]
+    rest = [f for f in NGINX_FILES if f not in alternatives]
+    for alt in alternatives or [None]:
+        nginx_check(rest + ([alt] if alt else []))
 
 
 def get(port, path, method="GET", body=None, headers=None):
