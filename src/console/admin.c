@@ -9,6 +9,7 @@
 
 #include "account/account.h"
 #include "account/audit.h"
+#include "common/route.h"
 #include "common/text.h"
 #include "console.h"
 #include "db/db.h"
@@ -51,10 +52,85 @@ location_values_ok(struct fcgi_ctx *c, const char *name, char *clean,
 	return true;
 }
 
+static json_t *
+addresses(const char *const *list, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(list[i]));
+	return a;
+}
+
+/* A location's "next_email": who gets its next message, by the mailer's
+ * own rule (common/route.c) over its routes as the mailer reads them (in
+ * the order they were added, at most ROUTE_MAX_ROWS), and [mail]
+ * default_to when none is usable. */
+static void
+next_email(json_t *loc, const char *default_to)
+{
+	const char *emails[ROUTE_MAX_ROWS], *kinds[ROUTE_MAX_ROWS];
+	json_t *routes = json_object_get(loc, "routes"), *rt;
+	struct route_rcpts rc;
+	size_t n = 0, i;
+
+	json_array_foreach(routes, i, rt) {
+		const char *e = json_string_value(json_object_get(rt, "email"));
+		const char *k = json_string_value(json_object_get(rt, "kind"));
+
+		if (n == ROUTE_MAX_ROWS)
+			break;
+		if (e != NULL && k != NULL) {
+			emails[n] = e;
+			kinds[n] = k;
+			n++;
+		}
+	}
+	route_resolve(&rc, emails, kinds, n, default_to);
+	json_object_set_new(loc, "next_email", json_pack("{s:o, s:o, s:o, s:b}",
+	    "to", addresses(rc.to, rc.nto), "cc", addresses(rc.cc, rc.ncc),
+	    "bcc", addresses(rc.bcc, rc.nbcc), "default", rc.fallback));
+}
+
+/* A location, or the list of them, as the statement builds it, each with
+ * its next_email. */
+static void
+answer_locations(struct fcgi_ctx *c, int status, const char *stmt, int n,
+    const char *const *vals)
+{
+	enum db_result e;
+	PGresult *r = db_conn_exec(&console_worker(c)->db, stmt, n, vals, &e);
+	const char *to = c->cfg->mail_default_to;
+	json_t *v, *loc;
+	size_t i;
+
+	if (r == NULL) {
+		console_unavailable(c);
+		return;
+	}
+	if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
+		PQclear(r);
+		console_error(c, 404, "not found");
+		return;
+	}
+	v = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+	PQclear(r);
+	if (v == NULL) {
+		console_error(c, 500, "cannot read the locations");
+		return;
+	}
+	if (json_is_array(v))
+		json_array_foreach(v, i, loc)
+			next_email(loc, to);
+	else
+		next_email(v, to);
+	http_json(&c->ans, status, v);
+}
+
 void
 admin_locations(struct fcgi_ctx *c)
 {
-	console_answer_sql(c, 200, "locations", 0, NULL);
+	answer_locations(c, 200, "locations", 0, NULL);
 }
 
 void
@@ -100,7 +176,7 @@ admin_location_add(struct fcgi_ctx *c)
 		return;
 	}
 	PQclear(r);
-	console_answer_sql(c, 201, "location_json", 1, vals);
+	answer_locations(c, 201, "location_json", 1, vals);
 }
 
 void
@@ -176,7 +252,7 @@ admin_location_change(struct fcgi_ctx *c)
 	r = NULL;
 	if (db_conn_run(&w->db, "COMMIT") != DB_OK)
 		goto fail;
-	console_answer_sql(c, 200, "location_json", 1, vals);
+	answer_locations(c, 200, "location_json", 1, vals);
 	return;
 fail:
 	buf_free(&detail);

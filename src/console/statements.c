@@ -271,7 +271,9 @@ static const char me_2fa_confirm_sql[] =
 static const char user_remote_sql[] =
     "SELECT id, enabled FROM users WHERE username = $1";
 
-/* Admin: locations with their routes. */
+/* Admin: locations with their routes, in the order the mailer reads them
+ * (its "routes" statement): admin.c resolves each location's next_email
+ * from them by the mailer's rule (common/route.c). */
 #define LOCATION_JSON(l) \
     "json_build_object('slug', " l ".slug, 'name', " l ".name," \
     " 'thank_you_url', " l ".thank_you_url, 'active', " l ".active," \
@@ -399,10 +401,16 @@ static const char user_add_sql[] =
 
 static const char user_set_role_sql[] =
     "UPDATE users SET role = $2 WHERE id = $1::bigint";
+/* The locations an account keeps are left alone: one statement's DELETE
+ * and INSERT see the same snapshot, so an INSERT of a row the DELETE takes
+ * would collide with it (a PATCH that keeps a location and adds one). */
 static const char user_set_locations_sql[] =
-    "WITH d AS (DELETE FROM user_locations WHERE user_id = $1::bigint)"
+    "WITH d AS (DELETE FROM user_locations WHERE user_id = $1::bigint"
+    "  AND location_id NOT IN (SELECT id FROM locations"
+    "  WHERE slug = ANY ($2::text[])))"
     " INSERT INTO user_locations (user_id, location_id)"
-    " SELECT $1::bigint, id FROM locations WHERE slug = ANY ($2::text[])";
+    " SELECT $1::bigint, id FROM locations WHERE slug = ANY ($2::text[])"
+    " ON CONFLICT DO NOTHING";
 /* Disabling ends the sessions; enabling lifts a lockout too. */
 static const char user_set_enabled_sql[] =
     "WITH s AS (DELETE FROM sessions WHERE user_id = $1::bigint"

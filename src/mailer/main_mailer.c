@@ -157,7 +157,7 @@ take_once(int *argc, char **argv)
 /* Composes and sends; fills res (reply points into r or a static). */
 static void
 mailer_send(struct mailer *m, struct outbox_msg *om,
-    const struct outbox_rcpts *rc, struct smtp_result *r,
+    const struct route_rcpts *rc, struct smtp_result *r,
     struct outbox_result *res)
 {
 	enum mail_result composed;
@@ -284,7 +284,7 @@ mailer_deliver(struct mailer *m, struct outbox_msg *om)
 {
 	struct outbox_result res = { .outcome = OUTBOX_RETRY };
 	struct smtp_result r = { 0 };
-	struct outbox_rcpts rc;
+	struct route_rcpts rc;
 	struct pg_result *routes;
 
 	if (outbox_recipients(&m->ob, om, &rc, &routes) == -1)
@@ -292,7 +292,7 @@ mailer_deliver(struct mailer *m, struct outbox_msg *om)
 	if (rc.skipped > 0)
 		log_warn("routes_skipped", "outbox_id=%lld location_id=%s "
 		    "skipped=%zu hint=\"invalid addresses, or more than %d\"",
-		    om->id, om->location_id, rc.skipped, OUTBOX_MAX_RCPTS);
+		    om->id, om->location_id, rc.skipped, ROUTE_MAX_RCPTS);
 	if (rc.nall == 0) {
 		snprintf(r.reply, sizeof(r.reply), "no recipients: the location "
 		    "has no routes and [mail] default_to is empty");
@@ -360,11 +360,11 @@ mailer_run(struct mailer *m, bool once)
 static void
 check_default_to(const struct config *cfg, struct alert *alert)
 {
-	struct outbox_rcpts rc;
+	struct route_rcpts rc;
 	char q[2 * CONFIG_STR + 4];
 	const char *key = NULL;
 
-	outbox_route(&rc, NULL, NULL, 0, cfg->mail_default_to);
+	route_resolve(&rc, NULL, NULL, 0, cfg->mail_default_to);
 	if (rc.skipped > 0)
 		key = "default_to";
 	else if (alert_init(alert, cfg) == -1)

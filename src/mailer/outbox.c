@@ -248,10 +248,10 @@ outbox_claim(struct outbox *o, struct outbox_msg *m)
 
 int
 outbox_recipients(struct outbox *o, const struct outbox_msg *m,
-    struct outbox_rcpts *rc, struct pg_result **res)
+    struct route_rcpts *rc, struct pg_result **res)
 {
 	const char *vals[] = { m->location_id };
-	const char *emails[OUTBOX_MAX_RCPTS * 2], *kinds[OUTBOX_MAX_RCPTS * 2];
+	const char *emails[ROUTE_MAX_ROWS], *kinds[ROUTE_MAX_ROWS];
 	PGresult *r;
 	int n;
 
@@ -259,13 +259,13 @@ outbox_recipients(struct outbox *o, const struct outbox_msg *m,
 	if ((r = outbox_exec(o, "routes", 1, vals)) == NULL)
 		return -1;
 	n = PQntuples(r);
-	if (n > OUTBOX_MAX_RCPTS * 2)
-		n = OUTBOX_MAX_RCPTS * 2;
+	if (n > ROUTE_MAX_ROWS)
+		n = ROUTE_MAX_ROWS;
 	for (int i = 0; i < n; i++) {
 		emails[i] = PQgetvalue(r, i, 0);
 		kinds[i] = PQgetvalue(r, i, 1);
 	}
-	outbox_route(rc, emails, kinds, (size_t)n, o->cfg->mail_default_to);
+	route_resolve(rc, emails, kinds, (size_t)n, o->cfg->mail_default_to);
 	rc->skipped += (size_t)(PQntuples(r) - n);
 	*res = r;
 	return 0;

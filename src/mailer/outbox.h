@@ -6,29 +6,24 @@
 #include <stddef.h>
 
 #include "common/config.h"
+#include "common/route.h"
 #include "mail.h"
 
 /* libpq's types, without its header (the unit tests build without it). */
 struct pg_conn;
 struct pg_result;
 
-#define OUTBOX_MAX_RCPTS 64
 #define OUTBOX_REPLY_MAX 200
 
 enum outbox_outcome { OUTBOX_SENT, OUTBOX_RETRY, OUTBOX_DEAD };
 
-/* Envelope and header recipients of one message. The pointers point into
- * the route rows given to outbox_route() or into `spare`. */
-struct outbox_rcpts {
-	const char *to[OUTBOX_MAX_RCPTS], *cc[OUTBOX_MAX_RCPTS];
-	const char *bcc[OUTBOX_MAX_RCPTS];
-	size_t nto, ncc, nbcc;
-	const char *all[3 * OUTBOX_MAX_RCPTS];  /* the envelope, no twice */
-	size_t nall;
-	size_t skipped;           /* invalid or beyond OUTBOX_MAX_RCPTS */
-	bool fallback;            /* no usable routes: [mail] default_to */
-	char spare[CONFIG_STR];
-};
+/* Who gets a message is common/route.c's rule (route_resolve, struct
+ * route_rcpts), shared with the console's preview. The old names stay
+ * for code written before the move (the alerts branch's alert.h and
+ * alert_mail.c); new code uses route_*. */
+#define outbox_rcpts route_rcpts
+#define outbox_route route_resolve
+#define OUTBOX_MAX_RCPTS ROUTE_MAX_RCPTS
 
 /* One claimed message; the strings live in `res`. */
 struct outbox_msg {
@@ -79,11 +74,6 @@ long outbox_lease(long timeout, long retry_max);
  * give_up_after. */
 enum outbox_outcome outbox_verdict(bool delivered, long smtp_code,
     bool in_transaction, long age, long give_up_after);
-/* The recipients from a location's routes (kind "to", "cc" or "bcc");
- * invalid addresses are skipped; no usable route: default_to (addresses
- * separated by commas or spaces). Returns the envelope's size. */
-size_t outbox_route(struct outbox_rcpts *r, const char *const *emails,
-    const char *const *kinds, size_t n, const char *default_to);
 
 /* The database (outbox.c). All return -1 after one logged error. */
 int outbox_open(struct outbox *o, const struct config *cfg);
@@ -93,7 +83,7 @@ void outbox_close(struct outbox *o);
 int outbox_claim(struct outbox *o, struct outbox_msg *m);
 /* The message's recipients from its location's routes, read now. */
 int outbox_recipients(struct outbox *o, const struct outbox_msg *m,
-    struct outbox_rcpts *r, struct pg_result **res);
+    struct route_rcpts *r, struct pg_result **res);
 /* Records the attempt and moves the row on. 0 (also when the lease was
  * lost meanwhile, which it logs), -1 database trouble. */
 int outbox_record(struct outbox *o, const struct outbox_msg *m,

@@ -421,7 +421,7 @@ def test_admin_locations_and_routes():
     locs = a.get("/locations").json()
     assert [l["slug"] for l in locs] == ["midtown", "fidi", "woodbury"]
     assert set(locs[0]) == {"slug", "name", "thank_you_url", "active",
-                            "routes"}, locs[0]
+                            "routes", "next_email"}, locs[0]
     r = a.post("/locations", {"slug": "brooklyn", "name": " Brooklyn "})
     assert r.status == 201 and r.json()["name"] == "Brooklyn", r
     assert a.post("/locations", {"slug": "brooklyn", "name": "B"}).status \
@@ -464,6 +464,78 @@ def test_admin_locations_and_routes():
     assert a.patch("/locations/brooklyn", {"active": False}).json()[
         "active"] is False
     assert a.patch("/locations/brooklyn", {"active": "no"}).status == 400
+
+
+def next_email(slug):
+    locs = {l["slug"]: l for l in admin().get("/locations").json()}
+    return locs[slug]["next_email"]
+
+
+def test_admin_next_email():
+    """each location's next_email: who the mailer will send its next
+    message to, by the mailer's own rule (common/route.c): its routes,
+    else [mail] default_to; in every answer that is a location"""
+    a = admin()
+    assert next_email("midtown") == {
+        "to": ["midtown.desk@clinic.example"], "cc": [], "bcc": [],
+        "default": False}, next_email("midtown")
+    # brooklyn has no routes: [mail] default_to, said so
+    assert next_email("brooklyn") == {
+        "to": ["frontdesk@clinic.example"], "cc": [], "bcc": [],
+        "default": True}, next_email("brooklyn")
+    # a Bcc alone is a usable route: no default_to then
+    assert a.post("/locations/brooklyn/routes", {
+        "email": "owner@clinic.example", "kind": "bcc"}).status == 201
+    assert next_email("brooklyn") == {
+        "to": [], "cc": [], "bcc": ["owner@clinic.example"],
+        "default": False}, next_email("brooklyn")
+    for email, kind in (("bk.desk@clinic.example", "to"),
+                        ("bk.manager@clinic.example", "cc"),
+                        ("bk.second@clinic.example", "to")):
+        assert a.post("/locations/brooklyn/routes", {
+            "email": email, "kind": kind}).status == 201
+    # in the order they were added, as the mailer reads them
+    want = {"to": ["bk.desk@clinic.example", "bk.second@clinic.example"],
+            "cc": ["bk.manager@clinic.example"],
+            "bcc": ["owner@clinic.example"], "default": False}
+    assert next_email("brooklyn") == want, next_email("brooklyn")
+    # the answer of a change, or of an addition, carries it too
+    r = a.patch("/locations/brooklyn", {"name": "Brooklyn"})
+    assert r.status == 200 and r.json()["next_email"] == want, r
+    r = a.post("/locations", {"slug": "queens", "name": "Queens"})
+    assert r.status == 201 and r.json()["next_email"] == {
+        "to": ["frontdesk@clinic.example"], "cc": [], "bcc": [],
+        "default": True}, r
+    # every route removed: back to default_to
+    for email in ("owner@clinic.example", "bk.desk@clinic.example",
+                  "bk.manager@clinic.example", "bk.second@clinic.example"):
+        assert a.delete("/locations/brooklyn/routes/" + email.replace(
+            "@", "%40")).status == 204
+    assert next_email("brooklyn")["default"] is True
+    assert next_email("brooklyn")["to"] == ["frontdesk@clinic.example"]
+    # a console with a list for default_to, and one with none: the same
+    # rule (the mailer's unit table, tests/unit/test_route.c)
+    for i, (default_to, want) in enumerate((
+            ("a@x.example, b@x.example;c@x.example",
+             ["a@x.example", "b@x.example", "c@x.example"]), ("", []))):
+        name = "console-dt%d" % i
+        p = S.start_console(name, mail={"default_to": default_to})
+        try:
+            f = fdtest.FcgiClient(os.path.join(S.dir, name + ".sock"))
+            f.begin({"REQUEST_METHOD": "GET", "REQUEST_URI": API +
+                     "/locations", "SERVER_PORT": "80",
+                     "HTTP_HOST": "staff.clinic.example",
+                     "REMOTE_ADDR": "127.0.0.1",
+                     "HTTP_COOKIE": "__Host-fd_session=" + a.cookie})
+            f.stdin(b"")
+            out = f.response().decode()
+            assert "Status: 200" in out, out
+            got = {l["slug"]: l for l in json.loads(out.split(
+                "\r\n\r\n", 1)[1])}["brooklyn"]["next_email"]
+            assert got == {"to": want, "cc": [], "bcc": [],
+                           "default": True}, (default_to, got)
+        finally:
+            assert fdtest.stop(p) == 0
 
 
 def test_admin_outbox():
@@ -516,6 +588,12 @@ def test_admin_users():
     assert w.sign_in("wes", pw).status == 201
     assert [x["location"] for x in w.get("/requests").json()["requests"]] \
         == []
+    r = a.patch("/users/wes", {"locations": ["fidi"]})
+    assert r.status == 200 and r.json()["locations"] == ["fidi"], r
+    # keeping a location while adding another, then dropping one
+    r = a.patch("/users/wes", {"locations": ["fidi", "woodbury"]})
+    assert r.status == 200 and r.json()["locations"] == [
+        "fidi", "woodbury"], r
     r = a.patch("/users/wes", {"locations": ["fidi"]})
     assert r.status == 200 and r.json()["locations"] == ["fidi"], r
     assert [x["reference"] for x in w.get("/requests").json()["requests"]] \

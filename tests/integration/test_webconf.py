@@ -273,8 +273,8 @@ def console_example(d, conninfo):
 
 def test_nginx_serves_console():
     """nginx with console.conf beside the public files: the pages of
-    www/console/ under /console/ (the request links and /account are the
-    page too), the API on the console's socket, the headers on every
+    www/console/ under /console/ (the request links, /account and the
+    admin pages are the page too), the API on the console's socket, the headers on every
     answer (nginx's own 404 included) once each, /metrics closed to other
     hosts; the console from its example file, on a socket handed over as
     frontdesk-console.socket does (LISTEN_FDS, listen left empty), signs
@@ -315,7 +315,11 @@ def test_nginx_serves_console():
         with open(os.path.join(SOURCE, "www", "console", "index.html"),
                   "rb") as f:
             assert page == f.read()
-        for path in ("/console/requests/FD-0123ABCD", "/console/account"):
+        for path in ("/console/requests/FD-0123ABCD", "/console/account",
+                     "/console/admin/locations",
+                     "/console/admin/locations/woodbury",
+                     "/console/admin/mail", "/console/admin/accounts",
+                     "/console/admin/audit"):
             st, h, body = get_raw(port, path)
             assert st == 200 and body == page, (path, st)
             console_headers_once(path, h)

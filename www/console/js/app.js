@@ -3,9 +3,9 @@
  * webmail tab is a cross-site navigation, which a SameSite=Strict cookie
  * does not follow), asks GET /me, and then shows sign-in, the enrolment
  * of a second factor, or what the address names: PREFIX/ the inbox,
- * PREFIX/requests/REF that request, PREFIX/account the account. After
- * sign-in it stays on that address, so an email's link lands on its
- * request. */
+ * PREFIX/requests/REF that request, PREFIX/account the account, and
+ * for admins PREFIX/admin/... the admin pages (admin.js). After sign-in
+ * it stays on that address, so an email's link lands on its request. */
 import { $, clear, announce, zoneNote } from "./dom.js";
 import { PREFIX, call, setCsrf, whenSignedOut, markActivity } from "./api.js";
 import { startIdle, stopIdle } from "./idle.js";
@@ -15,22 +15,40 @@ import { setupInbox, showInbox, hideInbox, forgetInbox, inboxUrl,
     rememberRow } from
     "./inbox.js";
 import { showRequest, forgetRequest } from "./request.js";
+import { adminWhere, setupAdmin, showAdmin, forgetAdmin } from "./admin.js";
+import { showBanner } from "./banner.js";
 
 const VIEWS = ["loading", "signin", "enrol", "inbox", "request", "account",
-    "error"];
+    "admin", "error"];
 const REF = /^FD-[0-9A-HJKMNP-TV-Z]{8}$/;
 const DEFAULT_IDLE = 900;	/* [console] idle_timeout's default */
+const ME_POLL_MS = 60000;	/* an admin's banner: GET /me this often */
 
 let me = null;
 let fromInbox = false;	/* the request view was opened from the list */
 let remoteUser = false;	/* signed in by the web server (auth = remote_user) */
+let mePoll = null;
 
-function show(name) {
+function show(name, navPage = "") {
 	for (const v of VIEWS)
 		$("view-" + v).hidden = v !== name;
 	if (name !== "inbox")
 		hideInbox();
 	$("session-bar").hidden = !me || name === "signin";
+	/* the admin pages' links: admins only, once past the enrolment */
+	const admin = !!me && me.role === "admin" && me.second_factor !==
+	    "enrol" && name !== "signin" && name !== "enrol";
+	$("admin-nav").hidden = !admin;
+	for (const a of $("admin-nav").querySelectorAll("a[data-page]")) {
+		if (a.dataset.page === (name === "inbox" ? "inbox" : navPage))
+			a.setAttribute("aria-current", "page");
+		else
+			a.removeAttribute("aria-current");
+	}
+	if (!admin)
+		$("mail-banner").hidden = true;
+	else
+		showBanner(me);
 }
 
 function focusTitle(id) {
@@ -53,6 +71,9 @@ function where() {
 		return { view: "inbox" };
 	if (p === "/account" || p === "/account/")
 		return { view: "account" };
+	const a = adminWhere(p);
+	if (a)
+		return { view: "admin", ...a };
 	return { view: "missing" };
 }
 
@@ -85,6 +106,8 @@ async function route(opts = {}) {
 	}
 	if (w.view === "account")
 		return showAccount();
+	if (w.view === "admin")
+		return routeAdmin(w);
 	if (w.view === "missing")
 		return showError("Page not found", "There is no such page " +
 		    "in the console.");
@@ -92,6 +115,50 @@ async function route(opts = {}) {
 	await showInbox(me, opts.back);
 	if (!opts.back)
 		focusTitle("inbox-title");
+}
+
+async function routeAdmin(w) {
+	if (me.role !== "admin")
+		return showError("For admins only", "This page is for the " +
+		    "clinic's admins. Your account works the requests of your " +
+		    "locations.");
+	if (w.redirect)
+		history.replaceState(null, "", PREFIX + "/admin/locations");
+	show("admin", w.nav || w.page);
+	await showAdmin(me, w);
+}
+
+/* GET /me again (in the background): the banner's mail, and the
+ * locations an admin just changed. */
+async function refreshMe() {
+	if (!me)
+		return;
+	try {
+		const m = await call("GET", "/me", { background: true });
+		if (!me)
+			return;
+		me = m;
+		setCsrf(me.csrf);
+		if (!$("admin-nav").hidden)
+			showBanner(me);
+	} catch (e) {
+		/* a 401 shows sign-in by itself */
+	}
+}
+
+function startMePoll() {
+	stopMePoll();
+	if (me && me.role === "admin")
+		mePoll = setInterval(() => {
+			if (!document.hidden)
+				refreshMe();
+		}, ME_POLL_MS);
+}
+
+function stopMePoll() {
+	if (mePoll)
+		clearInterval(mePoll);
+	mePoll = null;
 }
 
 function showError(title, text, retry) {
@@ -138,12 +205,17 @@ async function afterSignIn(answer) {
 	await loadMe();
 	showSignInNotice("");
 	startSessionTimer();
+	startMePoll();
 	await route({});
 }
 
 /* Nothing of the last session stays on the screen. */
 function forget() {
 	stopIdle();
+	stopMePoll();
+	forgetAdmin();
+	$("mail-banner").hidden = true;
+	$("admin-nav").hidden = true;
 	me = null;
 	setCsrf("");
 	forgetInbox();
@@ -265,14 +337,25 @@ function onClick(ev) {
 	navigate(a.pathname + a.search, { fromInbox: fromList });
 }
 
-/* Esc goes back from a request (not while typing a note). */
+/* Esc goes back from a request (not while typing a note), and from one
+ * location or account to their list; an open dialog takes it first. */
 function onKey(ev) {
 	if (ev.key !== "Escape" || ev.defaultPrevented || !me)
 		return;
+	if ($("confirm").open)
+		return;
 	const t = ev.target;
 	if (t && (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" &&
-	    t.value)))
+	    t.value && t.type !== "checkbox" && t.type !== "radio")))
 		return;
+	if (!$("view-admin").hidden) {
+		const w = where();
+		if (w.page === "location" || w.page === "account") {
+			ev.preventDefault();
+			navigate(PREFIX + "/admin/" + w.nav);
+		}
+		return;
+	}
 	if (!$("view-request").hidden || !$("view-account").hidden ||
 	    !$("view-error").hidden) {
 		ev.preventDefault();
@@ -302,6 +385,7 @@ async function start() {
 		return;
 	}
 	startSessionTimer();
+	startMePoll();
 	await route({});
 }
 
@@ -313,6 +397,15 @@ function boot() {
 	setupPassword(() => me, async () => {
 		await loadMe();
 	});
+	setupAdmin({ navigate, meChanged: refreshMe, selfSignedOut: () => {
+		history.replaceState(null, "", PREFIX + "/");
+		showSignIn("You are signed out: your own account was " +
+		    "disabled, or its second factor reset.");
+	} });
+	for (const a of $("admin-nav").querySelectorAll("a[data-page]"))
+		a.href = a.dataset.page === "inbox" ? PREFIX + "/" : PREFIX +
+		    "/admin/" + a.dataset.page;
+	$("mail-banner-link").href = PREFIX + "/admin/mail";
 	$("sign-out").addEventListener("click", signOut);
 	document.addEventListener("click", onClick);
 	document.addEventListener("keydown", onKey);

@@ -3,7 +3,7 @@
  * honeypot's catch "not spam". Every value is put in as text. */
 import { $, h, clear, announce, showError, timeEl, TRIAGE,
     triageLabel, deliveryLabel } from "./dom.js";
-import { call } from "./api.js";
+import { call, PREFIX } from "./api.js";
 
 const NOTE_MAX = 2000;
 
@@ -106,13 +106,16 @@ function render(r, keep) {
 			deliveryLabel(r.delivery, r.status))),
 		triageBox(r)),
 	    r.status === "spam" ? spamBox(r) : null,
+	    r.status !== "spam" && r.delivery === "dead" ? deadBox(r) : null,
 	    h("div", { class: "req-grid" },
 		h("div", { class: "req-main" }, details(r), arrival(r),
 		    deliveries(r)),
 		h("div", { class: "req-side" }, notes(r), history(r)))]
 	    .filter(Boolean));
-	if (keep && $(keep))
-		$(keep).focus();
+	/* what had the focus may be gone (a resend from the failed box):
+	 * the title then */
+	if (keep)
+		($(keep) || $("request-title")).focus();
 }
 
 function spamBox(r) {
@@ -124,6 +127,28 @@ function spamBox(r) {
 	    h("button", { type: "button", id: "unspam", onclick: () =>
 		act("POST", "/unspam", "unspam", "Marked not spam; the " +
 		"email is on its way.", true) }, "Not spam"));
+}
+
+/* The email to the front desk failed for good: nobody was told by mail,
+ * so the page says so plainly, at the top, with the server's reason. */
+function deadBox(r) {
+	const list = Array.isArray(r.deliveries) ? r.deliveries : [];
+	const last = list.filter((d) => d.outcome === "dead").pop();
+	return h("div", { class: "dead-box", id: "delivery-dead", role: "note",
+	    "aria-labelledby": "delivery-dead-title" },
+	    h("p", null, h("strong", { id: "delivery-dead-title" }, "The email " +
+		"about this request could not be delivered."), " Nobody at the " +
+		"front desk was told by email. Contact the patient from this " +
+		"page, and tell an admin: the location's email address may be " +
+		"wrong."),
+	    last && last.reply ? h("p", null, "The mail server said: ",
+		h("code", { class: "reply" }, last.reply)) : null,
+	    h("p", { class: "dead-actions" },
+		h("button", { type: "button", id: "resend-dead", onclick: () =>
+		    act("POST", "/resend", "resend-dead", "A new email to the " +
+		    "front desk is queued.", true) }, "Send the email again"),
+		me && me.role === "admin" ? h("a", { href: PREFIX +
+		    "/admin/mail", "data-nav": true }, "Failed mail") : null));
 }
 
 function value(k, v) {
