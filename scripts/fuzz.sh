@@ -16,12 +16,15 @@ fi
 meson compile -C build-fuzz >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-harnesses=${*:-$(ls tests/fuzz/corpus)}
+# Every fuzzer tests/fuzz/meson.build builds (a harness may have no seeds).
+harnesses=${*:-$(cd build-fuzz/tests/fuzz && for f in fuzz_*; do
+	[ -f "$f" ] && [ -x "$f" ] && echo "${f#fuzz_}"; done)}
 for h in $harnesses; do
 	mkdir -p "$work/$h"
-	cp tests/fuzz/corpus/"$h"/* "$work/$h/"
+	[ ! -d tests/fuzz/corpus/"$h" ] || cp tests/fuzz/corpus/"$h"/* "$work/$h/"
 	echo "fuzz: $h for ${secs}s"
 	build-fuzz/tests/fuzz/fuzz_"$h" -max_total_time="$secs" -max_len=65536 \
+	    -timeout=10 -rss_limit_mb=2048 \
 	    -artifact_prefix="$top/build-fuzz/crash-$h-" "$work/$h" 2>&1 |
 	    grep -E "^#[0-9]+.*DONE|ERROR|SUMMARY|Test unit written" || true
 	if ls "$top"/build-fuzz/crash-"$h"-* >/dev/null 2>&1; then

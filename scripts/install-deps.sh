@@ -2,7 +2,7 @@
 # install-deps: installs the Debian packages in scripts/packages.txt that are
 # missing (as root). The tests and the demo start their own PostgreSQL and
 # web servers on free ports and sockets; the packages' services are not
-# started.
+# started (and prometheus's, of which only promtool is used, is disabled).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 pkgs=$(grep -v '^#' "$here/packages.txt" | tr '\n' ' ')
@@ -39,7 +39,37 @@ if [ -n "$missing" ]; then
 		trap 'exit 143' TERM
 		trap 'exit 129' HUP
 	fi
+	# Postfix is here for bench/bench.py's smtp-sink and smtp-source only:
+	# no configuration, no mail system on this machine.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		debconf-set-selections
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	# The suite needs only promtool; the prometheus package also enables
+	# its server (port 9090, scraping this host), which policy-rc.d only
+	# keeps from starting now: disable and mask it, so no boot starts it.
+	case " $missing " in
+	*" prometheus "*)
+		if command -v systemctl >/dev/null; then
+			systemctl disable prometheus.service >/dev/null 2>&1 || true
+			systemctl mask prometheus.service >/dev/null 2>&1 || true
+		fi
+		if [ -x /etc/init.d/prometheus ] && command -v update-rc.d \
+		    >/dev/null; then
+			update-rc.d prometheus disable >/dev/null 2>&1 || true
+		fi
+		;;
+	esac
+fi
+# Whatever installed it, Postfix's own service stays stopped and disabled
+# (policy-rc.d only keeps it from starting during the install).
+if [ -x /usr/sbin/postfix ] && [ "$(id -u)" = 0 ]; then
+	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+		systemctl disable --now postfix >/dev/null 2>&1 || true
+	else
+		update-rc.d postfix disable >/dev/null 2>&1 || true
+		/usr/sbin/postfix status >/dev/null 2>&1 &&
+			/usr/sbin/postfix stop >/dev/null 2>&1 || true
+	fi
 fi

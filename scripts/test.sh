@@ -1,5 +1,7 @@
 #!/bin/sh
-# test: the whole suite (unit, integration, browser), then the unit and
+# test: the whole suite (unit, integration, browser), then every libFuzzer
+# harness fuzzed for 30 s (FRONTDESK_FUZZ_SECONDS) in a clang build
+# (build-fuzz/, the suite 'fuzz', two at a time), then the unit and
 # integration suites again built with AddressSanitizer and UBSan. Each
 # integration test starts the services it needs on free ports and in
 # temporary folders, and stops them, so two runs never collide.
@@ -40,26 +42,41 @@ step_failed() {  # what
 	(cd tests/browser && npm install --no-audit --no-fund --silent) ||
 	step_failed "npm install"
 
-run_suite() {  # build-dir meson-setup-args...
-	dir=$1; shift
+# run_suite build-dir target suite meson-setup-args...: builds target
+# (empty: everything) and runs suite (empty: every suite).
+run_suite() {
+	dir=$1 target=$2 suite=$3; shift 3
 	if [ ! -f "$dir/build.ninja" ]; then
 		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 ||
 			{ cat "$dir.setup.log"; step_failed "meson setup $dir"; }
 	fi
-	meson compile -C "$dir" >/dev/null ||
-		{ meson compile -C "$dir"; step_failed "meson compile -C $dir"; }
+	# ninja rather than meson compile: an alias target just added to a
+	# meson.build is only known once ninja has regenerated the build.
+	# shellcheck disable=SC2086
+	ninja -C "$dir" -j "$jobs" $target >/dev/null ||
+		{ ninja -C "$dir" -j "$jobs" $target; step_failed "compile $dir $target"; }
 	# An old run's log must not count for this one.
 	rm -f "$dir/meson-logs/testlog.json"
-	meson test -C "$dir" --print-errorlogs --num-processes "$jobs" ||
+	# shellcheck disable=SC2086
+	meson test -C "$dir" --no-rebuild ${suite:+--suite $suite} \
+	    --print-errorlogs --num-processes "$jobs" ||
 		status=1
 	[ -f "$dir/meson-logs/testlog.json" ] ||
 		step_failed "meson test -C $dir (no test log)"
 	logs="$logs $dir/meson-logs/testlog.json"
 }
-run_suite build-test
+run_suite build-test "" ""
+# The fuzzers, as scripts/fuzz.sh builds them (clang, libFuzzer, ASan and
+# UBSan), each fuzzed for 30 s, $jobs at a time: only their targets are
+# built, and only the suite 'fuzz' runs (tests/fuzz/run_fuzz.py). What they
+# add to the corpus goes to a temporary copy; a failing input is saved in
+# build-fuzz/fuzz-artifacts/ and printed.
+CC=clang run_suite build-fuzz fuzzers fuzz -Dfuzzing=true \
+    -Db_sanitize=address,undefined -Db_lundef=false
 if [ "${1:-}" != "--quick" ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false
+		run_suite build-asan "" "" -Db_sanitize=address,undefined \
+		    -Db_lundef=false
 fi
 finish

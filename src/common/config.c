@@ -87,6 +87,8 @@ static const struct key keys[] = {
 	{ "mail", "alert_interval", KEY_INT, OFF(mail_alert_interval), "600",
 	    60, 86400, NULL },
 	{ "spool", "dir", KEY_STR, OFF(spool_dir), "", 0, 0, NULL },
+	{ "spool", "max_size", KEY_INT, OFF(spool_max_size), "1073741824",
+	    1048576, LONG_MAX, NULL },
 	{ "console", "listen", KEY_STR, OFF(console_listen), "", 0, 0, NULL },
 	{ "console", "socket_mode", KEY_MODE, OFF(console_socket_mode), "0660",
 	    0, 07777, NULL },

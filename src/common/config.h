@@ -58,6 +58,7 @@ struct config {
 	long limits_per_ip_per_hour;
 
 	char spool_dir[CONFIG_STR];
+	long spool_max_size;              /* bytes of every file in it */
 
 	char console_listen[CONFIG_STR];  /* empty: inherited socket */
 	long console_socket_mode;

@@ -319,8 +319,8 @@ before(struct fcgi_ctx *c, const struct fcgi_route *wr)
 		if (c->cfg->console_auth == CONFIG_AUTH_REMOTE_USER) {
 			if (!session_remote_user(c))
 				return false;
-		} else
-			session_load(c);
+		} else if (!session_load(c))
+			return false;  /* 503: the session is not known bad */
 	}
 	q.csrf_ok = w->session.valid && tok != NULL &&
 	    account_equal(tok, w->session.csrf);

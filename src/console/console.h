@@ -72,8 +72,10 @@ const char *console_locations_array(const struct access_session *s,
     char *buf, size_t size);
 
 /* session.c */
-/* Fills the worker's session from the cookie (invalid when none). */
-void session_load(struct fcgi_ctx *c);
+/* Fills the worker's session from the cookie (invalid when none). False
+ * when the database could not be asked: the request was answered 503,
+ * and the cookie is left alone (the session may well be alive). */
+bool session_load(struct fcgi_ctx *c);
 /* Is the request's Origin foreign? */
 bool session_foreign_origin(struct fcgi_ctx *c);
 /* Makes a session for user_id and answers sign-in's 201 with the cookie;

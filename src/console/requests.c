@@ -46,6 +46,9 @@ find_request(struct fcgi_ctx *c, struct found *f)
 	if (seen) {
 		snprintf(f->id, sizeof(f->id), "%s", PQgetvalue(r, 0, 0));
 		f->spam = strcmp(PQgetvalue(r, 0, 2), "spam") == 0;
+		/* Named by an alias: what follows (the audit row's object, a
+		 * resend) is about the request's own reference. */
+		snprintf(f->ref, sizeof(f->ref), "%s", PQgetvalue(r, 0, 3));
 	}
 	PQclear(r);
 	if (!seen)

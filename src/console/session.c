@@ -97,14 +97,15 @@ session_lookup(struct fcgi_ctx *c, const char *token)
 	return true;
 }
 
-void
+bool
 session_load(struct fcgi_ctx *c)
 {
 	char token[ACCOUNT_TOKEN_LEN + 1];
 
 	if (session_cookie_token(fcgi_param(c, "HTTP_COOKIE"), CONSOLE_COOKIE,
 	    token, sizeof(token)))
-		(void)session_lookup(c, token);
+		return session_lookup(c, token);
+	return true;
 }
 
 bool

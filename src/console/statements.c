@@ -13,12 +13,15 @@
 
 /* The inbox's filters: $1 the caller's locations (int[], NULL: all), $2
  * a location slug, $3 the status, $4 q as a case-insensitive substring
- * pattern, $5 q's digits as a pattern (NULL: none), $6 q as a reference.
+ * pattern, $5 q's digits as a pattern (NULL: none), $6 q as a reference
+ * (an alias leads to its request: frontdesk_reference(), sql/009_keys.sql,
+ * in a subquery of its own, so that it is asked once, not once a row).
  * The search expressions are those of sql/007's trigram indexes. */
 #define INBOX_WHERE \
     " WHERE ($1::int[] IS NULL OR r.location_id = ANY ($1::int[]))" \
     " AND ($2::text IS NULL OR l.slug = $2) AND r.status = $3" \
-    " AND ($4::text IS NULL OR r.reference = $6" \
+    " AND ($4::text IS NULL" \
+    "  OR r.reference = (SELECT public.frontdesk_reference($6))" \
     "  OR (r.first_name || ' ' || r.last_name || ' ' || coalesce(r.email, ''))" \
     "   ILIKE $4" \
     "  OR regexp_replace(coalesce(r.phone, ''), '[^0-9]', '', 'g') LIKE $5)"
@@ -78,10 +81,13 @@ static const char inbox_csv_sql[] =
 static const char location_id_sql[] =
     "SELECT id FROM locations WHERE slug = $1";
 
-/* A request's id and location, for access_may_see. */
+/* A request's id and location, for access_may_see, and its own
+ * reference: the path may name it by an alias, which an answer during an
+ * outage gave for a post the database had already (frontdesk_reference(),
+ * sql/009_keys.sql). */
 static const char request_find_sql[] =
-    "SELECT id, location_id, status FROM appointment_requests"
-    " WHERE reference = $1";
+    "SELECT id, location_id, status, reference FROM appointment_requests"
+    " WHERE reference = public.frontdesk_reference($1)";
 
 /* Fetching the whole request: read for the caller, audited as a view. */
 static const char request_view_sql[] =
@@ -211,9 +217,20 @@ static const char audit_sql[] =
     " VALUES ($1, $2, $3, $4, $5)";
 
 /* The caller's own account; locations as [{slug, name}], every active
- * and inactive one for an admin. */
+ * and inactive one for an admin. An admin past the enrolment gate also
+ * gets the mail banner's data: the dead messages and the age in seconds
+ * of the oldest one waiting (0: none waits); both from outbox's partial
+ * indexes, whatever the history's length. */
 static const char me_sql[] =
-    "SELECT json_build_object('username', u.username, 'role', u.role,"
+    "SELECT CASE WHEN u.role = 'admin' AND $3::text <> 'enrol'"
+    "  THEN (b.me::jsonb || jsonb_build_object('mail', json_build_object("
+    "   'dead', (SELECT count(*) FROM outbox WHERE status = 'dead'),"
+    "   'oldest_pending_seconds', (SELECT coalesce(floor(extract(epoch FROM"
+    "    now() - min(created_at))), 0)::bigint FROM outbox"
+    "    WHERE status IN ('pending', 'sending')))))::text"
+    "  ELSE b.me::text END"
+    " FROM users u, LATERAL (SELECT json_build_object('username', u.username,"
+    " 'role', u.role,"
     " 'locations', coalesce((SELECT json_agg(json_build_object('slug',"
     "  l.slug, 'name', l.name, 'active', l.active) ORDER BY l.id)"
     "  FROM locations l WHERE u.role = 'admin' OR l.id IN"
@@ -222,8 +239,8 @@ static const char me_sql[] =
     " 'idle_timeout', $4::int, 'session_max', $5::int,"
     " 'session_ends', (SELECT least(s.last_seen + make_interval(secs =>"
     "  $4::int), s.created_at + make_interval(secs => $5::int))"
-    "  FROM sessions s WHERE s.id = $6::bigint))::text"
-    " FROM users u WHERE u.id = $1::bigint";
+    "  FROM sessions s WHERE s.id = $6::bigint)) AS me) b"
+    " WHERE u.id = $1::bigint";
 
 static const char me_hash_sql[] =
     "SELECT password_hash, totp_pending, totp_last_step FROM users"

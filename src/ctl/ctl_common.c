@@ -175,13 +175,15 @@ ctl_quiet_notice(void *arg, const char *msg)
 PGconn *
 ctl_conn(struct ctl *c)
 {
+	/* read-write: the primary of a multi-host conninfo's hosts (the
+	 * conninfo may say target_session_attrs=any to read a standby). */
 	const char *keys[] = { "application_name", "connect_timeout",
-	    "dbname", NULL };
-	const char *vals[] = { CTL_PROG, "10", NULL, NULL };
+	    "target_session_attrs", "dbname", NULL };
+	const char *vals[] = { CTL_PROG, "10", "read-write", NULL, NULL };
 
 	if (c->conn != NULL)
 		return c->conn;
-	vals[2] = ctl_config(c)->db_conninfo;
+	vals[3] = ctl_config(c)->db_conninfo;
 	/* Our defaults come first so that the conninfo can override them. */
 	c->conn = PQconnectdbParams(keys, vals, 1);
 	if (c->conn == NULL) {

@@ -55,6 +55,25 @@ ctl_request_ref(const char *in, char out[REFERENCE_LEN + 1])
 	return -1;
 }
 
+/* A reference answered during an outage for a post the database had
+ * already leads to that post's request: ref becomes the request's own
+ * reference (frontdesk_reference(), sql/009_keys.sql, as the console
+ * resolves it). 0, or -1 once reported. */
+static int
+ctl_request_resolve(struct ctl *c, char ref[REFERENCE_LEN + 1])
+{
+	const char *vals[] = { ref };
+	PGresult *r = ctl_exec(c, "SELECT public.frontdesk_reference($1)", 1,
+	    vals);
+
+	if (r == NULL)
+		return -1;
+	if (reference_valid(PQgetvalue(r, 0, 0)))
+		snprintf(ref, REFERENCE_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
 /* The audit row of an export: of one request (ref) or of a list (ref
  * NULL, filters[3]: location, since, status). 0, or -1 once reported. */
 static int
@@ -237,7 +256,8 @@ ctl_request_show(struct ctl *c, int argc, char **argv)
 
 	if (ctl_json_args(c, argc, argv, 1, 1, &json) == -1)
 		return CTL_USAGE;
-	if (ctl_request_ref(argv[optind], ref) == -1)
+	if (ctl_request_ref(argv[optind], ref) == -1 ||
+	    ctl_request_resolve(c, ref) == -1)
 		return CTL_ERR;
 	r = ctl_exec(c, REQUEST_FIELDS REQUEST_FROM " WHERE r.reference = $1",
 	    1, vals);
@@ -313,6 +333,8 @@ ctl_request_queue(struct ctl *c, int argc, char **argv, bool unspam)
 	/* Only now: loading the configuration exits on an error, which must
 	 * not hide a usage error or keep --help from working. */
 	vals[1] = ctl_config(c)->msgid_domain;
+	if (ctl_request_resolve(c, ref) == -1)
+		return CTL_ERR;
 	if (ctl_begin(c, CTL_LOCK_OUTBOX) == -1)
 		return CTL_ERR;
 	if ((r = ctl_exec(c, unspam ? unspam_sql : resend_sql, 2,

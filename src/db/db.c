@@ -43,15 +43,29 @@ db_error(PGconn *conn, const PGresult *r, char *buf, size_t size)
 	return log_quote(buf, size, text);
 }
 
+bool
+db_lost(PGconn *conn, const PGresult *r)
+{
+	const char *state;
+
+	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
+		return true;
+	state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	return state == NULL || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "57P", 3) == 0;
+}
+
 enum db_result
 db_conn_open(struct db_conn *d)
 {
 	char timeout[64], q[256];
+	/* read-write: the primary of a multi-host conninfo's hosts. */
 	const char *keys[] = { "application_name", "connect_timeout",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count",
-	    "tcp_user_timeout", "options", "dbname", NULL };
+	    "tcp_user_timeout", "options", "target_session_attrs", "dbname",
+	    NULL };
 	const char *vals[] = { d->app_name, "3", "10", "5", "3", "15000",
-	    timeout, d->conninfo, NULL };
+	    timeout, "read-write", d->conninfo, NULL };
 
 	if (d->conn != NULL && PQstatus(d->conn) == CONNECTION_OK)
 		return DB_OK;
@@ -114,7 +128,7 @@ db_conn_exec(struct db_conn *d, const char *name, int n,
 			*err = DB_OK;
 			return r;
 		}
-		if (PQstatus(d->conn) == CONNECTION_BAD) {
+		if (db_lost(d->conn, r)) {
 			bool tx = d->in_tx;
 
 			PQclear(r);
@@ -150,9 +164,10 @@ db_conn_run(struct db_conn *d, const char *sql)
 	}
 	r = PQexec(d->conn, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		e = PQstatus(d->conn) == CONNECTION_BAD ? DB_DOWN :
-		    db_result_error(d, sql, r);
+		e = db_lost(d->conn, r) ? DB_DOWN : db_result_error(d, sql, r);
 	PQclear(r);
+	if (e == DB_DOWN)   /* opened again by the next statement */
+		db_conn_close(d);
 	if (strcmp(sql, "BEGIN") == 0)
 		d->in_tx = e == DB_OK;
 	else if (strcmp(sql, "COMMIT") == 0 || strcmp(sql, "ROLLBACK") == 0)

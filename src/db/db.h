@@ -26,6 +26,17 @@ int db_prepare(PGconn *conn, const struct db_statement *st, size_t n);
 const char *db_error(PGconn *conn, const PGresult *r, char *buf,
     size_t size);
 
+/* Is the connection gone, now that r failed on it? Not only when PQstatus
+ * says CONNECTION_BAD: a server that died while the connection sat idle
+ * (a primary stopped for a failover) is reported by libpq (15) as a failed
+ * result with PQstatus still CONNECTION_OK; only the next call on it sees
+ * CONNECTION_BAD. So also when the error is libpq's own (no SQLSTATE: the
+ * link), a connection exception (class 08), or the server ending the
+ * session (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+ * connect now, 57P04 database dropped, 57P05 idle session timeout). Never
+ * a statement's own error: 57014 (a statement timeout) is not 57P. */
+bool db_lost(PGconn *conn, const PGresult *r);
+
 /* A program's connection with its prepared statements, opened on first
  * use and opened again when the server went away. */
 struct db_conn {

@@ -27,9 +27,11 @@ const struct field fields[] = {
 	/* consent is spooled as a JSON boolean, not a string slot */
 	{ "consent", "Consent", FIELD_FLAG, false, false, NOMAX, SLOT_NONE,
 	    true, false },
-	/* a spooled entry's status says spam */
+	/* a spooled entry's status says spam; not fingerprinted: a filled
+	 * honeypot is answered before the key is looked at, and its post
+	 * never takes one */
 	{ "website", "This page", FIELD_HONEYPOT, false, false, NOMAX,
-	    SLOT_NONE, true, false },
+	    SLOT_NONE, false, false },
 	/* the key: not fingerprinted (it is what the fingerprint is kept
 	 * under), spooled as the entry's own "key" */
 	{ "submission_id", "This page", FIELD_KEY, false, false, NOMAX,

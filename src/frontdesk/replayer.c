@@ -72,7 +72,10 @@ refresh_locations(const struct config *cfg, struct store *st, char **last)
 
 /* The spool's replayer: once a second, while requests wait on disk and
  * the database answers, stores them; every few seconds it notes the
- * active locations, for validating posts while the database is down. */
+ * active locations, for validating posts while the database is down;
+ * once a minute it counts the spool's size again from its files (what a
+ * crash or an admin changed: spool_recount). */
+#define RECOUNT_SECONDS 60
 void *
 replayer_main(void *arg)
 {
@@ -80,7 +83,7 @@ replayer_main(void *arg)
 	struct store st = { .conninfo = cfg->db_conninfo,
 	    .app_name = "frontdesk-spool" };
 	struct pollfd pfd = { .fd = fcgi_stop_fd(), .events = POLLIN };
-	struct timespec now, last = { 0 };
+	struct timespec now, last = { 0 }, counted;
 	/* Entries refused for now back off one by one; one refused for
 	 * longer than give_up_after (as the mailer gives up on a message)
 	 * goes to failed/. */
@@ -88,10 +91,15 @@ replayer_main(void *arg)
 	    .max_body = cfg->fcgi_max_body };
 	char *known = NULL;
 
+	clock_gettime(CLOCK_MONOTONIC, &counted);
 	for (;;) {
 		bool pending = spool_pending(cfg->spool_dir);
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - counted.tv_sec >= RECOUNT_SECONDS) {
+			spool_recount(cfg->spool_dir);
+			counted = now;
+		}
 		if (pending || now.tv_sec - last.tv_sec >= 5) {
 			last = now;
 			if (store_open(&st) == 0) {

@@ -44,14 +44,21 @@ handle_healthz(struct fcgi_ctx *c)
 static void
 handle_metrics(struct fcgi_ctx *c)
 {
+	struct store *st = routes_store(c);
+	bool up;
+
 	c->ans.status = 200;
 	c->ans.content_type = "text/plain; version=0.0.4; charset=utf-8";
 	metrics_render(&c->ans.body);
-	/* The queue lives in the database; without it, say so in a gauge. */
+	/* The queue lives in the database; without it, say so in a gauge
+	 * (and leave the mailer's heartbeat out: nobody knows it then, and
+	 * an absent heartbeat alerts as a stale one does). */
+	up = store_outbox_stats(st, &c->ans.body) == STORE_OK;
+	if (up)
+		(void)store_mailer_heartbeat(st, &c->ans.body);
 	buf_printf(&c->ans.body, "# HELP frontdesk_database_up Whether the "
 	    "database answered this scrape.\n# TYPE frontdesk_database_up "
-	    "gauge\nfrontdesk_database_up %d\n",
-	    store_outbox_stats(routes_store(c), &c->ans.body) == STORE_OK);
+	    "gauge\nfrontdesk_database_up %d\n", up);
 }
 
 /* In enum metrics_route's order: a route's index is its metric. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "common/log.h"
 #include "common/text.h"
@@ -93,6 +94,267 @@ fail:
 	return -1;
 }
 
+/*
+ * The spool's size ([spool] max_size). dir/usage holds the bytes of every
+ * file in the spool but itself, as decimal text. Whoever adds or removes
+ * a file holds its lock (flock, one open file per call: threads exclude
+ * each other too) from the check to the new total, so that processes
+ * sharing the spool count together and never both take its last room.
+ * spool_recount sets it from the files themselves, at start-up and once a
+ * minute, for what no one counted: a crash between a file and its count,
+ * an admin who empties failed/, a file put there by hand.
+ */
+#define SPOOL_USAGE "usage"
+
+static int
+usage_lock(int top)
+{
+	int fd = openat(top, SPOOL_USAGE, O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+
+	if (fd == -1)
+		return -1;
+	while (flock(fd, LOCK_EX) == -1)
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	return fd;
+}
+
+/* The bytes of the regular files in the spool's folders, usage aside. */
+static long long
+usage_scan(int top)
+{
+	static const char *const subs[] = { ".", "tmp", "new", "failed",
+	    "keys" };
+	long long total = 0;
+
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		int fd = openat(top, subs[i], O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+		struct dirent *de;
+		DIR *d;
+
+		if (fd == -1)
+			continue;
+		if ((d = fdopendir(fd)) == NULL) {
+			close(fd);
+			continue;
+		}
+		while ((de = readdir(d)) != NULL) {
+			struct stat st;
+
+			if (i == 0 && strcmp(de->d_name, SPOOL_USAGE) == 0)
+				continue;
+			if (fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+				total += st.st_size;
+		}
+		closedir(d);
+	}
+	return total;
+}
+
+/* The total under the lock fd; counted afresh when there is none yet. */
+static long long
+usage_get(int fd, int top)
+{
+	char buf[32], *end;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	long long v;
+
+	if (n > 0) {
+		buf[n] = '\0';
+		errno = 0;
+		v = strtoll(buf, &end, 10);
+		if (errno == 0 && end != buf && *end == '\n' && v >= 0)
+			return v;
+	}
+	return usage_scan(top);
+}
+
+static void
+usage_put(int fd, long long v)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%lld\n", v < 0 ? 0 : v);
+
+	/* Not fsynced: after a crash, start-up counts again. */
+	if (pwrite(fd, buf, (size_t)n, 0) == n)
+		(void)ftruncate(fd, n);
+}
+
+/* write_durably, counted: only when the spool has room for len more
+ * bytes under max_size (0: no bound; a file replaced gives its room
+ * back). -1 with errno ENOSPC when it has not. */
+static int
+write_counted(const char *dir, long max_size, const char *sub,
+    const char *name, const char *data, size_t len, bool exclusive)
+{
+	int top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1;
+	int r = -1, saved;
+	long long used, old = 0;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (top == -1 || (fd = usage_lock(top)) == -1)
+		goto out;
+	used = usage_get(fd, top);
+	snprintf(path, sizeof(path), "%s/%s", sub, name);
+	if (!exclusive && fstatat(top, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode))
+		old = st.st_size;
+	if (max_size > 0 && used - old + (long long)len > max_size) {
+		errno = ENOSPC;
+		goto out;
+	}
+	if ((r = write_durably(dir, sub, name, data, len, exclusive)) == 0)
+		usage_put(fd, used - old + (long long)len);
+out:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (top != -1)
+		close(top);
+	errno = saved;
+	return r;
+}
+
+/* unlinkat(dfd, name), uncounted: dfd is a folder of the spool top. The
+ * file goes even when its count cannot be told (the next recount will). */
+static int
+unlink_counted(int top, int dfd, const char *name)
+{
+	int fd = usage_lock(top), r;
+	long long used = fd != -1 ? usage_get(fd, top) : 0;
+	struct stat st;
+	bool counted = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode);
+
+	if ((r = unlinkat(dfd, name, 0)) == 0 && counted && fd != -1)
+		usage_put(fd, used - st.st_size);
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+int
+spool_recount(const char *dir)
+{
+	int top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
+
+	if (top == -1)
+		return -1;
+	if ((fd = usage_lock(top)) != -1) {
+		usage_put(fd, usage_scan(top));
+		close(fd);
+	}
+	close(top);
+	return fd == -1 ? -1 : 0;
+}
+
+long long
+spool_usage(const char *dir)
+{
+	int top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
+	long long v = -1;
+
+	if (top == -1)
+		return -1;
+	if ((fd = usage_lock(top)) != -1) {
+		v = usage_get(fd, top);
+		close(fd);
+	}
+	close(top);
+	return v;
+}
+
+/*
+ * The spool's own key for the fingerprints in keys/ (HMAC-SHA-256): made
+ * by the first process that starts on the spool, and shared by all that
+ * share it. A keys/ file then holds a reference and a keyed fingerprint,
+ * never the patient's fields nor a hash of them a guess could be checked
+ * against without the key. (The entries in new/ hold the fields
+ * themselves while they wait: the key protects what outlives them, a
+ * claim left by a crash.)
+ */
+#define SPOOL_SECRET "fingerprint.key"
+#define SPOOL_SECRET_LEN crypto_auth_hmacsha256_KEYBYTES
+#define KEYED_HEX (2 * crypto_auth_hmacsha256_BYTES + 1)
+
+static char *read_exactly(int fd, size_t size);
+
+static int
+secret_read(const char *dir, unsigned char key[SPOOL_SECRET_LEN])
+{
+	char path[PATH_MAX], *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" SPOOL_SECRET, dir);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	p = read_exactly(fd, SPOOL_SECRET_LEN);
+	close(fd);
+	if (p == NULL) {
+		errno = EINVAL;   /* not SPOOL_SECRET_LEN bytes */
+		return -1;
+	}
+	memcpy(key, p, SPOOL_SECRET_LEN);
+	sodium_memzero(p, SPOOL_SECRET_LEN);
+	free(p);
+	return 0;
+}
+
+static void
+hex_into(const unsigned char *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[i * 2] = hexdigits[p[i] >> 4];
+		out[i * 2 + 1] = hexdigits[p[i] & 15];
+	}
+	out[n * 2] = '\0';
+}
+
+/* fp keyed with the spool's key, as hex; -1 when the key is unreadable. */
+static int
+keyed_hex(const char *dir, const void *fp, size_t fplen, char hex[KEYED_HEX])
+{
+	unsigned char key[SPOOL_SECRET_LEN], mac[crypto_auth_hmacsha256_BYTES];
+
+	if (secret_read(dir, key) == -1)
+		return -1;
+	crypto_auth_hmacsha256(mac, fp, fplen, key);
+	sodium_memzero(key, sizeof(key));
+	hex_into(mac, sizeof(mac), hex);
+	return 0;
+}
+
+/* The spool's key, made if it is not there yet (link(2): of processes
+ * starting at once, one makes it and all use that one). */
+static int
+secret_init(const char *dir)
+{
+	unsigned char key[SPOOL_SECRET_LEN];
+	int r;
+
+	if (secret_read(dir, key) == 0) {
+		sodium_memzero(key, sizeof(key));
+		return 0;
+	}
+	if (errno != ENOENT || random_bytes(key, sizeof(key)) == -1)
+		return -1;
+	r = write_counted(dir, 0, ".", SPOOL_SECRET, (const char *)key,
+	    sizeof(key), true);
+	sodium_memzero(key, sizeof(key));
+	if (r == -1 && errno != EEXIST)
+		return -1;
+	if (secret_read(dir, key) == -1)
+		return -1;
+	sodium_memzero(key, sizeof(key));
+	return 0;
+}
+
 int
 spool_init(const char *dir, char *err, size_t errsize)
 {
@@ -107,6 +369,19 @@ spool_init(const char *dir, char *err, size_t errsize)
 		if (access(path, W_OK | X_OK) == -1)
 			goto fail;
 	}
+	snprintf(path, sizeof(path), "%s/" SPOOL_SECRET, dir);
+	if (secret_init(dir) == -1) {
+		if (errno == EINVAL) {
+			snprintf(err, errsize, "%s: not a key of %d bytes "
+			    "(remove it when no claim in keys/ is left: "
+			    "frontdesk makes another)", path, SPOOL_SECRET_LEN);
+			return -1;
+		}
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/" SPOOL_USAGE, dir);
+	if (spool_recount(dir) == -1)
+		goto fail;
 	return 0;
 fail:
 	snprintf(err, errsize, "%s: %s", path, strerror(errno));
@@ -119,32 +394,17 @@ jstr(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static char *
-hex_encode(const unsigned char *p, size_t n)
-{
-	char *h = malloc(n * 2 + 1);
-
-	if (h == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		h[i * 2] = hexdigits[p[i] >> 4];
-		h[i * 2 + 1] = hexdigits[p[i] & 15];
-	}
-	h[n * 2] = '\0';
-	return h;
-}
-
 char *
 spool_encode(const struct spool_entry *e)
 {
-	char *fp = e->key ? hex_encode(e->fp, e->fplen) : NULL, *out = NULL;
-	json_t *o = json_pack("{s:i,s:s,s:s,s:s,s:b,s:o,s:o,s:o}",
+	char *out = NULL;
+	/* No fingerprint: the replay takes it from the fields themselves
+	 * (fingerprint.h), so the entry holds nothing twice. */
+	json_t *o = json_pack("{s:i,s:s,s:s,s:s,s:b,s:o,s:o}",
 	    "version", 1, "reference", e->reference, "created_at", e->created_at,
 	    "status", e->spam ? "spam" : "received", "consent", e->a.consent,
-	    "key", jstr(e->key), "fingerprint", jstr(fp),
-	    "msgid_domain", jstr(e->msgid_domain));
+	    "key", jstr(e->key), "msgid_domain", jstr(e->msgid_domain));
 
-	free(fp);
 	/* The form's text, one member per spooled field (fields.c). */
 	for (size_t i = 0; o != NULL && i < fields_count; i++)
 		if (fields[i].spooled && json_object_set_new(o, fields[i].name,
@@ -173,33 +433,15 @@ jdup(json_t *o, const char *k, char **out)
 	return 0;
 }
 
-static int
-hex_decode(const char *h, unsigned char **out, size_t *n)
-{
-	size_t len = strlen(h);
-
-	if (len % 2 || (*out = malloc(len / 2 + 1)) == NULL)
-		return -1;
-	for (size_t i = 0; i < len / 2; i++) {
-		const char *a = strchr(hexdigits, h[i * 2]);
-		const char *b = strchr(hexdigits, h[i * 2 + 1]);
-
-		if (a == NULL || b == NULL || *a == '\0' || *b == '\0')
-			return -1;
-		(*out)[i] = (unsigned char)((a - hexdigits) << 4 | (b - hexdigits));
-	}
-	*n = len / 2;
-	return 0;
-}
-
 /* Decodes an entry as spool_encode writes it, every member of its type:
  * 0, or -1 with *why (static text). The key is checked here, before
- * anything may build a path from it. */
+ * anything may build a path from it. The "fingerprint" of an entry an
+ * older frontdesk wrote (the fields hex-encoded) is not read. */
 static int
 entry_decode(const char *text, struct spool_entry *e, const char **why)
 {
 	json_t *o = json_loads(text, 0, NULL), *version, *consent;
-	const char *ref, *at, *status, *fp;
+	const char *ref, *at, *status;
 	int r = -1;
 
 	memset(e, 0, sizeof(*e));
@@ -235,12 +477,9 @@ entry_decode(const char *text, struct spool_entry *e, const char **why)
 	if (e->key != NULL && !text_key(e->key, strlen(e->key)))
 		goto done;
 	*why = "not a spool entry (location, first_name, last_name, "
-	    "msgid_domain, fingerprint)";
-	fp = json_string_value(json_object_get(o, "fingerprint"));
+	    "msgid_domain)";
 	if (e->a.location == NULL || e->a.first_name == NULL ||
-	    e->a.last_name == NULL || e->msgid_domain == NULL ||
-	    (e->key != NULL && (fp == NULL || hex_decode(fp, &e->fp,
-	    &e->fplen) == -1)))
+	    e->a.last_name == NULL || e->msgid_domain == NULL)
 		goto done;
 	r = 0;
 done:
@@ -263,13 +502,12 @@ spool_entry_free(struct spool_entry *e)
 {
 	appointment_free(&e->a);
 	free(e->key);
-	free(e->fp);
 	free(e->msgid_domain);
 	memset(e, 0, sizeof(*e));
 }
 
 int
-spool_write(const char *dir, const struct spool_entry *e)
+spool_write(const char *dir, const struct spool_entry *e, long max_size)
 {
 	char name[64], *text = spool_encode(e);
 	int r;
@@ -279,7 +517,7 @@ spool_write(const char *dir, const struct spool_entry *e)
 	/* Names sort by time: the replay keeps the order of arrival. */
 	snprintf(name, sizeof(name), "%.26s-%s.json", e->created_at,
 	    e->reference);
-	r = write_durably(dir, "new", name, text, strlen(text), false);
+	r = write_counted(dir, max_size, "new", name, text, strlen(text), false);
 	free(text);
 	return r;
 }
@@ -302,14 +540,16 @@ entry_waiting(const char *dir, const char *ref)
 	return found;
 }
 
-/* dir/keys/key as claimed: KEY_SAME with fingerprint hex (ref gets its
- * reference), KEY_OTHER with another, KEY_NEW when there is no such claim,
- * KEY_ERROR when it cannot be read. */
+/* dir/keys/key as claimed (two lines: the reference and the keyed
+ * fingerprint): KEY_SAME with fp's (ref gets its reference), KEY_OTHER
+ * with another, KEY_NEW when there is no such claim, KEY_ERROR when it
+ * cannot be read. hex: fp keyed already, or NULL to key it here, only once
+ * a claim is found. */
 static enum key_state
-key_read(const char *dir, const char *key, const char *hex,
-    char ref[REFERENCE_LEN + 1])
+key_read(const char *dir, const char *key, const void *fp, size_t fplen,
+    const char *hex, char ref[REFERENCE_LEN + 1])
 {
-	char path[PATH_MAX], *line = NULL;
+	char path[PATH_MAX], *line = NULL, mine[KEYED_HEX];
 	size_t cap = 0;
 	ssize_t len;
 	FILE *f;
@@ -317,11 +557,13 @@ key_read(const char *dir, const char *key, const char *hex,
 
 	/* A key is a name in keys/, never a path: the key rule says so. */
 	if (!text_key(key, strlen(key)))
-		return -1;
+		return KEY_ERROR;
 	snprintf(path, sizeof(path), "%s/keys/%s", dir, key);
-	if ((f = fopen(path, "r")) == NULL)
+	if ((f = fopen(path, "re")) == NULL)
 		return errno == ENOENT ? KEY_NEW : KEY_ERROR;
-	if (getline(&line, &cap, f) > REFERENCE_LEN) {
+	if (hex == NULL && keyed_hex(dir, fp, fplen, mine) == 0)
+		hex = mine;
+	if (hex != NULL && getline(&line, &cap, f) > REFERENCE_LEN) {
 		memcpy(ref, line, REFERENCE_LEN);
 		ref[REFERENCE_LEN] = '\0';
 		len = getline(&line, &cap, f);
@@ -336,22 +578,17 @@ key_read(const char *dir, const char *key, const char *hex,
 
 enum key_state
 spool_claim_key(const char *dir, const char *key, const void *fp,
-    size_t fplen, char ref[REFERENCE_LEN + 1])
+    size_t fplen, char ref[REFERENCE_LEN + 1], long max_size)
 {
-	char *hex = hex_encode(fp, fplen), *text = NULL, first[REFERENCE_LEN + 1];
+	char hex[KEYED_HEX], text[REFERENCE_LEN + KEYED_HEX + 2];
+	char first[REFERENCE_LEN + 1];
 	enum key_state r = KEY_ERROR;
 
-	if (!text_key(key, strlen(key))) {
-		free(hex);
-		return -1;
-	}
-	if (hex == NULL)
+	if (!text_key(key, strlen(key)) || keyed_hex(dir, fp, fplen, hex) == -1)
 		return KEY_ERROR;
-	if (asprintf(&text, "%s\n%s\n", ref, hex) < 0) {
-		free(hex);
-		return KEY_ERROR;
-	}
-	if (write_durably(dir, "keys", key, text, strlen(text), true) == 0)
+	snprintf(text, sizeof(text), "%s\n%s\n", ref, hex);
+	if (write_counted(dir, max_size, "keys", key, text, strlen(text),
+	    true) == 0)
 		r = KEY_NEW;
 	else if (errno == EEXIST) {
 		/* The same post: answer with the first one's reference, but
@@ -359,7 +596,7 @@ spool_claim_key(const char *dir, const char *key, const void *fp,
 		 * click): wait for it a little. Its write failed (the claim is
 		 * released) or takes too long: nothing may be promised. */
 		for (int tries = 0; ; tries++) {
-			r = key_read(dir, key, hex, first);
+			r = key_read(dir, key, fp, fplen, hex, first);
 			if (r != KEY_SAME || entry_waiting(dir, first))
 				break;
 			if (tries == CLAIM_WAIT_TRIES) {
@@ -373,8 +610,6 @@ spool_claim_key(const char *dir, const char *key, const void *fp,
 		else if (r == KEY_NEW)
 			r = KEY_ERROR;   /* released meanwhile: the client may retry */
 	}
-	free(hex);
-	free(text);
 	return r;
 }
 
@@ -382,13 +617,9 @@ enum key_state
 spool_find_key(const char *dir, const char *key, const void *fp,
     size_t fplen, char ref[REFERENCE_LEN + 1])
 {
-	char *hex = hex_encode(fp, fplen), first[REFERENCE_LEN + 1];
-	enum key_state r;
+	char first[REFERENCE_LEN + 1];
+	enum key_state r = key_read(dir, key, fp, fplen, NULL, first);
 
-	if (hex == NULL)
-		return KEY_NEW;
-	r = key_read(dir, key, hex, first);
-	free(hex);
 	/* Only a claim whose entry still waits to be replayed: once replayed,
 	 * the database knows the key itself. */
 	if ((r != KEY_SAME && r != KEY_OTHER) || !entry_waiting(dir, first))
@@ -410,12 +641,18 @@ spool_locations_noted(const char *dir)
 void
 spool_release_key(const char *dir, const char *key)
 {
-	char path[PATH_MAX];
+	int top, keys;
 
 	if (!text_key(key, strlen(key)))
 		return;
-	snprintf(path, sizeof(path), "%s/keys/%s", dir, key);
-	unlink(path);
+	if ((top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if ((keys = openat(top, "keys", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		unlink_counted(top, keys, key);
+		close(keys);
+	}
+	close(top);
 }
 
 static int
@@ -694,12 +931,14 @@ spool_retry_free(struct spool_retry *rs)
  * an entry is taken relative to them (openat, renameat, unlinkat), never
  * pasted into a path, and none of them is followed if it is a link. */
 struct spool_dirs {
-	int new, failed, keys;
+	int top, new, failed, keys;
 };
 
 static void
 dirs_close(struct spool_dirs *d)
 {
+	if (d->top != -1)
+		close(d->top);
 	if (d->new != -1)
 		close(d->new);
 	if (d->failed != -1)
@@ -712,15 +951,12 @@ static int
 dirs_open(const char *dir, struct spool_dirs *d)
 {
 	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-	int top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
 	d->new = d->failed = d->keys = -1;
-	if (top == -1)
+	if ((d->top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
-	d->new = openat(top, "new", flags);
-	d->failed = openat(top, "failed", flags);
-	d->keys = openat(top, "keys", flags);
-	close(top);
+	d->new = openat(d->top, "new", flags);
+	d->failed = openat(d->top, "failed", flags);
+	d->keys = openat(d->top, "keys", flags);
 	if (d->new == -1 || d->failed == -1 || d->keys == -1) {
 		dirs_close(d);
 		return -1;
@@ -889,9 +1125,9 @@ out:
 	 * database knows a stored one's key; a failed one answers no one).
 	 * The key was checked by entry_decode: a name in keys/, no path. */
 	if ((r == SPOOL_STORED || r == SPOOL_NEVER) && decoded && e.key != NULL)
-		unlinkat(d->keys, e.key, 0);
+		unlink_counted(d->top, d->keys, e.key);
 	if (r == SPOOL_STORED)
-		unlinkat(d->new, name, 0);
+		unlink_counted(d->top, d->new, name);
 	else if (r == SPOOL_NEVER && renameat(d->new, name, d->failed, name) == -1 &&
 	    errno != ENOENT) {
 		/* Cannot even be moved away: kept out of the way in memory,
@@ -979,7 +1215,8 @@ spool_save_locations(const char *dir, const char *const *pairs, size_t n)
 	json_decref(a);
 	if (text == NULL)
 		return -1;
-	r = write_durably(dir, ".", "locations.json", text, strlen(text), false);
+	r = write_counted(dir, 0, ".", "locations.json", text, strlen(text),
+	    false);
 	free(text);
 	return r;
 }

@@ -17,17 +17,25 @@ struct spool_entry {
 	bool spam;
 	struct appointment a;         /* owned; freed by spool_entry_free */
 	char *key;                    /* idempotency key or NULL */
-	unsigned char *fp;            /* the key's fingerprint bytes */
-	size_t fplen;
 	char *msgid_domain;
 };
 
-/* Makes dir/tmp, dir/new and dir/failed (mode 0700) and checks that a
- * file can be written there: 0, or -1 with err. */
+/* Makes dir/tmp, dir/new, dir/failed and dir/keys (mode 0700), checks
+ * that a file can be written there, makes the spool's key for keys/ if it
+ * has none (dir/fingerprint.key), and counts the spool's size: 0, or -1
+ * with err. */
 int spool_init(const char *dir, char *err, size_t errsize);
 /* Durably writes e: a temporary file, fsync, rename into new/, fsync of
- * the directory. Only then may the request be answered as accepted. */
-int spool_write(const char *dir, const struct spool_entry *e);
+ * the directory. Only then may the request be answered as accepted. When
+ * it would take every file in the spool past max_size bytes (0: no
+ * bound), across the processes sharing it, it writes nothing: -1 with
+ * errno ENOSPC. */
+int spool_write(const char *dir, const struct spool_entry *e, long max_size);
+/* The bytes of every file in the spool (dir/usage's own aside), as
+ * counted in dir/usage; -1 when it cannot be read. */
+long long spool_usage(const char *dir);
+/* Counts them again from the files: what a crash or an admin changed. */
+int spool_recount(const char *dir);
 /* The JSON text of e, and back (pure; for the tests too). */
 char *spool_encode(const struct spool_entry *e);
 int spool_decode(const char *text, struct spool_entry *e);
@@ -86,14 +94,16 @@ size_t spool_entry_max(long max_body);
 /* Are files waiting? */
 bool spool_pending(const char *dir);
 
-/* Claims an idempotency key for a spooled request (O_EXCL: one claim
- * wins across threads and processes). KEY_NEW: claimed; KEY_SAME: claimed
- * before with the same fingerprint and that request is on disk (ref gets
- * its reference; a twin waits up to 2 s for it); KEY_OTHER: another
- * fingerprint; KEY_PENDING: the same post's entry is still not on disk,
- * so nothing may be answered as accepted; KEY_ERROR. */
+/* Claims an idempotency key for a spooled request (link(2): one claim
+ * wins across threads and processes). The claim, dir/keys/KEY, holds ref
+ * and fp keyed with the spool's key: nothing of the patient's fields.
+ * KEY_NEW: claimed; KEY_SAME: claimed before with the same fingerprint and
+ * that request is on disk (ref gets its reference; a twin waits up to 2 s
+ * for it); KEY_OTHER: another fingerprint; KEY_PENDING: the same post's
+ * entry is still not on disk, so nothing may be answered as accepted;
+ * KEY_ERROR (the spool full under max_size among the causes). */
 enum key_state spool_claim_key(const char *dir, const char *key, const void *fp,
-    size_t fplen, char ref[REFERENCE_LEN + 1]);
+    size_t fplen, char ref[REFERENCE_LEN + 1], long max_size);
 /* The same question without claiming: a key spooled during an outage
  * whose request still waits in dir/new. KEY_SAME (ref filled), KEY_OTHER,
  * or KEY_NEW for none such. */

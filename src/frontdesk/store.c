@@ -9,9 +9,8 @@
 
 #include "db/db.h"
 #include "common/log.h"
+#include "fingerprint.h"
 #include "store.h"
-
-#define IDEMPOTENCY_WINDOW "interval '24 hours'"
 
 /* One prepared statement per question frontdesk asks. */
 static const struct db_statement statements[] = {
@@ -22,37 +21,29 @@ static const struct db_statement statements[] = {
 	    "SELECT l.thank_you_url FROM appointment_requests r"
 	    " JOIN locations l ON l.id = r.location_id WHERE r.reference = $1",
 	    1 },
-	{ "location_active",
-	    "SELECT 1 FROM locations WHERE slug = $1 AND active", 1 },
+	/* The location, and the key through its one lookup
+	 * (sql/009_keys.sql): the web cannot read idempotency_keys. */
 	{ "precheck",
-	    "SELECT l.active, k.reference, k.fingerprint = sha256($3::bytea),"
-	    " kl.thank_you_url"
+	    "SELECT l.active, k.reference, k.same, kl.thank_you_url"
 	    " FROM (SELECT 1) AS one"
 	    " LEFT JOIN locations l ON l.slug = $1"
-	    " LEFT JOIN idempotency_keys k ON k.key = $2"
-	    "  AND k.created_at >= now() - " IDEMPOTENCY_WINDOW
+	    " LEFT JOIN public.frontdesk_key_find($2, $3::bytea) AS k ON true"
 	    " LEFT JOIN appointment_requests r ON r.reference = k.reference"
 	    " LEFT JOIN locations kl ON kl.id = r.location_id", 3 },
 	/* The request, its key and its outbox row in one round trip and one
-	 * transaction. A key held by another post (committed, or being
-	 * committed: ON CONFLICT waits for it) inserts nothing at all. */
+	 * transaction. The key is claimed for each row of loc (none when the
+	 * location is gone: nothing is claimed); a key held by another post
+	 * (committed, or being committed: the claim waits for it) inserts
+	 * nothing at all. */
 	{ "submit",
 	    "WITH loc AS ("
 	    "  SELECT id, thank_you_url FROM locations WHERE slug = $2 AND active"
-	    "), idem AS ("
-	    "  INSERT INTO idempotency_keys AS k (key, fingerprint, reference)"
-	    "  SELECT $12, sha256($13::bytea), $1"
-	    "  WHERE $12::text IS NOT NULL AND EXISTS (SELECT 1 FROM loc)"
-	    "  ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
-	    "   reference = EXCLUDED.reference, created_at = now()"
-	    "  WHERE k.created_at < now() - " IDEMPOTENCY_WINDOW
-	    "  RETURNING 1"
 	    "), req AS ("
 	    "  INSERT INTO appointment_requests (reference, location_id, status,"
 	    "   first_name, last_name, email, phone, service, preferred_time,"
 	    "   message, consent, submission_id)"
 	    "  SELECT $1, loc.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
-	    "  FROM loc WHERE $12::text IS NULL OR EXISTS (SELECT 1 FROM idem)"
+	    "  FROM loc WHERE public.frontdesk_key_claim($12, $13::bytea, $1)"
 	    "  RETURNING id"
 	    "), ob AS ("
 	    "  INSERT INTO outbox (request_id, message_id)"
@@ -66,31 +57,29 @@ static const struct db_statement statements[] = {
 	{ "active_locations", "SELECT slug, coalesce(thank_you_url, '')"
 	    " FROM locations WHERE active ORDER BY id", 0 },
 	/* A spooled request, exactly once: its reference was given out
-	 * already, so a second replay of it inserts nothing. A repost of a
-	 * post the database had before the outage (same key and fields) is
-	 * not stored twice. The location need not be active any more. */
+	 * already, so a second replay of it inserts nothing. The key is
+	 * judged by frontdesk_key_replay (sql/009_keys.sql), once, for each
+	 * row of loc (none when the location is gone): a repost of a post
+	 * the database had before the outage (same key and fields) is not
+	 * stored twice, its reference an alias of that one's ('same'); a key
+	 * the database had for other fields stays theirs, and the request is
+	 * stored without it ('other'). The location need not be active any
+	 * more. */
 	{ "replay",
 	    "WITH loc AS ("
 	    "  SELECT id FROM locations WHERE slug = $2"
-	    "), dup AS ("
-	    "  SELECT 1 FROM idempotency_keys WHERE key = $12"
-	    "  AND fingerprint = sha256($14::bytea) AND reference <> $1"
-	    "  AND created_at >= $13::timestamptz - " IDEMPOTENCY_WINDOW
+	    "), k AS MATERIALIZED ("
+	    "  SELECT public.frontdesk_key_replay($12, $14::bytea, $1,"
+	    "   $13::timestamptz) AS r FROM loc"
 	    "), req AS ("
 	    "  INSERT INTO appointment_requests (reference, location_id, status,"
 	    "   first_name, last_name, email, phone, service, preferred_time,"
 	    "   message, consent, submission_id, created_at)"
-	    "  SELECT $1, loc.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-	    "   $13::timestamptz FROM loc WHERE NOT EXISTS (SELECT 1 FROM dup)"
+	    "  SELECT $1, loc.id, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+	    "   CASE WHEN (k.r).state = 'new' THEN $12::text END,"
+	    "   $13::timestamptz FROM loc, k WHERE (k.r).state <> 'same'"
 	    "  ON CONFLICT (reference) DO NOTHING"
 	    "  RETURNING id"
-	    "), idem AS ("
-	    "  INSERT INTO idempotency_keys (key, fingerprint, reference,"
-	    "   created_at)"
-	    "  SELECT $12, sha256($14::bytea), $1, $13::timestamptz FROM req"
-	    "  WHERE $12::text IS NOT NULL"
-	    "  ON CONFLICT (key) DO NOTHING"
-	    "  RETURNING 1"
 	    "), ob AS ("
 	    "  INSERT INTO outbox (request_id, message_id)"
 	    "  SELECT id, '<' || $1 || '.' || gen_random_uuid() || '@' || $15 || '>'"
@@ -98,7 +87,8 @@ static const struct db_statement statements[] = {
 	    "  RETURNING id"
 	    ")"
 	    " SELECT EXISTS (SELECT 1 FROM loc), (SELECT count(*) FROM req),"
-	    "  (SELECT count(*) FROM idem), (SELECT count(*) FROM ob)", 15 },
+	    "  (SELECT (r).state FROM k), (SELECT (r).reference FROM k),"
+	    "  (SELECT count(*) FROM ob)", 15 },
 	/* Counts a post against its address's sliding hour, exactly, in
 	 * one round trip: sql/006_ratelimit_definer.sql holds the statement,
 	 * in a function that is all the web may do with rate_limits. */
@@ -112,9 +102,17 @@ static const struct db_statement statements[] = {
 	    " (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)"
 	    "  FROM outbox WHERE status IN ('pending', 'sending')),"
 	    " (SELECT count(*) FROM outbox WHERE status = 'dead'),"
-	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'sent'),"
-	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'retry'),"
-	    " (SELECT count(*) FROM outbox_attempts WHERE outcome = 'dead')", 0 },
+	    /* counted as they are written and purged (sql/010): O(1) */
+	    " (SELECT n FROM delivery_counts WHERE outcome = 'sent'),"
+	    " (SELECT n FROM delivery_counts WHERE outcome = 'retry'),"
+	    " (SELECT n FROM delivery_counts WHERE outcome = 'dead')", 0 },
+	/* For /metrics: how long since any mailer wrote its heartbeat (one
+	 * row per mailer process, the newest found by its index). NULL:
+	 * none ever did. */
+	{ "mailer_heartbeat",
+	    "SELECT CASE WHEN max(at) IS NOT NULL THEN round(extract(epoch FROM"
+	    "  greatest(now() - max(at), interval '0')), 3) END"
+	    " FROM mailer_heartbeats", 0 },
 };
 
 static int
@@ -148,13 +146,16 @@ store_open(struct store *s)
 {
 	/* Our defaults come first so that the conninfo can override them.
 	 * Over TCP, a server that vanished without a word is noticed within
-	 * seconds, not hours; no statement of ours may hold a thread long. */
+	 * seconds, not hours; no statement of ours may hold a thread long.
+	 * Read-write: of a multi-host conninfo's hosts, the primary (a
+	 * standby would fail every insert on a connection that looks fine). */
 	const char *keys[] = { "application_name", "connect_timeout",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count",
-	    "tcp_user_timeout", "options", "dbname", NULL };
+	    "tcp_user_timeout", "options", "target_session_attrs", "dbname",
+	    NULL };
 	const char *vals[] = { s->app_name ? s->app_name : "frontdesk", "3",
 	    "10", "5", "3", "15000", "-c statement_timeout=15000",
-	    s->conninfo, NULL };
+	    "read-write", s->conninfo, NULL };
 	char q[256];
 
 	if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK &&
@@ -191,7 +192,8 @@ store_close(struct store *s)
 }
 
 /* Runs a prepared statement; reconnects and retries once when the
- * connection turns out to be dead (the server restarted since). With
+ * connection turns out to be dead (db_lost: the server restarted, or a
+ * standby took over, since). With
  * state, an error is not logged: its SQLSTATE goes there for the caller
  * ("" when there is none). */
 static PGresult *
@@ -216,19 +218,22 @@ store_exec_state(struct store *s, const char *name, int n,
 		r = PQexecPrepared(s->conn, name, n, vals, lens, formats, 0);
 		if (PQresultStatus(r) == PGRES_TUPLES_OK)
 			return r;
-		if (PQstatus(s->conn) == CONNECTION_BAD) {
+		if (db_lost(s->conn, r)) {
 			PQclear(r);
 			store_close(s);
 			continue;
 		}
 		code = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-		if (state != NULL && code != NULL)
-			snprintf(state, 6, "%.5s", code);
-		else if (state == NULL)
-			log_error("db_query_failed", "statement=%s error=%s", name,
-			    db_error(s->conn, r, q, sizeof(q)));
 		*err = code != NULL && strcmp(code, "23505") == 0 ?
 		    STORE_DUPLICATE : STORE_ERROR;
+		if (state != NULL && code != NULL)
+			snprintf(state, 6, "%.5s", code);
+		else if (state == NULL && !(s->retried && *err == STORE_DUPLICATE))
+			/* A unique violation of a statement sent again on a new
+			 * link is, as a rule, its first sending's commit: the
+			 * caller tells (store_submitted), and it is no error. */
+			log_error("db_query_failed", "statement=%s error=%s", name,
+			    db_error(s->conn, r, q, sizeof(q)));
 		PQclear(r);
 		return NULL;
 	}
@@ -277,21 +282,6 @@ store_locations_json(struct store *s, struct buf *out)
 		return STORE_ERROR;
 	buf_adds(out, text);
 	free(text);
-	return STORE_OK;
-}
-
-int
-store_location_active(struct store *s, const char *slug, bool *active)
-{
-	const char *vals[] = { slug };
-	int err;
-	PGresult *r = store_exec(s, "location_active", 1, vals, NULL, NULL,
-	    &err);
-
-	if (r == NULL)
-		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
-	*active = PQntuples(r) == 1;
-	PQclear(r);
 	return STORE_OK;
 }
 
@@ -418,6 +408,24 @@ store_outbox_stats(struct store *s, struct buf *out)
 }
 
 int
+store_mailer_heartbeat(struct store *s, struct buf *out)
+{
+	int err;
+	PGresult *r = store_exec(s, "mailer_heartbeat", 0, NULL, NULL, NULL,
+	    &err);
+
+	if (r == NULL)
+		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
+	buf_printf(out, "# HELP frontdesk_mailer_heartbeat_age_seconds Seconds "
+	    "since a mailer last wrote its heartbeat (every 5 s while it runs; "
+	    "+Inf: never).\n# TYPE frontdesk_mailer_heartbeat_age_seconds "
+	    "gauge\nfrontdesk_mailer_heartbeat_age_seconds %s\n",
+	    PQgetisnull(r, 0, 0) ? "+Inf" : PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return STORE_OK;
+}
+
+int
 store_ratelimit(struct store *s, const char *addr, long limit, bool *allowed,
     long *retry_after)
 {
@@ -484,20 +492,48 @@ refused_for_good(const char *state)
 	    strcmp(state, "23505") != 0;
 }
 
+/* One line per replayed entry: key=new (stored under its key, or with
+ * none), key=same (a repost of a post stored before: stored nothing, the
+ * reference is an alias of the first), key=other (the key was the first
+ * post's: stored without it). */
+static void
+store_log_replayed(const struct spool_entry *e, const char *inserted,
+    const char *how, const char *first)
+{
+	char q[64];
+
+	if (e->key == NULL || strcmp(how, "new") == 0)
+		log_info("spool_replayed", "reference=%s inserted=%s",
+		    e->reference, log_value(q, sizeof(q), inserted));
+	else if (strcmp(how, "same") == 0)
+		log_info("spool_replayed", "reference=%s inserted=0 key=same "
+		    "alias_of=%s", e->reference, log_value(q, sizeof(q), first));
+	else
+		log_warn("spool_replayed", "reference=%s inserted=%s key=other "
+		    "key_reference=%s hint=\"its key was taken for other fields "
+		    "first: stored without it\"", e->reference,
+		    inserted[0] == '1' ? "1" : "0", log_value(q, sizeof(q),
+		    first));
+}
+
 int
 store_replay(struct store *s, const struct spool_entry *e, char state[6])
 {
 	const struct appointment *a = &e->a;
+	unsigned char fp[FINGERPRINT_LEN];
 	const char *vals[15] = { e->reference, a->location,
 	    e->spam ? "spam" : "received", a->first_name, a->last_name,
 	    a->email, a->phone, a->service, a->preferred_time, a->message,
 	    a->consent ? "t" : "f", e->key, e->created_at,
-	    e->key ? (const char *)e->fp : NULL, e->msgid_domain };
+	    e->key ? (const char *)fp : NULL, e->msgid_domain };
 	int lens[15] = { 0 }, formats[15] = { 0 };
 	int err, result;
 	PGresult *r;
 
-	lens[13] = (int)e->fplen;
+	/* The entry holds the request as validation stored it: its digest
+	 * is its post's (fingerprint.h). */
+	fingerprint_digest(a, NULL, fp);
+	lens[13] = (int)sizeof(fp);
 	formats[13] = 1;
 	r = store_exec_state(s, "replay", 15, vals, lens, formats, &err, state);
 	if (r == NULL && err == STORE_DOWN)
@@ -508,10 +544,12 @@ store_replay(struct store *s, const struct spool_entry *e, char state[6])
 	    STORE_LOCATION_GONE;
 	/* The reference passed reference_valid (FD- and 8 of Crockford's
 	 * alphabet): nothing in it to quote, and bare as in every other
-	 * line, so that reference=FD-... follows a request through the log. */
+	 * line, so that reference=FD-... follows a request through the log.
+	 * The key's own reference comes from the database: a value like any
+	 * other. */
 	if (result == STORE_OK)
-		log_info("spool_replayed", "reference=%s inserted=%s",
-		    e->reference, PQgetvalue(r, 0, 1));
+		store_log_replayed(e, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+		    PQgetvalue(r, 0, 3));
 	PQclear(r);
 	return result;
 }

@@ -45,9 +45,11 @@ void store_close(struct store *s);
 bool store_healthy(struct store *s);
 /* Appends the active locations as a JSON array to out. */
 int store_locations_json(struct store *s, struct buf *out);
-int store_location_active(struct store *s, const char *slug, bool *active);
 /* Appends the outbox's gauges and delivery counters (Prometheus text). */
 int store_outbox_stats(struct store *s, struct buf *out);
+/* Appends frontdesk_mailer_heartbeat_age_seconds: the newest mailer
+ * heartbeat's age, +Inf when there is none. */
+int store_mailer_heartbeat(struct store *s, struct buf *out);
 /* Counts a post from addr (a netaddr key) against limit posts per hour;
  * *allowed false means over, with *retry_after seconds until it is not. */
 int store_ratelimit(struct store *s, const char *addr, long limit,

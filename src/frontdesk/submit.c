@@ -8,39 +8,20 @@
 #include <time.h>
 
 #include "form.h"
+#include "limiter.h"
 #include "common/log.h"
 #include "metrics.h"
 #include "common/netaddr.h"
 #include "common/reference.h"
 #include "spool.h"
 #include "fields.h"
+#include "fingerprint.h"
 #include "reply.h"
 #include "routes.h"
 #include "submit.h"
 #include "validate.h"
 #include "verdict.h"
 #include "common/text.h"
-
-struct location_check {
-	struct store *store;
-	const char *slug;   /* the slug the precheck asked about */
-	bool active;
-	int err;            /* a database failure while checking */
-};
-
-static bool
-location_ok(const char *slug, void *arg)
-{
-	struct location_check *lc = arg;
-	bool active = false;
-	int r;
-
-	if (lc->slug != NULL && strcmp(slug, lc->slug) == 0)
-		return lc->active;
-	if ((r = store_location_active(lc->store, slug, &active)) != STORE_OK)
-		lc->err = r;
-	return active;
-}
 
 /* Is the media type one of the two form encodings? */
 static bool
@@ -67,31 +48,6 @@ answer_unavailable(struct fcgi_ctx *c)
 	http_header(&c->ans, "Retry-After", "30");
 	http_error(&c->ans, 503, "the service is temporarily unavailable, "
 	    "please try again shortly");
-}
-
-/* The fields a key's repost must match (fields.c marks them), in the
- * table's order, each as validation will see it: a repost that differs
- * only in surrounding white space is the same. */
-static void
-fingerprint(const struct form *f, struct buf *fp)
-{
-	for (size_t i = 0; i < fields_count; i++) {
-		const char *name = fields[i].name;
-
-		if (!fields[i].fingerprint)
-			continue;
-		buf_printf(fp, "%s:%zu", name, form_count(f, name));
-		for (size_t j = 0; j < f->nfields; j++)
-			if (strcmp(f->fields[j].name, name) == 0) {
-				const char *v = f->fields[j].value;
-				size_t n = f->fields[j].value_len;
-
-				text_trim(&v, &n);
-				buf_printf(fp, ":%zu:", n);
-				buf_add(fp, v, n);
-			}
-		buf_addc(fp, '\n');
-	}
 }
 
 /* Copies s (len bytes) trimmed as validation trims it (Unicode white
@@ -178,13 +134,13 @@ answer_spam_dropped(struct fcgi_ctx *c)
 
 /* Writes a valid request to the spool and answers it as accepted (to
  * thank_you, the location's page as noted with the locations): the
- * database is down, the disk is durable. 503 if even that fails. */
+ * database is down, the disk is durable. 503 if even that fails, or if
+ * the spool is full ([spool] max_size). */
 static void
 spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
-    const char *key, const struct buf *fp, const char *ref,
-    const char *thank_you)
+    const char *key, const char *ref, const char *thank_you)
 {
-	struct spool_entry e = { .spam = spam, .a = *a, .fplen = fp->len };
+	struct spool_entry e = { .spam = spam, .a = *a };
 	struct timespec now;
 	struct tm tm;
 
@@ -196,9 +152,13 @@ spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 	snprintf(e.reference, sizeof(e.reference), "%s", ref);
 	e.msgid_domain = (char *)(uintptr_t)c->cfg->msgid_domain;
 	e.key = (char *)(uintptr_t)key;
-	e.fp = (unsigned char *)fp->p;
-	if (spool_write(c->cfg->spool_dir, &e) == -1) {
-		log_error("spool_write_failed", "reference=%s errno=%d", ref, errno);
+	if (spool_write(c->cfg->spool_dir, &e, c->cfg->spool_max_size) == -1) {
+		if (errno == ENOSPC)
+			log_warn("spool_full", "reference=%s max_size=%ld",
+			    ref, c->cfg->spool_max_size);
+		else
+			log_error("spool_write_failed", "reference=%s errno=%d",
+			    ref, errno);
 		if (key != NULL)
 			spool_release_key(c->cfg->spool_dir, key);
 		answer_unavailable(c);
@@ -210,26 +170,11 @@ spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 	answer_accepted(c, ref, thank_you);
 }
 
-/* Validation's question about the location, asked of the noted list; the
- * same read keeps the location's thank-you page for the answer. */
-struct spool_location {
-	const char *dir;
-	char thank_you[512];
-};
-
-static bool
-spool_location_ok(const char *slug, void *arg)
-{
-	struct spool_location *l = arg;
-
-	return spool_location_find(l->dir, slug, l->thank_you,
-	    sizeof(l->thank_you));
-}
-
 /* What was found out about a post, and where its first answer is. */
 struct judged {
 	struct verdict_facts facts;
 	bool spooled;                        /* the database is down */
+	bool available;                      /* the location is active */
 	struct appointment a;
 	struct validate_errors errs;
 	char reference[REFERENCE_LEN + 1];   /* the key's first (KEY_SAME) */
@@ -266,34 +211,41 @@ answer_verdict(struct fcgi_ctx *c, enum verdict v, const struct judged *j)
 
 /* Keeps a post the verdict stores, in the spool: a key is claimed first,
  * and a claim that finds the key taken (a twin post, or another process)
- * is judged again with what it found. */
+ * is judged again with what it found. in_flight: the reference of an
+ * insert whose answer was lost (it may have committed), kept so that the
+ * replay finds it stored and adds nothing; NULL draws a new one. */
 static void
 spool_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
-    const struct buf *fp)
+    const unsigned char *fp, const char *in_flight)
 {
 	bool spam = j->facts.honeypot;
 	char ref[REFERENCE_LEN + 1];
 
-	if (reference_new(ref) == -1) {
+	if (in_flight != NULL)
+		snprintf(ref, sizeof(ref), "%s", in_flight);
+	else if (reference_new(ref) == -1) {
 		http_error(&c->ans, 500, "out of memory");
 		return;
 	}
 	if (!spam && key != NULL) {
-		j->facts.key = spool_claim_key(c->cfg->spool_dir, key, fp->p,
-		    fp->len, ref);
+		j->facts.key = spool_claim_key(c->cfg->spool_dir, key, fp,
+		    FINGERPRINT_LEN, ref, c->cfg->spool_max_size);
+		if (j->facts.key == KEY_ERROR && errno == ENOSPC)
+			log_warn("spool_full", "max_size=%ld",
+			    c->cfg->spool_max_size);
 		if (j->facts.key != KEY_NEW) {
 			snprintf(j->reference, sizeof(j->reference), "%s", ref);
 			answer_verdict(c, verdict_decide(&j->facts), j);
 			return;
 		}
 	}
-	spool_accept(c, &j->a, spam, spam ? NULL : key, fp, ref, j->thank_you);
+	spool_accept(c, &j->a, spam, spam ? NULL : key, ref, j->thank_you);
 }
 
 /* Stores a post the verdict stores, in the database, and answers. */
 static void
 store_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
-    const struct buf *fp)
+    const unsigned char *fp)
 {
 	bool spam = j->facts.honeypot;
 	char ref[REFERENCE_LEN + 1];
@@ -301,7 +253,7 @@ store_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
 	struct store_precheck pc;
 
 	switch (store_submit(routes_store(c), &j->a, spam, spam ? NULL : key,
-	    fp->p, fp->len, c->cfg->msgid_domain, ref, &thank_you)) {
+	    fp, FINGERPRINT_LEN, c->cfg->msgid_domain, ref, &thank_you)) {
 	case STORE_OK:
 		log_info(spam ? "spam_stored" : "accepted", "reference=%s "
 		    "location=%s", ref, j->a.location);
@@ -319,8 +271,8 @@ store_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
 	case STORE_KEY_TAKEN:
 		/* A twin post with this key committed first: judged again with
 		 * what the database now knows of the key. */
-		if (store_precheck(routes_store(c), j->a.location, key, fp->p,
-		    fp->len, &pc) != STORE_OK)
+		if (store_precheck(routes_store(c), j->a.location, key, fp,
+		    FINGERPRINT_LEN, &pc) != STORE_OK)
 			j->facts.key = KEY_ERROR;
 		else {
 			j->facts.key = pc.key;
@@ -338,7 +290,7 @@ store_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
 		if (c->cfg->spool_dir[0] != '\0') {
 			spool_location_find(c->cfg->spool_dir, j->a.location,
 			    j->thank_you, sizeof(j->thank_you));
-			spool_keep(c, j, key, fp);
+			spool_keep(c, j, key, fp, ref);
 			break;
 		}
 		answer_unavailable(c);
@@ -349,24 +301,31 @@ store_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
 	buf_free(&thank_you);
 }
 
-/* The per-address limit: true when the post was answered 429. A database
- * that cannot count lets the post through to the checks that follow. */
+/* The per-address limit: true when the post was answered 429. While the
+ * database cannot count (it is down, or refuses the statement), this
+ * process counts alone, with the same limit (limiter.h); its counts are
+ * its own and are not carried over. */
 static bool
 over_limit(struct fcgi_ctx *c)
 {
 	char key[NETADDR_KEY_LEN], secs[24];
 	long limit = c->cfg->limits_per_ip_per_hour, retry = 0;
-	bool allowed = true;
+	bool allowed = true, alone = false;
 
 	if (limit == 0 || netaddr_client_key(fcgi_param(c, "REMOTE_ADDR"),
 	    fcgi_param(c, "HTTP_X_FORWARDED_FOR"), c->cfg->trusted,
 	    c->cfg->ntrusted, key) == -1)
 		return false;
 	if (store_ratelimit(routes_store(c), key, limit, &allowed, &retry) !=
-	    STORE_OK || allowed)
+	    STORE_OK) {
+		allowed = limiter_shared(key, limit, &retry);
+		alone = true;
+	}
+	if (allowed)
 		return false;
 	metrics_submission(METRICS_SUB_LIMITED);
-	log_info("rate_limited", "retry_after=%ld", retry);
+	log_info("rate_limited", "retry_after=%ld counted_by=%s", retry,
+	    alone ? "process" : "database");
 	snprintf(secs, sizeof(secs), "%ld", retry);
 	http_header(&c->ans, "Retry-After", secs);
 	http_error(&c->ans, 429, "too many requests from this address, "
@@ -376,102 +335,90 @@ over_limit(struct fcgi_ctx *c)
 
 /* The checks with the database down: the key as the spool knows it, the
  * location against the last list frontdesk read. False when there is
- * nothing to judge by (no list ever noted: answer 503); else *valid is
- * validate_form's result. */
+ * nothing to judge by (no list ever noted: answer 503). */
 static bool
-judge_spooled(struct fcgi_ctx *c, const struct form *f, const char *key,
-    const struct buf *fp, const char *slug, struct judged *j,
-    enum validate_result *valid)
+judge_spooled(struct fcgi_ctx *c, const char *key, const unsigned char *fp,
+    struct judged *j)
 {
-	struct spool_location loc = { .dir = c->cfg->spool_dir };
+	const char *dir = c->cfg->spool_dir;
 
-	if (!spool_locations_noted(loc.dir))
+	if (!spool_locations_noted(dir))
 		return false;
-	if (key != NULL) {
-		j->facts.key = spool_find_key(loc.dir, key, fp->p, fp->len,
+	if (key != NULL)
+		j->facts.key = spool_find_key(dir, key, fp, FINGERPRINT_LEN,
 		    j->reference);
-		if (j->facts.key == KEY_SAME)
-			spool_location_find(loc.dir, slug, j->thank_you,
-			    sizeof(j->thank_you));
-	}
-	*valid = validate_form(f, spool_location_ok, &loc, &j->a, &j->errs);
-	if (j->facts.key != KEY_SAME)
-		snprintf(j->thank_you, sizeof(j->thank_you), "%s",
-		    loc.thank_you);
+	if (j->a.location != NULL)
+		j->available = spool_location_find(dir, j->a.location,
+		    j->thank_you, sizeof(j->thank_you));
 	j->spooled = true;
 	return true;
 }
 
 /* The checks with the database up: its precheck answered, and the spool
  * may still hold keys from an outage that are not replayed yet. */
-static enum validate_result
-judge_stored(struct fcgi_ctx *c, const struct form *f, const char *key,
-    const struct buf *fp, const char *slug, const struct store_precheck *pc,
-    struct judged *j)
+static void
+judge_stored(struct fcgi_ctx *c, const char *key, const unsigned char *fp,
+    const struct store_precheck *pc, struct judged *j)
 {
-	struct location_check lc = { .store = routes_store(c), .slug = slug,
-	    .active = pc->location };
-	enum validate_result valid;
-
 	j->facts.key = pc->key;
+	j->available = pc->location;
 	snprintf(j->reference, sizeof(j->reference), "%s", pc->reference);
 	snprintf(j->thank_you, sizeof(j->thank_you), "%s", pc->thank_you_url);
 	if (key != NULL && pc->key == KEY_NEW && c->cfg->spool_dir[0] != '\0') {
-		enum key_state k = spool_find_key(c->cfg->spool_dir, key, fp->p,
-		    fp->len, j->reference);
+		enum key_state k = spool_find_key(c->cfg->spool_dir, key, fp,
+		    FINGERPRINT_LEN, j->reference);
 
 		if (k == KEY_SAME || k == KEY_OTHER) {
 			j->facts.key = k;
-			spool_location_find(c->cfg->spool_dir, slug,
-			    j->thank_you, sizeof(j->thank_you));
+			if (j->a.location != NULL)
+				spool_location_find(c->cfg->spool_dir,
+				    j->a.location, j->thank_you,
+				    sizeof(j->thank_you));
 		}
 	}
-	valid = validate_form(f, location_ok, &lc, &j->a, &j->errs);
-	j->facts.checks_failed = lc.err != 0;
-	return valid;
 }
 
 static void
 handle_form(struct fcgi_ctx *c, const struct form *f)
 {
 	struct store_precheck pc = { 0 };
-	const struct form_field *loc = form_get(f, "location");
 	struct judged j = { 0 };
-	struct buf fp = { 0 };
-	char keybuf[80], slug[80] = "";
+	unsigned char fp[FINGERPRINT_LEN] = { 0 };
+	char keybuf[80];
 	const char *key;
 	bool bad_header;
-	enum validate_result valid = VALIDATE_NOMEM;
+	enum validate_result valid;
 
 	if (over_limit(c))
 		return;
 	key = idempotency_key(c, f, keybuf, sizeof(keybuf), &bad_header);
+	/* Every rule but the location's availability first: the precheck
+	 * asks that in the round trip that looks the key up, with the
+	 * fingerprint of the fields as they would be stored. Nothing from
+	 * the form reaches the database before it passed these rules:
+	 * invalid UTF-8 would fail the statement (a 503 anyone could cause),
+	 * not the field. */
+	if ((valid = validate_fields(f, &j.a, &j.errs)) == VALIDATE_NOMEM) {
+		http_error(&c->ans, 500, "out of memory");
+		goto done;
+	}
 	if (key != NULL)
-		fingerprint(f, &fp);
-	/* The slug to ask about now, if it can be one; validation judges it
-	 * later. Nothing else from the form reaches the database before
-	 * validation: invalid UTF-8 there would fail the statement (a 503
-	 * anyone could cause), not the field. */
-	if (loc == NULL || copy_trimmed(loc->value, loc->value_len, slug,
-	    sizeof(slug)) == NULL || !text_slug(slug, strlen(slug)))
-		slug[0] = '\0';
-	switch (store_precheck(routes_store(c), slug, key, fp.p, fp.len, &pc)) {
+		fingerprint_digest(&j.a, &j.errs, fp);
+	switch (store_precheck(routes_store(c), j.a.location, key, fp,
+	    sizeof(fp), &pc)) {
 	case STORE_OK:
-		valid = judge_stored(c, f, key, &fp, slug, &pc, &j);
+		judge_stored(c, key, fp, &pc, &j);
 		break;
 	case STORE_DOWN:
-		if (c->cfg->spool_dir[0] != '\0' &&
-		    judge_spooled(c, f, key, &fp, slug, &j, &valid))
+		if (c->cfg->spool_dir[0] != '\0' && judge_spooled(c, key, fp, &j))
 			break;
 		/* FALLTHROUGH */
 	default:
 		answer_unavailable(c);
 		goto done;
 	}
-	if (valid == VALIDATE_NOMEM) {
-		http_error(&c->ans, 500, "out of memory");
-		goto done;
-	}
+	if (j.a.location != NULL && !j.available)
+		valid = validate_unavailable(&j.a, &j.errs);
 	j.facts.honeypot = j.a.honeypot;
 	/* A bad header is the key field's error (a bot's post is judged by
 	 * its fields alone, as before). */
@@ -484,16 +431,15 @@ handle_form(struct fcgi_ctx *c, const struct form *f)
 	case VERDICT_STORE:
 	case VERDICT_STORE_SPAM:
 		if (j.spooled)
-			spool_keep(c, &j, key, &fp);
+			spool_keep(c, &j, key, fp, NULL);
 		else
-			store_keep(c, &j, key, &fp);
+			store_keep(c, &j, key, fp);
 		break;
 	default:
 		answer_verdict(c, verdict_decide(&j.facts), &j);
 	}
 done:
 	appointment_free(&j.a);
-	buf_free(&fp);
 }
 
 void

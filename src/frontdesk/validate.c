@@ -85,10 +85,11 @@ clean_text(const struct field *r, const char *s, size_t len, char **out)
 	return NULL;
 }
 
+static const char why_unavailable[] = "is not an available location";
+
 /* The field's own syntax, once it is clean text. */
 static const char *
-judge(const struct field *r, const char *v, validate_location_fn location_ok,
-    void *arg)
+judge(const struct field *r, const char *v)
 {
 	size_t	 len = strlen(v);
 
@@ -100,10 +101,9 @@ judge(const struct field *r, const char *v, validate_location_fn location_ok,
 		return text_phone(v, len) ? NULL :
 		    "is not a valid phone number";
 	case FIELD_LOCATION:
-		if (!text_slug(v, len) ||
-		    (location_ok != NULL && !location_ok(v, arg)))
-			return "is not an available location";
-		return NULL;
+		/* Whether it names an active location is asked after
+		 * (validate_unavailable), with the same words. */
+		return text_slug(v, len) ? NULL : why_unavailable;
 	case FIELD_KEY:
 		return text_key(v, len) ? NULL :
 		    "must be 1-64 letters, digits, '-' or '_'";
@@ -115,8 +115,7 @@ judge(const struct field *r, const char *v, validate_location_fn location_ok,
 /* Returns why the field fails, or NULL with *out the clean value (NULL when
  * absent or blank). */
 static const char *
-check_field(const struct field *r, const struct form *f,
-    validate_location_fn location_ok, void *arg, char **out)
+check_field(const struct field *r, const struct form *f, char **out)
 {
 	const struct form_field	*fld;
 	const char		*v, *why;
@@ -136,7 +135,7 @@ check_field(const struct field *r, const struct form *f,
 		return r->required ? "is required" : NULL;
 	if ((why = clean_text(r, v, len, out)) != NULL)
 		return why;
-	if ((why = judge(r, *out, location_ok, arg)) != NULL) {
+	if ((why = judge(r, *out)) != NULL) {
 		free(*out);
 		*out = NULL;
 	}
@@ -167,8 +166,8 @@ filled_honeypot(const struct form *f, const char *name)
 }
 
 enum validate_result
-validate_form(const struct form *f, validate_location_fn location_ok,
-    void *arg, struct appointment *a, struct validate_errors *errs)
+validate_fields(const struct form *f, struct appointment *a,
+    struct validate_errors *errs)
 {
 	const char *why[FIELDS_MAX] = { 0 };
 	size_t email = 0, phone = 0;
@@ -183,7 +182,7 @@ validate_form(const struct form *f, validate_location_fn location_ok,
 		if (r->kind == FIELD_HONEYPOT)
 			a->honeypot = filled_honeypot(f, r->name);
 		else
-			why[i] = check_field(r, f, location_ok, arg, &v);
+			why[i] = check_field(r, f, &v);
 		if (why[i] == why_nomem)
 			return VALIDATE_NOMEM;
 		if (r->kind == FIELD_FLAG)
@@ -210,6 +209,41 @@ validate_form(const struct form *f, validate_location_fn location_ok,
 		errs->n++;
 	}
 	return errs->n == 0 ? VALIDATE_OK : VALIDATE_INVALID;
+}
+
+enum validate_result
+validate_unavailable(struct appointment *a, struct validate_errors *errs)
+{
+	size_t at = 0, row;
+
+	for (row = 0; fields[row].kind != FIELD_LOCATION; row++)
+		continue;
+	free(a->location);
+	a->location = NULL;
+	/* In the table's order, as validate_fields reports the others. */
+	while (at < errs->n && fields_find(errs->e[at].field) - fields <
+	    (ptrdiff_t)row)
+		at++;
+	if (errs->n < VALIDATE_MAX_ERRORS) {
+		memmove(&errs->e[at + 1], &errs->e[at], (errs->n - at) *
+		    sizeof(errs->e[0]));
+		errs->e[at].field = fields[row].name;
+		errs->e[at].why = why_unavailable;
+		errs->n++;
+	}
+	return VALIDATE_INVALID;
+}
+
+enum validate_result
+validate_form(const struct form *f, validate_location_fn location_ok,
+    void *arg, struct appointment *a, struct validate_errors *errs)
+{
+	enum validate_result r = validate_fields(f, a, errs);
+
+	if (r != VALIDATE_NOMEM && a->location != NULL && location_ok != NULL &&
+	    !location_ok(a->location, arg))
+		r = validate_unavailable(a, errs);
+	return r;
 }
 
 enum validate_result

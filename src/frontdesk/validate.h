@@ -56,6 +56,17 @@ typedef bool (*validate_location_fn)(const char *slug, void *arg);
 enum validate_result validate_form(const struct form *f,
     validate_location_fn location_ok, void *arg, struct appointment *a,
     struct validate_errors *errs);
+/* validate_form in two steps, for a caller that learns whether the
+ * location is available only later (submit.c asks the database in the
+ * statement that also looks the idempotency key up, with the fingerprint
+ * of what validate_fields made). validate_fields applies every rule but
+ * that one: a->location is then a well-formed slug, or NULL. */
+enum validate_result validate_fields(const struct form *f,
+    struct appointment *a, struct validate_errors *errs);
+/* The location, well formed, names no available location: a->location
+ * goes and its error takes its place in errs. Returns VALIDATE_INVALID. */
+enum validate_result validate_unavailable(struct appointment *a,
+    struct validate_errors *errs);
 /* Judges a request that did not come from a form just now (a spool entry
  * read back) by the rules of one that did: its strings go through
  * validate_form, the same rules by the same code, and each must come out

@@ -913,3 +913,30 @@ mail_compose(struct buf *out, const struct mail_msg *m, const char **why)
 	}
 	return MAIL_OK;
 }
+
+/* The building blocks other messages of the mailer share (alert_mail.c):
+ * the same From, address lists, Message-ID rule and cleaning. */
+int
+mail_header_from(struct buf *out, const char *from)
+{
+	return hdr_from(out, from);
+}
+
+int
+mail_header_addrs(struct buf *out, const char *name,
+    const char *const *addrs, size_t n)
+{
+	return hdr_addrs(out, name, addrs, n);
+}
+
+void
+mail_clean_text(struct buf *out, const char *s, bool multiline)
+{
+	mail_clean(out, s, multiline);
+}
+
+bool
+mail_message_id_valid(const char *s)
+{
+	return msgid_valid(s);
+}

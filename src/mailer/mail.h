@@ -86,4 +86,16 @@ void mail_date(char *out, size_t size, time_t t);
  * "": "2026-12-01 15:59:03 EST (UTC-05:00)". */
 void mail_time(char *out, size_t size, time_t t, const char *zone);
 
+/* Shared with the mailer's other messages (alert_mail.c), so that they are
+ * made the same way. From: [smtp] from (0, or -1 when it holds no valid
+ * address). "Name: a, b" of bare addresses folded between them (-1 when
+ * one is not a valid address). Text cleaned as every value of the body is
+ * (invalid UTF-8 to U+FFFD, controls to spaces; one-line text with its
+ * white space collapsed). A Message-ID the mail may carry. */
+int mail_header_from(struct buf *out, const char *from);
+int mail_header_addrs(struct buf *out, const char *name,
+    const char *const *addrs, size_t n);
+void mail_clean_text(struct buf *out, const char *s, bool multiline);
+bool mail_message_id_valid(const char *s);
+
 #endif

@@ -14,6 +14,7 @@
 #include "common/cli.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "alert.h"
 #include "mail.h"
 #include "outbox.h"
 #include "smtp.h"
@@ -46,14 +47,17 @@ static const char usage[] =
     "  -h, --help         this help\n"
     "      --version      print the version\n"
     "\n"
-    "Queued mail is picked up within 200 ms. SIGTERM or SIGINT: the message\n"
-    "in flight is finished and recorded, then the mailer exits 0.\n";
+    "Queued mail is picked up within 200 ms. When messages go dead,\n"
+    "[mail] alert_to hears of them at once, then in digests at most every\n"
+    "[mail] alert_interval seconds. SIGTERM or SIGINT: the message in\n"
+    "flight is finished and recorded, then the mailer exits 0.\n";
 
 struct mailer {
 	const struct config *cfg;
 	struct outbox ob;
 	struct smtp smtp;
 	struct buf msg;
+	struct alert alert;       /* alert_to's digests, the heartbeat */
 	char zone[CONFIG_STR];    /* the zone's name, shown beside times */
 	unsigned long sent, retried, dead;
 };
@@ -239,14 +243,28 @@ mailer_log(struct mailer *m, const struct outbox_msg *om,
 	}
 }
 
-/* Records the outcome, reconnecting a few times if the database went
- * away meanwhile; failing that, the lease runs out and the message is
- * sent again (at least once). */
+static long long
+mailer_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Records the outcome, reconnecting if the database went away meanwhile
+ * (a restart; a failover, whose new primary may take many seconds to
+ * come): a try a second for as long as the claim's lease lasts, since
+ * until then no other mailer takes the message and a late record still
+ * means it was sent once. Failing that, the lease runs out and the
+ * message is sent again (at least once). Once asked to stop, RECORD_TRIES
+ * tries only. */
 static void
 mailer_record(struct mailer *m, const struct outbox_msg *om,
     const struct outbox_result *res)
 {
-	for (int i = 0; i < RECORD_TRIES; i++) {
+	for (int i = 0; i < RECORD_TRIES || (!stopping &&
+	    mailer_now_ms() + DB_RETRY_MS < om->lease_end_ms); i++) {
 		/* Not mailer_sleep: after SIGTERM it would not wait at all,
 		 * and a brief database blip would use up every try. */
 		if (i > 0)
@@ -288,6 +306,10 @@ mailer_deliver(struct mailer *m, struct outbox_msg *om)
 		    m->cfg->mail_retry_min, m->cfg->mail_retry_max);
 	mailer_record(m, om, &res);
 	mailer_log(m, om, &res);
+	/* Recorded dead (the trigger noted the death): alert_to may hear of
+	 * it now rather than at the next check. */
+	if (res.outcome == OUTBOX_DEAD)
+		alert_soon(&m->alert);
 	outbox_result_free(routes);
 }
 
@@ -310,6 +332,7 @@ mailer_run(struct mailer *m, bool once)
 			continue;
 		}
 		db_wait = DB_RETRY_MS;
+		alert_tick(&m->alert, &m->ob, &m->smtp, m->zone, false);
 		if ((r = outbox_claim(&m->ob, &om)) == -1) {
 			if (once)
 				return 1;
@@ -317,8 +340,13 @@ mailer_run(struct mailer *m, bool once)
 			continue;
 		}
 		if (r == 0) {
-			if (once)
+			if (once) {
+				/* What this run let die is alerted before it
+				 * exits, when a digest is due. */
+				alert_tick(&m->alert, &m->ob, &m->smtp, m->zone,
+				    true);
 				return 0;
+			}
 			mailer_sleep(POLL_MS);
 			continue;
 		}
@@ -328,18 +356,23 @@ mailer_run(struct mailer *m, bool once)
 	return 0;
 }
 
-/* default_to must hold only addresses we would send to. */
+/* default_to and alert_to must hold only addresses we would send to. */
 static void
-check_default_to(const struct config *cfg)
+check_default_to(const struct config *cfg, struct alert *alert)
 {
 	struct route_rcpts rc;
 	char q[2 * CONFIG_STR + 4];
+	const char *key = NULL;
 
 	route_resolve(&rc, NULL, NULL, 0, cfg->mail_default_to);
 	if (rc.skipped > 0)
-		fatal("config_invalid", "file=%s key=\"[mail] default_to\" "
+		key = "default_to";
+	else if (alert_init(alert, cfg) == -1)
+		key = "alert_to";
+	if (key != NULL)
+		fatal("config_invalid", "file=%s key=\"[mail] %s\" "
 		    "error=\"not a list of plain addresses\"",
-		    log_value(q, sizeof(q), cfg->path));
+		    log_value(q, sizeof(q), cfg->path), key);
 }
 
 /*
@@ -390,7 +423,7 @@ main(int argc, char **argv)
 	mailer_signals();  /* first: a SIGTERM during start-up stops it cleanly */
 	cli_load_config(&o, &cfg, "frontdesk-mailer");
 	log_init("frontdesk-mailer", o.verbose);
-	check_default_to(&cfg);
+	check_default_to(&cfg, &m.alert);
 	check_mail(&cfg, m.zone, sizeof(m.zone));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatal("curl_init_failed", NULL);
@@ -398,14 +431,17 @@ main(int argc, char **argv)
 		fatal(m.smtp.fail_event, "%s", err);
 	m.cfg = &cfg;
 	m.ob.cfg = &cfg;
-	log_info("mailer_started", "poll_ms=%d lease=%ld once=%d", POLL_MS,
-	    outbox_lease(cfg.smtp_timeout, cfg.mail_retry_max), once);
+	log_info("mailer_started", "poll_ms=%d lease=%ld once=%d alerts=%d "
+	    "alert_interval=%ld", POLL_MS, outbox_lease(cfg.smtp_timeout,
+	    cfg.mail_retry_max), once, m.alert.enabled, cfg.mail_alert_interval);
 	rc = mailer_run(&m, once);
-	log_info("mailer_stopped", "sent=%lu retried=%lu dead=%lu exit=%d",
-	    m.sent, m.retried, m.dead, rc);
+	log_info("mailer_stopped", "sent=%lu retried=%lu dead=%lu "
+	    "alerts_sent=%lu alerts_failed=%lu exit=%d", m.sent, m.retried,
+	    m.dead, m.alert.sent, m.alert.failed, rc);
 	outbox_close(&m.ob);
 	smtp_free(&m.smtp);
 	buf_free(&m.msg);
+	alert_free(&m.alert);
 	curl_global_cleanup();
 	return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "db/db.h"
 #include "common/log.h"
+#include "alert.h"
 #include "outbox.h"
 
 /* One prepared statement per question the mailer asks. */
@@ -71,8 +72,10 @@ enum claim_col { C_ID, C_MSGID, C_ATTEMPTS, C_AGE, C_LOCATION_ID,
 static int
 outbox_prepare(struct outbox *o)
 {
-	return db_prepare(o->conn, statements, sizeof(statements) /
-	    sizeof(statements[0]));
+	if (db_prepare(o->conn, statements, sizeof(statements) /
+	    sizeof(statements[0])) == -1)
+		return -1;
+	return alert_prepare(o->conn);
 }
 
 /* Statements answer within outbox_statement_ms (a quarter of the SMTP
@@ -125,12 +128,15 @@ outbox_nonce(void)
 int
 outbox_open(struct outbox *o, const struct config *cfg)
 {
-	/* Our defaults come first so that the conninfo can override them. */
+	/* Our defaults come first so that the conninfo can override them.
+	 * tcp_user_timeout: a primary that vanished (a failover) is noticed
+	 * in seconds even with a claim unanswered, where keepalives do not
+	 * apply; read-write: the primary of a multi-host conninfo's hosts. */
 	const char *keys[] = { "application_name", "connect_timeout",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count",
-	    "dbname", NULL };
+	    "tcp_user_timeout", "target_session_attrs", "dbname", NULL };
 	const char *vals[] = { "frontdesk-mailer", "5", "10", "5", "3",
-	    cfg->db_conninfo, NULL };
+	    "15000", "read-write", cfg->db_conninfo, NULL };
 	char host[64], q[256];
 
 	o->cfg = cfg;
@@ -179,10 +185,17 @@ outbox_exec(struct outbox *o, const char *name, int n,
 		return r;
 	log_error("db_query_failed", "statement=%s error=%s", name,
 	    db_error(o->conn, r, q, sizeof(q)));
-	PQclear(r);
-	if (PQstatus(o->conn) != CONNECTION_OK)
+	if (db_lost(o->conn, r))
 		outbox_close(o);
+	PQclear(r);
 	return NULL;
+}
+
+struct pg_result *
+outbox_query(struct outbox *o, const char *name, int n,
+    const char *const *vals)
+{
+	return outbox_exec(o, name, n, vals);
 }
 
 static const char *
@@ -196,10 +209,16 @@ outbox_claim(struct outbox *o, struct outbox_msg *m)
 {
 	char lease[32];
 	const char *vals[] = { lease, o->claimer };
+	struct timespec now;
 	PGresult *r;
 
 	memset(m, 0, sizeof(*m));
 	snprintf(lease, sizeof(lease), "%ld", o->lease);
+	/* Read before the claim is sent: the lease on the server ends no
+	 * earlier than this. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	m->lease_end_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
+	    (long long)o->lease * 1000;
 	if ((r = outbox_exec(o, "claim", 2, vals)) == NULL)
 		return -1;
 	if (PQntuples(r) == 0) {

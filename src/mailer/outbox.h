@@ -33,6 +33,7 @@ struct outbox_msg {
 	char location_id[16];
 	struct mail_msg mail;     /* request fields and Message-ID filled in */
 	struct pg_result *res;
+	long long lease_end_ms;   /* CLOCK_MONOTONIC: our claim's lease ends */
 };
 
 /* What happened to one attempt, as recorded. */
@@ -87,6 +88,11 @@ int outbox_recipients(struct outbox *o, const struct outbox_msg *m,
  * lost meanwhile, which it logs), -1 database trouble. */
 int outbox_record(struct outbox *o, const struct outbox_msg *m,
     const struct outbox_result *res);
+/* Runs one of the connection's prepared statements (alert.c's too): its
+ * rows, or NULL after one logged error (a broken connection is closed,
+ * for the caller to open again). */
+struct pg_result *outbox_query(struct outbox *o, const char *name, int n,
+    const char *const *vals);
 void outbox_msg_free(struct outbox_msg *m);
 void outbox_result_free(struct pg_result *res);
 

@@ -119,21 +119,43 @@ def stop(p, sig=signal.SIGTERM, timeout=15):
     return p.returncode
 
 
+def _end(p):
+    """Kills a process of ours and reaps it, without Popen.wait(): the
+    signal handler runs this too, and the code it interrupted may be in
+    p.wait(), holding the Popen's lock (a second wait() would deadlock)."""
+    if p.returncode is not None:
+        return
+    try:
+        os.kill(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        _, status = os.waitpid(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+    except ChildProcessError:  # reaped already (by p.poll() or p.wait())
+        pass
+
+
 @atexit.register
 def _cleanup():
-    # Each item is taken off its list before it runs: a second call (the
-    # atexit one after run()'s, or a signal during either) does nothing twice.
+    """Stops every process spawn() started and runs every cleanup, the
+    newest first. It runs at exit, at the end of run(), and from the
+    signal handler, which may interrupt it: so an item is taken off its
+    list only once it has run (the handler redoes the one it interrupted,
+    and each is idempotent), and nothing here may use what the
+    interrupted code may be inside (no sys.stdout or sys.stderr, no
+    Popen.wait(), no lock; a cleanup added to _cleanups must be plain os
+    calls, like shutil.rmtree)."""
     while _procs:
-        p = _procs.pop()
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        _end(_procs[-1])
+        _procs.pop()
     while _cleanups:
-        f = _cleanups.pop()
+        f = _cleanups[-1]
         try:
             f()
         except Exception:
             pass
+        _cleanups.pop()
 
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -147,23 +169,44 @@ def _on_signal(signum, frame):
     temporary folders would stay. Clean up here, at once, then exit 128 +
     the signal. Not by raising SystemExit: a test's finally blocks would
     run first (and may wait), and an exception they raise would let run()
-    go on to the next test."""
+    go on to the next test.
+
+    A Python handler runs between two steps of whatever the main thread
+    was doing, possibly inside sys.stdout's BufferedWriter (CPython checks
+    for signals after each write() of a flush, with the buffer's lock
+    held) or inside Popen.wait(). So the handler touches nothing the
+    interrupted code may hold: its message goes to fd 2 with os.write, the
+    cleanup uses os calls only (_cleanup), and it exits with os._exit,
+    never flushing sys.stdout: what a test printed since run()'s last
+    flush (each TAP line is flushed as it is printed) is dropped, which is
+    better than "RuntimeError: reentrant call inside BufferedWriter" (an
+    exit status of 1, and the cleanup cut short) or a hang."""
     if os.getpid() != _PID:
         # A child between fork and exec (preexec_fn) that meson's signal
         # to the process group reached: the test's own process cleans up.
         os._exit(128 + signum)
     for s in _SIGNALS:
         signal.signal(s, signal.SIG_IGN)
-    sys.stderr.write("fdtest: %s: stopping everything\n"
-                     % signal.Signals(signum).name)
+    try:
+        os.write(2, b"fdtest: %s: stopping everything\n"
+                 % signal.Signals(signum).name.encode())
+    except OSError:
+        pass
     _cleanup()
-    sys.stdout.flush()
-    sys.stderr.flush()
     os._exit(128 + signum)
 
 
 for _s in _SIGNALS:
     signal.signal(_s, _on_signal)
+
+
+def _alive(pid):
+    """Whether pid runs (a zombie awaiting its reaper does not)."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            return f.read().rsplit(b") ", 1)[1][:1] != b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _as_postgres():
@@ -192,6 +235,7 @@ class Cluster:
         self.data = os.path.join(self.dir, "data")
         self.bin = _pgbin()
         self._drop = drop
+        self._starting = False
         # Before initdb and start: a signal (or a failure) from here on
         # still stops the server and removes the folder.
         _cleanups.append(self.destroy)
@@ -202,6 +246,13 @@ class Cluster:
         self.start()
 
     def start(self):
+        self._starting = True
+        try:
+            self._pg_ctl_start()
+        finally:
+            self._starting = False
+
+    def _pg_ctl_start(self):
         subprocess.run([os.path.join(self.bin, "pg_ctl"), "-D", self.data,
                         "-w", "-l", os.path.join(self.dir, "server.log"),
                         "-o", "-k %s -c listen_addresses='' %s"
@@ -217,7 +268,33 @@ class Cluster:
                        stderr=subprocess.DEVNULL, preexec_fn=self._drop)
 
     def destroy(self):
-        self.stop("immediate")
+        """Stops the server at once and removes its folder. This is what
+        pg_ctl stop -m immediate does (SIGQUIT to the postmaster, then wait
+        until it is gone), without starting pg_ctl: the signal handler runs
+        it too (_cleanup). Bounded: 15 s at most."""
+        pid = None
+        t0 = time.monotonic()
+        while True:
+            try:
+                with open(os.path.join(self.data, "postmaster.pid")) as f:
+                    pid = int(f.readline())
+                if pid <= 0:  # a single-user server: not ours to signal
+                    pid = None
+                break
+            except (OSError, ValueError):
+                # Not written yet while pg_ctl start runs (it may be what
+                # the signal interrupted): wait for it, 5 s at most.
+                if not self._starting or time.monotonic() - t0 > 5:
+                    break
+                time.sleep(0.01)
+        deadline = time.monotonic() + 10
+        if pid:
+            try:
+                os.kill(pid, signal.SIGQUIT)
+            except ProcessLookupError:
+                pid = None
+        while pid and _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def conninfo(self, db="postgres", user="postgres"):

@@ -790,6 +790,29 @@ def test_audit_log_append_only_for_the_console():
             sql, r)
 
 
+def test_alias_leads_to_its_request():
+    """a reference an answer gave during an outage for a post stored
+    before it (an alias) leads to that request: the whole request, the
+    search, a resend, each audited under the request's own reference; an
+    alias of a request outside the caller's locations is 404 (issue 12)"""
+    S.sql("INSERT INTO reference_aliases (alias, reference) VALUES "
+          "('FD-A11A5000', :'p1'), ('FD-A11A5001', :'p2')",
+          (REF_MID2, REF_FIDI))
+    c = Client()
+    c.sign_in("sam")
+    r = c.get("/requests/FD-A11A5000")
+    assert r.status == 200 and r.json()["reference"] == REF_MID2, r
+    assert audit_rows("action = 'view'")[-1][2] == REF_MID2
+    got = c.get("/requests?q=fd-a11a5000").json()["requests"]
+    assert [x["reference"] for x in got] == [REF_MID2], got
+    before = S.count("outbox")
+    assert c.post("/requests/FD-A11A5000/resend").status == 202
+    assert S.count("outbox") == before + 1
+    assert audit_rows("action = 'resend'")[-1][2] == REF_MID2
+    assert c.get("/requests/FD-A11A5001").status == 404
+    assert c.get("/requests?q=FD-A11A5001").json()["requests"] == []
+
+
 def test_metrics():
     """GET /metrics: sign-ins by outcome, lockouts, answers by status"""
     r = S.get(API + "/metrics")

@@ -3,6 +3,7 @@
 (exit 0, 1 with one line on stderr, 2), the three roles' rights, and the web
 running under its role."""
 import csv
+import hashlib
 import io
 import json
 import os
@@ -903,6 +904,75 @@ def test_web_role_rate_limit_only_through_its_function():
     assert cluster.psql("SELECT prosecdef, proconfig FROM pg_proc WHERE "
                         "proname = 'frontdesk_rate_limit'", db=S.db) == [
         ("t", "{\"search_path=pg_catalog, pg_temp\"}")]
+
+
+def test_web_role_reaches_keys_only_by_key():
+    """frontdesk_web cannot list the idempotency keys, read a fingerprint
+    or the secret that keys them, nor take or change a key but through
+    its functions, which no other role may call; by them it looks a key
+    up (same fields or other), claims one and replays one. A stored
+    fingerprint is keyed (HMAC-SHA-256 with the secret), not a hash anyone
+    could compute of a guess (issue 12)"""
+    add_request(S, "FD-000000K1")
+    digest = hashlib.sha256(b"a guess of the fields").hexdigest()
+    for sql in ("SELECT * FROM idempotency_keys",
+                "SELECT key, reference FROM idempotency_keys",
+                "SELECT count(*) FROM idempotency_keys",
+                "SELECT fingerprint FROM idempotency_keys WHERE key = 'k'",
+                "INSERT INTO idempotency_keys (key, fingerprint, reference) "
+                "VALUES ('k-x', 'x', 'FD-000000K1')",
+                "UPDATE idempotency_keys SET reference = 'FD-000000K1'",
+                "DELETE FROM idempotency_keys",
+                "SELECT * FROM fingerprint_secret",
+                "SELECT frontdesk_fingerprint('\\x00')"):
+        assert denied("fd_web", sql), sql
+
+    def web(q):
+        return cluster.psql(q, db=S.db, user="fd_web")
+    claim = ("SELECT frontdesk_key_claim('k-role', '\\x%s', :'p1')"
+             % digest)
+    assert cluster.psql(claim, db=S.db, user="fd_web",
+                        params=("FD-000000K1",)) == [("t",)]
+    assert cluster.psql(claim, db=S.db, user="fd_web",
+                        params=("FD-000000K2",)) == [("f",)], "taken twice"
+    assert web("SELECT * FROM frontdesk_key_find('k-role', '\\x%s')"
+               % digest) == [("FD-000000K1", "t")]
+    assert web("SELECT * FROM frontdesk_key_find('k-role', '\\x00')") == \
+        [("FD-000000K1", "f")]
+    assert web("SELECT * FROM frontdesk_key_find('k-none', '\\x00')") == []
+    assert web("SELECT * FROM frontdesk_key_find(NULL, '\\x00')") == []
+    # what is kept is keyed with the secret: not the digest's SHA-256
+    assert cluster.psql(
+        "SELECT k.fingerprint = hmac('\\x%s'::bytea, s.secret, 'sha256'),"
+        " k.fingerprint <> sha256('\\x%s'::bytea), length(s.secret) FROM "
+        "idempotency_keys k, fingerprint_secret s WHERE k.key = 'k-role'"
+        % (digest, digest), db=S.db) == [("t", "t", "32")]
+    # the aliases an outage leaves: made by the replay's function only,
+    # read by the admin (request show) and the console
+    for sql in ("SELECT * FROM reference_aliases",
+                "INSERT INTO reference_aliases (alias, reference) VALUES "
+                "('FD-000000K9', 'FD-000000K1')"):
+        assert denied("fd_web", sql), sql
+    assert denied("fd_mailer", "SELECT * FROM reference_aliases")
+    for who in ("fd_web", "fd_mailer"):
+        assert denied(who, "SELECT frontdesk_reference('FD-000000K9')"), who
+    cluster.psql("SELECT count(*) FROM reference_aliases", db=S.db,
+                 user="fd_admin")
+    for who in ("fd_mailer", "fd_admin"):
+        assert denied(who, "SELECT * FROM fingerprint_secret"), who
+        for f in ("frontdesk_key_find('k-role', '\\x00')",
+                  "frontdesk_key_claim('k-r2', '\\x00', 'FD-000000K1')",
+                  "frontdesk_key_replay('k-r2', '\\x00', 'FD-000000K1', "
+                  "now())", "frontdesk_fingerprint('\\x00')"):
+            assert denied(who, "SELECT * FROM " + f), (who, f)
+    # and none can be steered: their owner's rights, a fixed search_path
+    assert cluster.psql(
+        "SELECT proname, prosecdef, proconfig FROM pg_proc WHERE proname "
+        "IN ('frontdesk_fingerprint', 'frontdesk_key_find', "
+        "'frontdesk_key_claim', 'frontdesk_key_replay') ORDER BY 1",
+        db=S.db) == [(n, "t", "{\"search_path=pg_catalog, pg_temp\"}")
+                     for n in ("frontdesk_fingerprint", "frontdesk_key_claim",
+                               "frontdesk_key_find", "frontdesk_key_replay")]
 
 
 def test_mailer_role_least_privilege():

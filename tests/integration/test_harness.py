@@ -21,11 +21,32 @@ time.sleep(120)
 """
 
 
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def child_env():
+    """The environment of a test that meson runs on a fresh machine: stdout
+    buffered (a pipe), whatever this shell's PYTHONUNBUFFERED says (with
+    it, sys.stdout has no BufferedWriter to be caught inside)."""
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(fdtest.__file__))
+    env.pop("PYTHONUNBUFFERED", None)
+    return env
+
+
+def gone(pid):
+    """No process pid, or a zombie awaiting its reaper."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return f.read().split(") ")[1][0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def test_signal_cleans_up():
     """SIGTERM, SIGINT or SIGHUP: PostgreSQL stopped, folders removed, exit
     128 + the signal"""
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(fdtest.__file__))
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    env = child_env()
+    for sig in SIGNALS:
         p = subprocess.Popen([fdtest.PYTHON, "-c", CHILD], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
@@ -46,6 +67,78 @@ def test_signal_cleans_up():
                 assert f.read().split(") ")[1][0] == "Z", (sig, pid)
         except FileNotFoundError:
             pass
+
+
+# Prints until stdout's pipe is full (the test reads one line), so the
+# signal lands inside sys.stdout's BufferedWriter, blocked in write().
+CHILD_WRITING = """
+import fdtest
+d = fdtest.tempdir("fdtest-harness-")
+p = fdtest.spawn(["sleep", "120"], "/dev/null")
+print(d, p.pid, flush=True)
+while True:
+    print("x" * 200, flush=True)
+"""
+
+# Waits for a process of its own: the signal lands inside Popen.wait(),
+# which holds the Popen's lock.
+CHILD_WAITING = """
+import fdtest
+d = fdtest.tempdir("fdtest-harness-")
+p = fdtest.spawn(["sleep", "120"], "/dev/null")
+print(d, p.pid, flush=True)
+p.wait()
+"""
+
+
+def signalled(child, sig, ready=None):
+    """Runs child, signals it once it printed its line (and ready(pid) is
+    true), and checks it exited 128 + sig without a traceback, its folder
+    removed and its process gone."""
+    p = subprocess.Popen([fdtest.PYTHON, "-c", child], env=child_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        tmp, pid = p.stdout.readline().decode().split()
+        assert os.path.isdir(tmp)
+        if ready:
+            fdtest.wait_for(lambda: ready(p.pid), 10, what="the child ready")
+        p.send_signal(sig)
+        p.wait(20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    err = p.stderr.read().decode()
+    assert p.returncode == 128 + sig, (sig, p.returncode, err)
+    assert "Traceback" not in err, err
+    assert not os.path.exists(tmp), sig
+    assert gone(pid), (sig, pid)
+
+
+def test_signal_while_writing():
+    """a signal inside a write to stdout: cleaned up, exit 128 + the signal
+
+    30 times: the child writes until its stdout pipe is full, so the
+    signal interrupts write() inside sys.stdout's BufferedWriter."""
+    for i in range(30):
+        signalled(CHILD_WRITING, SIGNALS[i % 3])
+
+
+def in_wait(pid):
+    try:
+        with open("/proc/%d/wchan" % pid) as f:
+            return f.read() == "do_wait"
+    except OSError:
+        return False
+
+
+def test_signal_while_waiting():
+    """a signal inside Popen.wait(): no deadlock, exit 128 + the signal
+
+    The handler must not wait() on the Popen whose lock the interrupted
+    wait() holds."""
+    for sig in SIGNALS:
+        signalled(CHILD_WAITING, sig, ready=in_wait)
 
 
 def summary(*programs):

@@ -184,6 +184,30 @@ def test_keys_honoured_while_down():
         == 1
 
 
+def test_repost_as_it_would_be_stored_while_down():
+    """while down, as while up: a repost that differs only in its line
+    breaks (CRLF, then LF) or in its consent's word (yes, then on) is the
+    same post, one spooled request; other fields still 409 (issue 12)"""
+    f = maria(submission_id="as-stored-down", message="one\r\ntwo",
+              consent="yes")
+    with outage():
+        r1 = S.post(f)
+        assert r1.status == 201, r1
+        for again in (dict(f, message="one\ntwo"), dict(f, consent="on"),
+                      dict(f, message="one\ntwo", consent="on",
+                           service=" " + f["service"])):
+            r = S.post(again)
+            assert r.status == 201 and r.json() == r1.json(), (again, r)
+        no_consent = {k: v for k, v in f.items() if k != "consent"}
+        assert S.post(no_consent).status == 409
+        assert len(spooled()) == 1, spooled()
+    wait_replayed()
+    assert S.count("appointment_requests",
+                   "submission_id = 'as-stored-down'") == 1
+    r = S.post(dict(f, message="one\ntwo", consent="on"))
+    assert r.status == 201 and r.json() == r1.json(), r
+
+
 def test_reused_key_409_before_422_up_and_down():
     """a key already accepted, reused for other fields that are also
     invalid: 409, not 422, whether the database or the spool knows the key
@@ -286,6 +310,77 @@ def test_repost_of_a_stored_post_not_doubled():
                    "submission_id = 'before-outage-1'") == 1
 
 
+def outbox_of(ref):
+    return S.count("outbox o JOIN appointment_requests r ON r.id = "
+                   "o.request_id", "r.reference = '%s'" % ref)
+
+
+def test_outage_reference_of_a_stored_post_leads_to_it():
+    """a post stored before the outage, reposted during it (its line
+    breaks now LF): the spool cannot know it and answers with a new
+    reference; once replayed, that reference leads to the stored request
+    (request show, in text and JSON, and resend), and no second request or
+    email is made (issue 12: the reference never came to exist)"""
+    f = maria(submission_id="alias-1", first_name="Alia",
+              message="one\r\ntwo")
+    r1 = S.post(f)
+    assert r1.status == 201, r1
+    ref = r1.json()["reference"]
+    mails = S.count("outbox")
+    with outage():
+        r2 = S.post(dict(f, message="one\ntwo"))
+        assert r2.status == 201, r2
+    alias = r2.json()["reference"]
+    assert alias != ref
+    wait_replayed()
+    assert S.count("appointment_requests", "first_name = 'Alia'") == 1
+    assert by_ref(alias) == 0 and S.count("outbox") == mails
+    shown = json.loads(S.ctl("request", "show", alias, "--json").stdout)
+    assert shown["reference"] == ref and shown["first_name"] == "Alia", shown
+    text = S.ctl("request", "show", alias.lower()).stdout.decode()
+    assert re.search(r"^reference +%s$" % ref, text, re.M), text
+    out = S.ctl("request", "resend", alias).stdout.decode()
+    assert out.startswith(ref + ": queued as outbox"), out
+    assert outbox_of(ref) == 2
+    assert S.sql("SELECT object FROM audit_log WHERE action = 'resend' "
+                 "ORDER BY id DESC LIMIT 1") == [(ref,)]
+    line = [dict(logfmt(x)) for x in S.log("frontdesk").splitlines()
+            if "reference=" + alias in x and "spool_replayed" in x]
+    assert len(line) == 1 and line[0]["key"] == "same" and \
+        line[0]["alias_of"] == ref, line
+    r3 = S.post(f)   # the key's first answer, as before the outage
+    assert r3.status == 201 and r3.json() == r1.json(), r3
+
+
+def test_key_taken_for_other_fields_before_the_outage():
+    """a key stored before the outage for one post, used during it for
+    other fields: the spool cannot know and accepts it; once replayed,
+    that request is found by its reference and mailed, stored without the
+    key, which stays the first post's: one key, one request; after, a
+    repost of the first gets its answer and one of the second 409 (issue
+    12: the key ended with two requests)"""
+    first = maria(submission_id="taken-1", first_name="Prima")
+    r1 = S.post(first)
+    assert r1.status == 201, r1
+    with outage():
+        r2 = S.post(dict(first, first_name="Secunda"))
+        assert r2.status == 201, r2
+    ref2 = r2.json()["reference"]
+    wait_replayed()
+    assert S.count("appointment_requests", "submission_id = 'taken-1'") == 1
+    assert by_ref(ref2) == 1 and outbox_of(ref2) == 1
+    assert S.sql("SELECT first_name, submission_id FROM appointment_requests "
+                 "WHERE reference = :'p1'", (ref2,)) == [("Secunda", None)]
+    shown = json.loads(S.ctl("request", "show", ref2, "--json").stdout)
+    assert shown["reference"] == ref2 and shown["delivery"] == "pending"
+    line = [dict(logfmt(x)) for x in S.log("frontdesk").splitlines()
+            if "reference=" + ref2 in x and "spool_replayed" in x]
+    assert len(line) == 1 and line[0]["key"] == "other" and \
+        line[0]["key_reference"] == r1.json()["reference"], line
+    assert S.post(first).json() == r1.json()
+    assert S.post(dict(first, first_name="Secunda")).status == 409
+
+
 def test_disabled_since_still_stored():
     """a request for a location disabled before its replay is stored and
     queued all the same"""
@@ -382,6 +477,111 @@ def test_two_processes_share_a_spool():
     assert S.count("appointment_requests") == before + 20
     assert len(set(refs)) == 20
     assert fdtest.stop(p) == 0
+
+
+def spool_bytes():
+    """Every file's bytes in the spool, as max_size counts them."""
+    total = 0
+    for root, _, files in os.walk(SPOOL):
+        for f in files:
+            path = os.path.join(root, f)
+            if path != os.path.join(SPOOL, "usage") and \
+                    not os.path.islink(path):
+                total += os.path.getsize(path)
+    return total
+
+
+def direct(sock, fields):
+    """A post straight to a frontdesk's socket: (status, headers)."""
+    body = fdtest.form_body(fields)
+    c = fdtest.FcgiClient(sock)
+    c.begin({"REQUEST_METHOD": "POST", "REQUEST_URI": "/api/appointments",
+             "CONTENT_TYPE": "application/x-www-form-urlencoded",
+             "CONTENT_LENGTH": str(len(body)),
+             "HTTP_ACCEPT": "application/json", "REMOTE_ADDR": "127.0.0.1"})
+    c.stdin(body)
+    c.stdin(b"")
+    head = c.response().split(b"\r\n\r\n", 1)[0].decode()
+    headers = dict(line.split(": ", 1) for line in head.split("\r\n"))
+    return int(headers["Status"][:3]), headers
+
+
+def test_max_size_counts_the_whole_spool():
+    """[spool] max_size (its least, 1 MiB) counts every file in the spool,
+    across the processes sharing it: posts of about 112 KB, by turns to
+    two processes, until the next would take the spool past it: 503 with
+    Retry-After, and the spool's files never pass 1 MiB; a small post
+    that fits is still taken; back up, every accepted one is stored
+    (issue 12: nothing bounded the spool)"""
+    small = {"max_size": "1048576"}
+    S.conf["spool"].update(small)
+    S.conf["fastcgi"]["max_body"] = "262144"
+    S.stop_frontdesk()
+    S.start_frontdesk(S.write_conf("small.conf", S.conf_as("web")))
+    p, sock2 = S.second_frontdesk("small2")
+    socks = [S.socket, sock2]
+    big = maria(first_name="Bulky", message="m" * 5000,
+                phone="1" + " " * 107000 + "234567")
+    answers = []
+    before = spool_bytes()
+    assert before < 100000, before
+    try:
+        with outage():
+            for i in range(14):
+                answers.append(direct(socks[i % 2], big))
+                assert spool_bytes() <= 1048576, (i, spool_bytes())
+            size = os.path.getsize(os.path.join(SPOOL, "new", spooled()[0]))
+            tiny = direct(socks[0], maria(first_name="Tiny"))
+        codes = [a[0] for a in answers]
+        taken = codes.count(201)
+        # as many as fit, by both processes together, and then none
+        assert taken == (1048576 - before) // size, (codes, before, size)
+        assert codes == [201] * taken + [503] * (14 - taken), codes
+        assert all(a[1]["Retry-After"] == "30" for a in answers[taken:])
+        if 1048576 - before - taken * size > 1000:
+            assert tiny[0] == 201, tiny
+        assert "event=spool_full" in S.log("frontdesk") + S.log("small2")
+        wait_replayed()
+        assert S.count("appointment_requests", "first_name = 'Bulky'") == \
+            taken
+        assert S.count("appointment_requests", "first_name = 'Tiny'") == \
+            (1 if tiny[0] == 201 else 0)
+        # the room comes back with the replay
+        assert spool_bytes() < 10000, spool_bytes()
+        with open(os.path.join(SPOOL, "usage")) as f:
+            assert int(f.read()) == spool_bytes()
+    finally:
+        del S.conf["spool"]["max_size"]
+        del S.conf["fastcgi"]["max_body"]
+        assert fdtest.stop(p) == 0
+        S.stop_frontdesk()
+        S.start_frontdesk()
+
+
+def test_claims_hold_no_fields():
+    """a key's claim in keys/ holds the reference and a keyed fingerprint,
+    nothing of the patient's fields (issue 12: they were there, hex-
+    encoded), and the spooled entry no fingerprint at all"""
+    f = maria(submission_id="claim-1", first_name="Clara")
+    with outage():
+        r = S.post(f)
+        assert r.status == 201, r
+        with open(os.path.join(SPOOL, "keys", "claim-1"), "rb") as k:
+            claim = k.read()
+        with open(os.path.join(SPOOL, "new", spooled()[0])) as e:
+            entry = json.load(e)
+    lines = claim.decode().split("\n")
+    assert lines[0] == r.json()["reference"] and lines[2] == "", claim
+    assert re.match(r"^[0-9a-f]{64}$", lines[1]), claim
+    for secret in ("Clara", "Gonzalez", "maria.gonzalez", "Sciatica"):
+        assert secret.encode().hex() not in claim.decode(), secret
+        assert secret.encode() not in claim, secret
+    assert "fingerprint" not in entry, entry
+    key = os.path.join(SPOOL, "fingerprint.key")
+    assert os.path.getsize(key) == 32 and \
+        os.stat(key).st_mode & 0o777 == 0o600
+    wait_replayed()
+    assert by_ref(r.json()["reference"]) == 1
 
 
 def test_unresponsive_database_host():

@@ -44,6 +44,9 @@ static const struct bad_case bad[] = {
 	    "[http] thank_you_url: a path" },
 	{ "[limits]\nper_ip_per_hour = -1\n", "out of range" },
 	{ "[limits]\nper_ip_per_hour = 1000000001\n", "out of range" },
+	{ "[spool]\nmax_size = 1048575\n",
+	    "t.conf:2: [spool] max_size: 1048575 is out of range (1048576-" },
+	{ "[spool]\nmax_size = 1G\n", "[spool] max_size: \"1G\" is not a number" },
 	{ "[http]\nprefix = api\n", "[http] prefix: must start with /" },
 	{ "garbage line\n", "t.conf:1: syntax error" },
 	{ "[http]\ntrusted_proxies = 10.0.0.0/33\n",
@@ -96,6 +99,7 @@ test_defaults(void)
 	tap_ok(c.mail_give_up_after == 259200, "give_up_after default");
 	tap_ok(c.mail_html == 0, "html default off");
 	tap_ok(c.limits_per_ip_per_hour == 20, "per_ip_per_hour default 20");
+	tap_ok(c.spool_max_size == 1073741824, "spool max_size default 1 GiB");
 	tap_ok(strcmp(c.msgid_domain, "localhost") == 0,
 	    "default Message-ID domain: %s", c.msgid_domain);
 }
@@ -119,7 +123,7 @@ test_good(void)
 	    "retry_max = 5\n"
 	    "give_up_after = 60\n"
 	    "[limits]\nper_ip_per_hour = 0\n"
-	    "[spool]\ndir = /var/spool/frontdesk\n";
+	    "[spool]\ndir = /var/spool/frontdesk\nmax_size = 1048576\n";
 
 	tap_ok(config_load_string(&c, "t.conf", text, err, sizeof(err)) == 0,
 	    "full file loads: %s", err);
@@ -137,6 +141,7 @@ test_good(void)
 	tap_ok(strcmp(c.msgid_domain, "clinic.example") == 0,
 	    "Message-ID domain from [smtp] from: %s", c.msgid_domain);
 	tap_ok(strcmp(c.spool_dir, "/var/spool/frontdesk") == 0, "spool dir");
+	tap_ok(c.spool_max_size == 1048576, "spool max_size at its least");
 }
 
 static void

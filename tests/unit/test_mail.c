@@ -1329,6 +1329,7 @@ test_bidi_in_headers(void)
 	    "bidi: none in the name's line of the body either");
 	tap_ok(strstr(buf_str(&raw), "=E2=80=ABshalom") != NULL,
 	    "bidi: the message keeps its own");
+	parsed_free(&p);
 	buf_free(&raw);
 }
 

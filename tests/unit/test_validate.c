@@ -65,6 +65,10 @@ static const struct vcase cases[] = {
 	    .errors = "first_name: " REQ "; last_name: " UTF8 "; email: " EMAIL
 	    "; phone: " PHONE "; location: " LOC "; message: " CTRL
 	    "; submission_id: " KEY },
+	{ .desc = "errors in field-table order, an unavailable location among "
+	    "them (asked after the others: validate_unavailable)",
+	    .body = "message=%00&location=brooklyn&first_name=",
+	    .errors = "first_name: " REQ "; location: " LOC "; message: " CTRL },
 	{ .desc = "unknown fields ignored", .body = "utm_source=ad&x=%00",
 	    .errors = "" },
 	{ .desc = "field names are case-sensitive",
