@@ -57,7 +57,7 @@ int alert_message_id(char *out, size_t size, const char *from, time_t t,
  * pure, in alert_mail.c). */
 struct alert {
 	const struct config *cfg;
-	struct outbox_rcpts rc;   /* [mail] alert_to */
+	struct route_rcpts rc;    /* [mail] alert_to */
 	bool enabled;             /* alert_to holds an address */
 	long next_beat_ms, next_check_ms;   /* CLOCK_MONOTONIC */
 	struct buf msg;

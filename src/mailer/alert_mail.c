@@ -36,7 +36,7 @@ alert_init(struct alert *a, const struct config *cfg)
 		return 0;
 	/* The same reading as default_to: plain addresses, separated by
 	 * commas or spaces; anything else is refused at start-up. */
-	outbox_route(&a->rc, NULL, NULL, 0, cfg->mail_alert_to);
+	route_resolve(&a->rc, NULL, NULL, 0, cfg->mail_alert_to);
 	if (a->rc.skipped > 0 || a->rc.nall == 0)
 		return -1;
 	a->enabled = true;

@@ -18,12 +18,7 @@ struct pg_result;
 enum outbox_outcome { OUTBOX_SENT, OUTBOX_RETRY, OUTBOX_DEAD };
 
 /* Who gets a message is common/route.c's rule (route_resolve, struct
- * route_rcpts), shared with the console's preview. The old names stay
- * for code written before the move (the alerts branch's alert.h and
- * alert_mail.c); new code uses route_*. */
-#define outbox_rcpts route_rcpts
-#define outbox_route route_resolve
-#define OUTBOX_MAX_RCPTS ROUTE_MAX_RCPTS
+ * route_rcpts), shared with the console's preview. */
 
 /* One claimed message; the strings live in `res`. */
 struct outbox_msg {
