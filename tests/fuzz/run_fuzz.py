@@ -17,13 +17,23 @@ import base64
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 
+def stopped(signum, frame):
+    """meson's timeout or Ctrl-C: the finally blocks stop the fuzzer and
+    remove the temporary corpus (this process prints nothing while the
+    fuzzer runs, so raising here interrupts no write)."""
+    raise SystemExit(128 + signum)
+
+
 def main():
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, stopped)
     fuzzer, corpus, artifacts = sys.argv[1:4]
     name = os.path.basename(fuzzer)
     secs = int(os.environ.get("FRONTDESK_FUZZ_SECONDS") or 30)
@@ -53,6 +63,10 @@ def main():
                 p.kill()
                 rc = p.wait()
                 killed = True
+            finally:
+                if p.poll() is None:  # stopped by a signal
+                    p.kill()
+                    p.wait()
         elapsed = time.monotonic() - t0
         with open(log, "rb") as f:
             text = f.read().decode("utf-8", "replace")

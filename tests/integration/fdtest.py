@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import uuid
@@ -160,6 +161,7 @@ def _cleanup():
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _PID = os.getpid()
+_handling = False
 
 
 def _on_signal(signum, frame):
@@ -181,10 +183,12 @@ def _on_signal(signum, frame):
     flush (each TAP line is flushed as it is printed) is dropped, which is
     better than "RuntimeError: reentrant call inside BufferedWriter" (an
     exit status of 1, and the cleanup cut short) or a hang."""
+    global _handling
     if os.getpid() != _PID:
         # A child between fork and exec (preexec_fn) that meson's signal
         # to the process group reached: the test's own process cleans up.
         os._exit(128 + signum)
+    _handling = True
     for s in _SIGNALS:
         signal.signal(s, signal.SIG_IGN)
     try:
@@ -196,8 +200,46 @@ def _on_signal(signum, frame):
     os._exit(128 + signum)
 
 
+def _nudge(rfd, main):
+    """The signal's messenger. CPython's C handler only notes a signal; the
+    Python handler runs when the main thread next checks, and a blocking
+    call entered just after the signal came (time.sleep(), a wait, a
+    recv: the check is before it, the signal between) does not return
+    early: the handler would wait for it (120 s for test_harness's child)
+    and meson's SIGKILL comes 0.5 s after its SIGTERM. The C handler also
+    writes the signal's number to the wakeup fd, which this thread reads:
+    if the Python handler has not started 50 ms later, the thread sends
+    the signal again, to the main thread itself, which interrupts that
+    call (EINTR), and the handler runs. Every 100 ms, 50 times at most,
+    and only while _on_signal is the signal's handler."""
+    while True:
+        try:
+            data = os.read(rfd, 64)
+        except OSError:
+            return
+        if not data:
+            return
+        for signum in data:
+            if signum not in _SIGNALS:
+                continue
+            time.sleep(0.05)
+            for _ in range(50):
+                if _handling or signal.getsignal(signum) is not _on_signal:
+                    break
+                try:
+                    signal.pthread_kill(main, signum)
+                except (OSError, ValueError):
+                    return
+                time.sleep(0.1)
+
+
 for _s in _SIGNALS:
     signal.signal(_s, _on_signal)
+_wake_r, _wake_w = os.pipe()  # not inherited by children (PEP 446)
+os.set_blocking(_wake_w, False)
+signal.set_wakeup_fd(_wake_w, warn_on_full_buffer=False)
+threading.Thread(target=_nudge, args=(_wake_r, threading.get_ident()),
+                 name="fdtest-signals", daemon=True).start()
 
 
 def _alive(pid):

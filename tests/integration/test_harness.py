@@ -91,18 +91,39 @@ p.wait()
 """
 
 
-def signalled(child, sig, ready=None):
-    """Runs child, signals it once it printed its line (and ready(pid) is
-    true), and checks it exited 128 + sig without a traceback, its folder
+# The signal comes while the main thread is about to block: another thread
+# of the child takes it (CPython's C handler only notes it), and the main
+# thread sleeps on, as when the signal falls between CPython's last check
+# and the sleep's system call.
+CHILD_ASLEEP = """
+import signal, sys, threading, time
+import fdtest
+d = fdtest.tempdir("fdtest-harness-")
+p = fdtest.spawn(["sleep", "120"], "/dev/null")
+print(d, p.pid, flush=True)
+def late():
+    time.sleep(0.5)
+    signal.pthread_kill(threading.get_ident(), int(sys.argv[1]))
+threading.Thread(target=late).start()
+time.sleep(120)
+"""
+
+
+def signalled(child, sig, ready=None, send=True):
+    """Runs child (sig its argument), signals it once it printed its line
+    (and ready(pid) is true; unless send is false: it signals itself), and
+    checks it exited 128 + sig within 20 s without a traceback, its folder
     removed and its process gone."""
-    p = subprocess.Popen([fdtest.PYTHON, "-c", child], env=child_env(),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen([fdtest.PYTHON, "-c", child, str(int(sig))],
+                         env=child_env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
     try:
         tmp, pid = p.stdout.readline().decode().split()
         assert os.path.isdir(tmp)
         if ready:
             fdtest.wait_for(lambda: ready(p.pid), 10, what="the child ready")
-        p.send_signal(sig)
+        if send:
+            p.send_signal(sig)
         p.wait(20)
     finally:
         if p.poll() is None:
@@ -139,6 +160,16 @@ def test_signal_while_waiting():
     wait() holds."""
     for sig in SIGNALS:
         signalled(CHILD_WAITING, sig, ready=in_wait)
+
+
+def test_signal_before_blocking():
+    """a signal noted just before a blocking call: handled at once anyway
+
+    CPython runs the handler when the main thread next checks; fdtest's
+    thread on the wakeup fd sends the signal again to the main thread,
+    which interrupts the sleep."""
+    for sig in SIGNALS:
+        signalled(CHILD_ASLEEP, sig, send=False)
 
 
 def summary(*programs):
