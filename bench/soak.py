@@ -21,8 +21,7 @@ the sink on 127.0.0.1, PostgreSQL on a unix socket). Exit 0 when every
 accepted request was delivered and no post failed, else 1.
 
 The sink is smtpd_fault.py (aiosmtpd, as the tests use, no fault asked),
-storing each message in a maildir, or Postfix's smtp-sink when it is
-installed and --sink smtp-sink is given.
+storing each message in a maildir and counting them in stats.json.
 
     meson setup build-soak -Dbuildtype=debugoptimized && \\
         meson compile -C build-soak
@@ -59,8 +58,6 @@ ap.add_argument("--interval", type=float, default=60.0,
                 help="seconds between two report lines (default 60)")
 ap.add_argument("--no-console", action="store_true",
                 help="leave frontdesk-console out")
-ap.add_argument("--sink", choices=("aiosmtpd", "smtp-sink"),
-                default="aiosmtpd")
 ap.add_argument("--logs", help="copy the programs' logs into this folder")
 args = ap.parse_args()
 if args.minutes <= 0 or args.rate <= 0:
@@ -114,30 +111,11 @@ class Sink:
 
     def __init__(self, S):
         self.S = S
-        if args.sink == "smtp-sink":
-            exe = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
-            if not os.access(exe, os.X_OK):
-                sys.exit("soak: smtp-sink not installed (apt-get install "
-                         "postfix), or use --sink aiosmtpd")
-            self.dir = os.path.join(S.dir, "sink")
-            os.makedirs(self.dir)
-            # -d: one file per message, named from the template plus a
-            # unique suffix; -u: as whom when root; 256 connections queued.
-            self.proc = fdtest.spawn(
-                [exe, "-u", "nobody", "-d", os.path.join(self.dir, "%H%M."),
-                 "127.0.0.1:%d" % S.smtp_port, "256"],
-                os.path.join(S.dir, "smtp.log"))
-            os.chmod(self.dir, 0o777)
-            fdtest.wait_for(lambda: S._port_open(S.smtp_port),
-                            what="smtp-sink port")
-        else:
-            self.proc = mailtest.start_smtpd(S)
-            self.dir = os.path.join(S.maildir, "new")
+        self.proc = mailtest.start_smtpd(S)
+        self.dir = os.path.join(S.maildir, "new")
 
     def delivered(self):
-        if args.sink == "aiosmtpd":
-            return mailtest.smtp_stats(self.S)["messages"]
-        return len(os.listdir(self.dir))
+        return mailtest.smtp_stats(self.S)["messages"]
 
     def references(self):
         """[reference of each stored message]"""
@@ -353,8 +331,8 @@ def main():
     console = Console(S, until) if "console" in programs else None
     say("soak: %.0f posts/s for %g min through nginx (shipped "
         "frontdesk.conf) on 127.0.0.1:%d; frontdesk %d threads, fsync on; "
-        "sink %s; %d cores, build %s" % (
-            args.rate, args.minutes, S.port, args.threads, args.sink,
+        "sink smtpd_fault.py; %d cores, build %s" % (
+            args.rate, args.minutes, S.port, args.threads,
             os.cpu_count(), os.environ["FRONTDESK_BUILD"]))
     say("%5s %7s %8s %6s %-22s %9s %7s %7s %7s %s %5s" % (
         "min", "sent", "accepted", "late", "errors", "delivered", "backlog",
