@@ -127,6 +127,20 @@ answer_locations(struct fcgi_ctx *c, int status, const char *stmt, int n,
 	http_json(&c->ans, status, v);
 }
 
+/* Runs stmt with the audit detail as its parameter at, then frees the
+ * detail; NULL (out of memory, or the database's error in *e). */
+static PGresult *
+exec_detail(struct console_worker *w, const char *stmt, int n,
+    const char **vals, int at, struct buf *detail, enum db_result *e)
+{
+	PGresult *r = NULL;
+
+	if ((vals[at] = buf_str(detail)) != NULL)
+		r = db_conn_exec(&w->db, stmt, n, vals, e);
+	buf_free(detail);
+	return r;
+}
+
 void
 admin_locations(struct fcgi_ctx *c)
 {
@@ -162,10 +176,7 @@ admin_location_add(struct fcgi_ctx *c)
 		return;
 	audit_detail_str(&detail, "name", clean);
 	audit_detail_str(&detail, "thank_you_url", url);
-	vals[5] = buf_str(&detail);
-	r = vals[5] != NULL ? db_conn_exec(&w->db, "location_add", 6, vals, &e) :
-	    NULL;
-	buf_free(&detail);
+	r = exec_detail(w, "location_add", 6, vals, 5, &detail, &e);
 	if (r == NULL) {
 		console_unavailable(c);
 		return;
@@ -293,10 +304,7 @@ admin_route_add(struct fcgi_ctx *c)
 	vals[2] = kind;
 	audit_detail_str(&detail, "email", email);
 	audit_detail_str(&detail, "kind", kind);
-	vals[5] = buf_str(&detail);
-	r = vals[5] != NULL ? db_conn_exec(&w->db, "route_add", 6, vals, &e) :
-	    NULL;
-	buf_free(&detail);
+	r = exec_detail(w, "route_add", 6, vals, 5, &detail, &e);
 	if (r == NULL) {
 		console_unavailable(c);
 		return;
