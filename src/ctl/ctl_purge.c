@@ -37,10 +37,12 @@ static const char purge_keys_sql[] =
     "DELETE FROM idempotency_keys"
     " WHERE created_at < now() - interval '24 hours'";
 
-/* An address with no post in the last hour counts nothing any more. */
+/* An address whose posts all left the rate limit's window (the posts of
+ * minute m count until minute m + 61, sql/011_post.sql) counts nothing
+ * any more. */
 static const char purge_rates_sql[] =
-    "DELETE FROM rate_limits r WHERE NOT EXISTS (SELECT 1"
-    " FROM unnest(r.hits) AS h WHERE h > now() - interval '1 hour')";
+    "DELETE FROM rate_limits"
+    " WHERE minute <= floor(extract(epoch FROM now()) / 60)::integer - 61";
 
 static int
 ctl_purge_args(struct ctl *c, int argc, char **argv, const char **days,

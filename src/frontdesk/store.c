@@ -21,38 +21,14 @@ static const struct db_statement statements[] = {
 	    "SELECT l.thank_you_url FROM appointment_requests r"
 	    " JOIN locations l ON l.id = r.location_id WHERE r.reference = $1",
 	    1 },
-	/* The location, and the key through its one lookup
-	 * (sql/009_keys.sql): the web cannot read idempotency_keys. */
-	{ "precheck",
-	    "SELECT l.active, k.reference, k.same, kl.thank_you_url"
-	    " FROM (SELECT 1) AS one"
-	    " LEFT JOIN locations l ON l.slug = $1"
-	    " LEFT JOIN public.frontdesk_key_find($2, $3::bytea) AS k ON true"
-	    " LEFT JOIN appointment_requests r ON r.reference = k.reference"
-	    " LEFT JOIN locations kl ON kl.id = r.location_id", 3 },
-	/* The request, its key and its outbox row in one round trip and one
-	 * transaction. The key is claimed for each row of loc (none when the
-	 * location is gone: nothing is claimed); a key held by another post
-	 * (committed, or being committed: the claim waits for it) inserts
-	 * nothing at all. */
-	{ "submit",
-	    "WITH loc AS ("
-	    "  SELECT id, thank_you_url FROM locations WHERE slug = $2 AND active"
-	    "), req AS ("
-	    "  INSERT INTO appointment_requests (reference, location_id, status,"
-	    "   first_name, last_name, email, phone, service, preferred_time,"
-	    "   message, consent, submission_id)"
-	    "  SELECT $1, loc.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
-	    "  FROM loc WHERE public.frontdesk_key_claim($12, $13::bytea, $1)"
-	    "  RETURNING id"
-	    "), ob AS ("
-	    "  INSERT INTO outbox (request_id, message_id)"
-	    "  SELECT id, '<' || $1 || '.' || gen_random_uuid() || '@' || $14 || '>'"
-	    "  FROM req WHERE $3 = 'received'"
-	    "  RETURNING id"
-	    ")"
-	    " SELECT (SELECT count(*) FROM req), EXISTS (SELECT 1 FROM loc),"
-	    "  (SELECT thank_you_url FROM loc), (SELECT count(*) FROM ob)", 14 },
+	/* A post: the rate limit, the location, the key and the store in
+	 * one round trip (sql/011_post.sql); all the web may do with
+	 * rate_limits and idempotency_keys. */
+	{ "post",
+	    "SELECT retry_after, location_active, thank_you_url, key_reference,"
+	    " key_same, key_thank_you_url, stored FROM public.frontdesk_post($1,"
+	    " $2::int, $3, $4, $5::boolean, $6::boolean, $7, $8, $9, $10, $11,"
+	    " $12, $13, $14::boolean, $15, $16::bytea, $17)", 17 },
 	{ "health", "SELECT 1", 0 },
 	{ "active_locations", "SELECT slug, coalesce(thank_you_url, '')"
 	    " FROM locations WHERE active ORDER BY id", 0 },
@@ -89,12 +65,6 @@ static const struct db_statement statements[] = {
 	    " SELECT EXISTS (SELECT 1 FROM loc), (SELECT count(*) FROM req),"
 	    "  (SELECT (r).state FROM k), (SELECT (r).reference FROM k),"
 	    "  (SELECT count(*) FROM ob)", 15 },
-	/* Counts a post against its address's sliding hour, exactly, in
-	 * one round trip: sql/006_ratelimit_definer.sql holds the statement,
-	 * in a function that is all the web may do with rate_limits. */
-	{ "ratelimit",
-	    "SELECT allowed, retry_after"
-	    " FROM public.frontdesk_rate_limit($1, $2::int)", 2 },
 	/* For /metrics: the queue now, and every delivery attempt so far. */
 	{ "outbox_stats",
 	    "SELECT (SELECT count(*) FROM outbox"
@@ -193,19 +163,19 @@ store_close(struct store *s)
 
 /* Runs a prepared statement; reconnects and retries once when the
  * connection turns out to be dead (db_lost: the server restarted, or a
- * standby took over, since). With
- * state, an error is not logged: its SQLSTATE goes there for the caller
- * ("" when there is none). */
+ * standby took over, since). With failed, an error the server answered
+ * is not logged: its result goes there for the caller, who reads its
+ * fields and clears it (NULL when there is none). */
 static PGresult *
-store_exec_state(struct store *s, const char *name, int n,
+store_exec_failed(struct store *s, const char *name, int n,
     const char *const *vals, const int *lens, const int *formats, int *err,
-    char state[6])
+    PGresult **failed)
 {
 	char q[256];
 
 	s->retried = false;
-	if (state != NULL)
-		state[0] = '\0';
+	if (failed != NULL)
+		*failed = NULL;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		PGresult *r;
 		const char *code;
@@ -226,12 +196,14 @@ store_exec_state(struct store *s, const char *name, int n,
 		code = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 		*err = code != NULL && strcmp(code, "23505") == 0 ?
 		    STORE_DUPLICATE : STORE_ERROR;
-		if (state != NULL && code != NULL)
-			snprintf(state, 6, "%.5s", code);
-		else if (state == NULL && !(s->retried && *err == STORE_DUPLICATE))
-			/* A unique violation of a statement sent again on a new
-			 * link is, as a rule, its first sending's commit: the
-			 * caller tells (store_submitted), and it is no error. */
+		if (failed != NULL) {
+			*failed = r;
+			return NULL;
+		}
+		/* A unique violation of a statement sent again on a new link
+		 * is, as a rule, its first sending's commit: the caller tells
+		 * (store_submitted), and it is no error. */
+		if (!(s->retried && *err == STORE_DUPLICATE))
 			log_error("db_query_failed", "statement=%s error=%s", name,
 			    db_error(s->conn, r, q, sizeof(q)));
 		PQclear(r);
@@ -245,7 +217,7 @@ static PGresult *
 store_exec(struct store *s, const char *name, int n, const char *const *vals,
     const int *lens, const int *formats, int *err)
 {
-	return store_exec_state(s, name, n, vals, lens, formats, err, NULL);
+	return store_exec_failed(s, name, n, vals, lens, formats, err, NULL);
 }
 
 bool
@@ -285,40 +257,14 @@ store_locations_json(struct store *s, struct buf *out)
 	return STORE_OK;
 }
 
-int
-store_precheck(struct store *s, const char *slug, const char *key,
-    const void *fp, size_t fplen, struct store_precheck *out)
-{
-	const char *vals[] = { slug, key, key ? fp : NULL };
-	const int lens[] = { 0, 0, (int)fplen };
-	const int formats[] = { 0, 0, 1 };
-	int err;
-	PGresult *r = store_exec(s, "precheck", 3, vals, lens, formats, &err);
-
-	memset(out, 0, sizeof(*out));
-	if (r == NULL)
-		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
-	out->location = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-	if (!PQgetisnull(r, 0, 1)) {
-		out->key = strcmp(PQgetvalue(r, 0, 2), "t") == 0 ? KEY_SAME :
-		    KEY_OTHER;
-		snprintf(out->reference, sizeof(out->reference), "%s",
-		    PQgetvalue(r, 0, 1));
-		snprintf(out->thank_you_url, sizeof(out->thank_you_url), "%s",
-		    PQgetvalue(r, 0, 3));
-	}
-	PQclear(r);
-	return STORE_OK;
-}
-
-/* The submit was sent twice, the link having broken, and the second found
+/* The post was sent twice, the link having broken, and the second found
  * the reference taken: the first committed. Answer as it would have
  * (a 40-bit reference drawn at that very moment by another post is not
  * worth a thought). */
 static int
-store_submitted(struct store *s, const char *ref, struct buf *thank_you)
+store_submitted(struct store *s, struct store_posted *out)
 {
-	const char *vals[] = { ref };
+	const char *vals[] = { out->reference };
 	int err;
 	PGresult *r = store_exec(s, "submitted", 1, vals, NULL, NULL, &err);
 
@@ -328,50 +274,98 @@ store_submitted(struct store *s, const char *ref, struct buf *thank_you)
 		PQclear(r);
 		return STORE_ERROR;
 	}
+	out->location = out->stored = true;
 	if (!PQgetisnull(r, 0, 0))
-		buf_adds(thank_you, PQgetvalue(r, 0, 0));
+		snprintf(out->thank_you_url, sizeof(out->thank_you_url), "%s",
+		    PQgetvalue(r, 0, 0));
 	PQclear(r);
-	log_info("submit_recovered", "reference=%s", ref);
+	log_info("submit_recovered", "reference=%s", out->reference);
 	return STORE_OK;
 }
 
-int
-store_submit(struct store *s, const struct appointment *a, bool spam,
-    const char *key, const void *fp, size_t fplen, const char *msgid_domain,
-    char ref[REFERENCE_LEN + 1], struct buf *thank_you)
+static void
+copy_value(const PGresult *r, int col, char *buf, size_t size)
 {
+	snprintf(buf, size, "%s", PQgetisnull(r, 0, col) ? "" :
+	    PQgetvalue(r, 0, col));
+}
+
+/* The answer of a post that failed: the database's over-the-limit
+ * (FD429: the request was stored, then the count found the address over
+ * its limit, and nothing was kept), a reference taken (STORE_DUPLICATE),
+ * or an error, logged. Clears failed. */
+static int
+store_post_failed(struct store *s, PGresult *failed, int err,
+    struct store_posted *out)
+{
+	const char *code = PQresultErrorField(failed, PG_DIAG_SQLSTATE);
+	const char *detail = PQresultErrorField(failed,
+	    PG_DIAG_MESSAGE_DETAIL);
+	char q[256];
+
+	if (code != NULL && strcmp(code, "FD429") == 0) {
+		out->retry_after = detail != NULL ? atol(detail) : 0;
+		/* Never too little: the longest a post can count. */
+		if (out->retry_after <= 0 || out->retry_after > 3660)
+			out->retry_after = 3660;
+		PQclear(failed);
+		return STORE_OK;
+	}
+	if (err != STORE_DUPLICATE)
+		log_error("db_query_failed", "statement=post error=%s",
+		    db_error(s->conn, failed, q, sizeof(q)));
+	PQclear(failed);
+	return err;
+}
+
+int
+store_post(struct store *s, const struct store_post *in,
+    struct store_posted *out)
+{
+	const struct appointment *a = in->a;
+	char lim[24];
+
+	memset(out, 0, sizeof(*out));
+	snprintf(lim, sizeof(lim), "%ld", in->addr != NULL ? in->limit : 0L);
 	/* A new reference that collides with an old one is drawn again. */
 	for (int tries = 0; tries < 5; tries++) {
-		const char *vals[14] = { ref, a->location,
-		    spam ? "spam" : "received", a->first_name, a->last_name,
-		    a->email, a->phone, a->service, a->preferred_time,
-		    a->message, a->consent ? "t" : "f", key, key ? fp : NULL,
-		    msgid_domain };
-		int lens[14] = { 0 }, formats[14] = { 0 };
-		PGresult *r;
-		int err, result;
+		const char *vals[17] = { in->addr, lim, out->reference,
+		    a->location, in->store ? "t" : "f", in->spam ? "t" : "f",
+		    a->first_name, a->last_name, a->email, a->phone, a->service,
+		    a->preferred_time, a->message, a->consent ? "t" : "f",
+		    in->key, in->key != NULL ? in->fp : NULL, in->msgid_domain };
+		int lens[17] = { 0 }, formats[17] = { 0 };
+		PGresult *r, *failed;
+		int err;
 
-		lens[12] = (int)fplen;
-		formats[12] = 1;
-		if (reference_new(ref) == -1)
+		lens[15] = (int)in->fplen;
+		formats[15] = 1;
+		if (reference_new(out->reference) == -1)
 			return STORE_ERROR;
-		r = store_exec(s, "submit", 14, vals, lens, formats, &err);
+		r = store_exec_failed(s, "post", 17, vals, lens, formats, &err,
+		    &failed);
+		if (r == NULL && failed != NULL)
+			err = store_post_failed(s, failed, err, out);
 		if (r == NULL && err == STORE_DUPLICATE && s->retried)
-			return store_submitted(s, ref, thank_you);
+			return store_submitted(s, out);
 		if (r == NULL && err == STORE_DUPLICATE)
 			continue;
 		if (r == NULL)
 			return err;
-		if (strcmp(PQgetvalue(r, 0, 0), "1") == 0) {
-			if (!PQgetisnull(r, 0, 2))
-				buf_adds(thank_you, PQgetvalue(r, 0, 2));
-			result = STORE_OK;
-		} else if (strcmp(PQgetvalue(r, 0, 1), "t") != 0)
-			result = STORE_LOCATION_GONE;
-		else
-			result = STORE_KEY_TAKEN;
+		out->retry_after = atol(PQgetvalue(r, 0, 0));
+		out->location = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+		copy_value(r, 2, out->thank_you_url, sizeof(out->thank_you_url));
+		if (!PQgetisnull(r, 0, 3)) {
+			out->key = strcmp(PQgetvalue(r, 0, 4), "t") == 0 ?
+			    KEY_SAME : KEY_OTHER;
+			copy_value(r, 3, out->key_reference,
+			    sizeof(out->key_reference));
+			copy_value(r, 5, out->key_thank_you_url,
+			    sizeof(out->key_thank_you_url));
+		}
+		out->stored = strcmp(PQgetvalue(r, 0, 6), "t") == 0;
 		PQclear(r);
-		return result;
+		return STORE_OK;
 	}
 	return STORE_ERROR;
 }
@@ -421,24 +415,6 @@ store_mailer_heartbeat(struct store *s, struct buf *out)
 	    "+Inf: never).\n# TYPE frontdesk_mailer_heartbeat_age_seconds "
 	    "gauge\nfrontdesk_mailer_heartbeat_age_seconds %s\n",
 	    PQgetisnull(r, 0, 0) ? "+Inf" : PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return STORE_OK;
-}
-
-int
-store_ratelimit(struct store *s, const char *addr, long limit, bool *allowed,
-    long *retry_after)
-{
-	char lim[24];
-	const char *vals[] = { addr, lim };
-	int err;
-	PGresult *r;
-
-	snprintf(lim, sizeof(lim), "%ld", limit);
-	if ((r = store_exec(s, "ratelimit", 2, vals, NULL, NULL, &err)) == NULL)
-		return err == STORE_DOWN ? STORE_DOWN : STORE_ERROR;
-	*allowed = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-	*retry_after = atol(PQgetvalue(r, 0, 1));
 	PQclear(r);
 	return STORE_OK;
 }
@@ -528,18 +504,27 @@ store_replay(struct store *s, const struct spool_entry *e, char state[6])
 	    e->key ? (const char *)fp : NULL, e->msgid_domain };
 	int lens[15] = { 0 }, formats[15] = { 0 };
 	int err, result;
-	PGresult *r;
+	PGresult *r, *failed;
 
 	/* The entry holds the request as validation stored it: its digest
 	 * is its post's (fingerprint.h). */
 	fingerprint_digest(a, NULL, fp);
 	lens[13] = (int)sizeof(fp);
 	formats[13] = 1;
-	r = store_exec_state(s, "replay", 15, vals, lens, formats, &err, state);
+	state[0] = '\0';
+	r = store_exec_failed(s, "replay", 15, vals, lens, formats, &err,
+	    &failed);
 	if (r == NULL && err == STORE_DOWN)
 		return STORE_DOWN;
-	if (r == NULL)
+	if (r == NULL) {
+		const char *code = failed != NULL ?
+		    PQresultErrorField(failed, PG_DIAG_SQLSTATE) : NULL;
+
+		if (code != NULL)
+			snprintf(state, 6, "%.5s", code);
+		PQclear(failed);
 		return refused_for_good(state) ? STORE_REFUSED : STORE_ERROR;
+	}
 	result = strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? STORE_OK :
 	    STORE_LOCATION_GONE;
 	/* The reference passed reference_valid (FD- and 8 of Crockford's

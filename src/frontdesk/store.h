@@ -23,19 +23,37 @@ struct store {
 enum store_result {
 	STORE_OK = 0,
 	STORE_LOCATION_GONE = 1, /* not an active location (any more) */
-	STORE_KEY_TAKEN = 2,     /* the idempotency key came first elsewhere */
 	STORE_DUPLICATE = 3,     /* a unique index refused the row (23505) */
 	STORE_REFUSED = 4,       /* the database refuses these values for good */
 	STORE_ERROR = -1,        /* the database answered with an error */
 	STORE_DOWN = -2          /* no connection to the database */
 };
 
-/* What the database knows before a submission is judged. */
-struct store_precheck {
+/* A post, as frontdesk_post() (sql/011_post.sql) takes it: counted
+ * against the rate limit, its location and key looked up and, if store
+ * and the location is active and the key new, stored. */
+struct store_post {
+	const char *addr;     /* the client's netaddr key; NULL: not counted */
+	long limit;           /* [limits] per_ip_per_hour; 0: not counted */
+	const struct appointment *a;
+	bool store;           /* valid but for the location's availability */
+	bool spam;            /* the honeypot: stored as spam, no email */
+	const char *key;      /* NULL: none (fp is then ignored) */
+	const void *fp;
+	size_t fplen;
+	const char *msgid_domain;
+};
+
+/* What it found, and did. */
+struct store_posted {
+	long retry_after;     /* 0, or over the limit: 429 with this */
 	bool location;        /* active (false: unknown or disabled) */
+	bool stored;          /* stored under reference, the key claimed */
 	enum key_state key;   /* KEY_NEW (unseen or expired), KEY_SAME, KEY_OTHER */
-	char reference[REFERENCE_LEN + 1];
-	char thank_you_url[512];  /* the replayed request's location's, or "" */
+	char reference[REFERENCE_LEN + 1];      /* the one tried (stored or not) */
+	char key_reference[REFERENCE_LEN + 1];  /* the key's request's */
+	char thank_you_url[512];      /* the location's override, or "" */
+	char key_thank_you_url[512];  /* the key's request's location's */
 };
 
 /* Connects (or reconnects) and prepares; 0, or STORE_DOWN. */
@@ -50,10 +68,6 @@ int store_outbox_stats(struct store *s, struct buf *out);
 /* Appends frontdesk_mailer_heartbeat_age_seconds: the newest mailer
  * heartbeat's age, +Inf when there is none. */
 int store_mailer_heartbeat(struct store *s, struct buf *out);
-/* Counts a post from addr (a netaddr key) against limit posts per hour;
- * *allowed false means over, with *retry_after seconds until it is not. */
-int store_ratelimit(struct store *s, const char *addr, long limit,
-    bool *allowed, long *retry_after);
 /* The active locations, in order: n pairs of slug and thank-you URL
  * override ("" for none), pairs[2i] and pairs[2i + 1] (to free). */
 int store_active_locations(struct store *s, char ***pairs, size_t *n);
@@ -66,14 +80,11 @@ int store_active_locations(struct store *s, char ***pairs, size_t *n);
  * caller logs a change once, not every try. */
 int store_replay(struct store *s, const struct spool_entry *e,
     char state[6]);
-/* key may be NULL (then fp is ignored). */
-int store_precheck(struct store *s, const char *slug, const char *key,
-    const void *fp, size_t fplen, struct store_precheck *out);
-/* Inserts the request (and, unless spam, its outbox row) in one statement.
- * Fills ref with the new reference; thank_you gets the location's
- * thank-you URL override, if it has one. */
-int store_submit(struct store *s, const struct appointment *a, bool spam,
-    const char *key, const void *fp, size_t fplen, const char *msgid_domain,
-    char ref[REFERENCE_LEN + 1], struct buf *thank_you);
+/* One post in one round trip and one transaction. A reference is drawn
+ * into out->reference (again, if it collides); STORE_DOWN may follow a
+ * statement sent on a link that broke, which may have committed under
+ * out->reference. */
+int store_post(struct store *s, const struct store_post *in,
+    struct store_posted *out);
 
 #endif

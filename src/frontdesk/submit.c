@@ -242,94 +242,57 @@ spool_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
 	spool_accept(c, &j->a, spam, spam ? NULL : key, ref, j->thank_you);
 }
 
-/* Stores a post the verdict stores, in the database, and answers. */
+/* Answers a post the database stored (in its one statement). */
 static void
-store_keep(struct fcgi_ctx *c, struct judged *j, const char *key,
-    const unsigned char *fp)
+answer_stored(struct fcgi_ctx *c, const struct judged *j,
+    const struct store_posted *p)
 {
 	bool spam = j->facts.honeypot;
-	char ref[REFERENCE_LEN + 1];
-	struct buf thank_you = { 0 };
-	struct store_precheck pc;
 
-	switch (store_submit(routes_store(c), &j->a, spam, spam ? NULL : key,
-	    fp, FINGERPRINT_LEN, c->cfg->msgid_domain, ref, &thank_you)) {
-	case STORE_OK:
-		log_info(spam ? "spam_stored" : "accepted", "reference=%s "
-		    "location=%s", ref, j->a.location);
-		metrics_submission(spam ? METRICS_SUB_SPAM : METRICS_SUB_ACCEPTED);
-		answer_accepted(c, ref, buf_str(&thank_you));
-		break;
-	case STORE_LOCATION_GONE:
-		/* Disabled since the check: invalid now (a bot still learns
-		 * nothing: its post is dropped). */
-		j->facts.valid = false;
-		j->errs = (struct validate_errors){ .n = 1, .e = { {
-		    "location", "is not an available location" } } };
-		answer_verdict(c, verdict_decide(&j->facts), j);
-		break;
-	case STORE_KEY_TAKEN:
-		/* A twin post with this key committed first: judged again with
-		 * what the database now knows of the key. */
-		if (store_precheck(routes_store(c), j->a.location, key, fp,
-		    FINGERPRINT_LEN, &pc) != STORE_OK)
-			j->facts.key = KEY_ERROR;
-		else {
-			j->facts.key = pc.key;
-			snprintf(j->reference, sizeof(j->reference), "%s",
-			    pc.reference);
-			snprintf(j->thank_you, sizeof(j->thank_you), "%s",
-			    pc.thank_you_url);
-		}
-		answer_verdict(c, verdict_decide(&j->facts), j);
-		break;
-	case STORE_DOWN:
-		/* Lost the database between the checks and the insert: the
-		 * spool keeps the reference, so if the insert did commit, the
-		 * replay stores nothing twice. */
-		if (c->cfg->spool_dir[0] != '\0') {
-			spool_location_find(c->cfg->spool_dir, j->a.location,
-			    j->thank_you, sizeof(j->thank_you));
-			spool_keep(c, j, key, fp, ref);
-			break;
-		}
-		answer_unavailable(c);
-		break;
-	default:
-		answer_unavailable(c);
-	}
-	buf_free(&thank_you);
+	log_info(spam ? "spam_stored" : "accepted", "reference=%s location=%s",
+	    p->reference, j->a.location);
+	metrics_submission(spam ? METRICS_SUB_SPAM : METRICS_SUB_ACCEPTED);
+	answer_accepted(c, p->reference, p->thank_you_url);
 }
 
-/* The per-address limit: true when the post was answered 429. While the
- * database cannot count (it is down, or refuses the statement), this
- * process counts alone, with the same limit (limiter.h); its counts are
- * its own and are not carried over. */
+/* The client's address as the rate limit counts it: false when it is
+ * not counted ([limits] per_ip_per_hour = 0, or no address). */
 static bool
-over_limit(struct fcgi_ctx *c)
+client_key(struct fcgi_ctx *c, char key[NETADDR_KEY_LEN])
 {
-	char key[NETADDR_KEY_LEN], secs[24];
-	long limit = c->cfg->limits_per_ip_per_hour, retry = 0;
-	bool allowed = true, alone = false;
-
-	if (limit == 0 || netaddr_client_key(fcgi_param(c, "REMOTE_ADDR"),
+	return c->cfg->limits_per_ip_per_hour != 0 &&
+	    netaddr_client_key(fcgi_param(c, "REMOTE_ADDR"),
 	    fcgi_param(c, "HTTP_X_FORWARDED_FOR"), c->cfg->trusted,
-	    c->cfg->ntrusted, key) == -1)
-		return false;
-	if (store_ratelimit(routes_store(c), key, limit, &allowed, &retry) !=
-	    STORE_OK) {
-		allowed = limiter_shared(key, limit, &retry);
-		alone = true;
-	}
-	if (allowed)
-		return false;
+	    c->cfg->ntrusted, key) == 0;
+}
+
+static void
+answer_limited(struct fcgi_ctx *c, long retry, const char *counted_by)
+{
+	char secs[24];
+
 	metrics_submission(METRICS_SUB_LIMITED);
 	log_info("rate_limited", "retry_after=%ld counted_by=%s", retry,
-	    alone ? "process" : "database");
+	    counted_by);
 	snprintf(secs, sizeof(secs), "%ld", retry);
 	http_header(&c->ans, "Retry-After", secs);
 	http_error(&c->ans, 429, "too many requests from this address, "
 	    "please try again later");
+}
+
+/* The per-address limit while the database cannot count (it is down, or
+ * refuses the statement): this process counts alone, with the same
+ * limit (limiter.h); its counts are its own and are not carried over.
+ * True when the post was answered 429. */
+static bool
+over_limit_alone(struct fcgi_ctx *c, const char *addr)
+{
+	long retry = 0;
+
+	if (addr == NULL || limiter_shared(addr, c->cfg->limits_per_ip_per_hour,
+	    &retry))
+		return false;
+	answer_limited(c, retry, "process");
 	return true;
 }
 
@@ -354,86 +317,124 @@ judge_spooled(struct fcgi_ctx *c, const char *key, const unsigned char *fp,
 	return true;
 }
 
-/* The checks with the database up: its precheck answered, and the spool
- * may still hold keys from an outage that are not replayed yet. */
+/* The checks with the database up, as its statement answered them; a key
+ * the spool holds from an outage, not replayed yet (spooled, with its
+ * reference in spooled_ref), stands where the database knows none. */
 static void
-judge_stored(struct fcgi_ctx *c, const char *key, const unsigned char *fp,
-    const struct store_precheck *pc, struct judged *j)
+judge_stored(struct fcgi_ctx *c, const struct store_posted *p,
+    enum key_state spooled, const char *spooled_ref, struct judged *j)
 {
-	j->facts.key = pc->key;
-	j->available = pc->location;
-	snprintf(j->reference, sizeof(j->reference), "%s", pc->reference);
-	snprintf(j->thank_you, sizeof(j->thank_you), "%s", pc->thank_you_url);
-	if (key != NULL && pc->key == KEY_NEW && c->cfg->spool_dir[0] != '\0') {
-		enum key_state k = spool_find_key(c->cfg->spool_dir, key, fp,
-		    FINGERPRINT_LEN, j->reference);
-
-		if (k == KEY_SAME || k == KEY_OTHER) {
-			j->facts.key = k;
-			if (j->a.location != NULL)
-				spool_location_find(c->cfg->spool_dir,
-				    j->a.location, j->thank_you,
-				    sizeof(j->thank_you));
-		}
+	j->facts.key = p->key;
+	j->available = p->location;
+	snprintf(j->reference, sizeof(j->reference), "%s", p->key_reference);
+	snprintf(j->thank_you, sizeof(j->thank_you), "%s",
+	    p->key_thank_you_url);
+	if (p->key == KEY_NEW && (spooled == KEY_SAME || spooled == KEY_OTHER)) {
+		j->facts.key = spooled;
+		snprintf(j->reference, sizeof(j->reference), "%s", spooled_ref);
+		if (j->a.location != NULL)
+			spool_location_find(c->cfg->spool_dir, j->a.location,
+			    j->thank_you, sizeof(j->thank_you));
 	}
+}
+
+/* The post's facts, after its statement (or the spool) answered: the
+ * location's availability, a bad key header. */
+static void
+judge_fields(struct judged *j, enum validate_result valid, bool bad_header)
+{
+	if (j->a.location != NULL && !j->available)
+		valid = validate_unavailable(&j->a, &j->errs);
+	/* A bad header is the key field's error (a bot's post is judged by
+	 * its fields alone, as before). */
+	if (bad_header && !j->a.honeypot) {
+		add_header_error(&j->errs);
+		valid = VALIDATE_INVALID;
+	}
+	j->facts.valid = valid == VALIDATE_OK;
 }
 
 static void
 handle_form(struct fcgi_ctx *c, const struct form *f)
 {
-	struct store_precheck pc = { 0 };
 	struct judged j = { 0 };
+	struct store_posted p;
+	struct store_post in = { 0 };
 	unsigned char fp[FINGERPRINT_LEN] = { 0 };
-	char keybuf[80];
-	const char *key;
+	char keybuf[80], addr[NETADDR_KEY_LEN], spooled_ref[REFERENCE_LEN + 1];
+	const char *key, *in_flight = NULL;
+	enum key_state spooled = KEY_NEW;
 	bool bad_header;
 	enum validate_result valid;
 
-	if (over_limit(c))
-		return;
 	key = idempotency_key(c, f, keybuf, sizeof(keybuf), &bad_header);
-	/* Every rule but the location's availability first: the precheck
-	 * asks that in the round trip that looks the key up, with the
-	 * fingerprint of the fields as they would be stored. Nothing from
-	 * the form reaches the database before it passed these rules:
-	 * invalid UTF-8 would fail the statement (a 503 anyone could cause),
-	 * not the field. */
+	/* Every rule but the location's availability first: the statement
+	 * asks that as it looks the key up, with the fingerprint of the
+	 * fields as they would be stored. Nothing from the form reaches the
+	 * database before it passed these rules: invalid UTF-8 would fail
+	 * the statement (a 503 anyone could cause), not the field. */
 	if ((valid = validate_fields(f, &j.a, &j.errs)) == VALIDATE_NOMEM) {
 		http_error(&c->ans, 500, "out of memory");
 		goto done;
 	}
+	j.facts.honeypot = j.a.honeypot;
+	/* A bot's post is judged by its fields alone: its key is not
+	 * looked at. */
+	if (j.a.honeypot)
+		key = NULL;
 	if (key != NULL)
 		fingerprint_digest(&j.a, &j.errs, fp);
-	switch (store_precheck(routes_store(c), j.a.location, key, fp,
-	    sizeof(fp), &pc)) {
+	/* A key the spool holds from an outage, not replayed yet, is asked
+	 * before the statement: the post is then not stored, whatever the
+	 * database says of the key. */
+	if (key != NULL && c->cfg->spool_dir[0] != '\0')
+		spooled = spool_find_key(c->cfg->spool_dir, key, fp,
+		    FINGERPRINT_LEN, spooled_ref);
+	in = (struct store_post){ .addr = client_key(c, addr) ? addr : NULL,
+	    .limit = c->cfg->limits_per_ip_per_hour, .a = &j.a,
+	    .store = valid == VALIDATE_OK && spooled == KEY_NEW &&
+	    !(bad_header && !j.a.honeypot), .spam = j.a.honeypot, .key = key,
+	    .fp = fp, .fplen = sizeof(fp),
+	    .msgid_domain = c->cfg->msgid_domain };
+	switch (store_post(routes_store(c), &in, &p)) {
 	case STORE_OK:
-		judge_stored(c, key, fp, &pc, &j);
+		if (p.retry_after > 0) {
+			answer_limited(c, p.retry_after, "database");
+			goto done;
+		}
+		judge_stored(c, &p, spooled, spooled_ref, &j);
 		break;
 	case STORE_DOWN:
-		if (c->cfg->spool_dir[0] != '\0' && judge_spooled(c, key, fp, &j))
+		if (over_limit_alone(c, in.addr))
+			goto done;
+		/* Lost the database, perhaps while the statement was on its
+		 * way: the spool keeps its reference, so if it did commit, the
+		 * replay stores nothing twice. */
+		if (c->cfg->spool_dir[0] != '\0' && judge_spooled(c, key, fp, &j)) {
+			in_flight = p.reference;
 			break;
-		/* FALLTHROUGH */
-	default:
+		}
 		answer_unavailable(c);
 		goto done;
+	default:
+		if (!over_limit_alone(c, in.addr))
+			answer_unavailable(c);
+		goto done;
 	}
-	if (j.a.location != NULL && !j.available)
-		valid = validate_unavailable(&j.a, &j.errs);
-	j.facts.honeypot = j.a.honeypot;
-	/* A bad header is the key field's error (a bot's post is judged by
-	 * its fields alone, as before). */
-	if (bad_header && !j.a.honeypot) {
-		add_header_error(&j.errs);
-		valid = VALIDATE_INVALID;
-	}
-	j.facts.valid = valid == VALIDATE_OK;
+	judge_fields(&j, valid, bad_header);
 	switch (verdict_decide(&j.facts)) {
 	case VERDICT_STORE:
 	case VERDICT_STORE_SPAM:
 		if (j.spooled)
-			spool_keep(c, &j, key, fp, NULL);
-		else
-			store_keep(c, &j, key, fp);
+			spool_keep(c, &j, key, fp, in_flight);
+		else if (p.stored)
+			answer_stored(c, &j, &p);
+		else {
+			/* Not reached: the statement stores what the verdict
+			 * stores. Nothing was stored, so nothing is accepted. */
+			log_error("submit_not_stored", "reference=%s", p.reference);
+			answer_unavailable(c);
+		}
 		break;
 	default:
 		answer_verdict(c, verdict_decide(&j.facts), &j);

@@ -3,7 +3,12 @@
 429 with Retry-After past the limit, exact under concurrency and across
 processes, per address (X-Forwarded-For only from trusted proxies)."""
 import concurrent.futures
+import math
 import os
+import random
+import subprocess
+import threading
+import time
 
 import fdtest
 from fdtest import maria
@@ -27,7 +32,9 @@ def test_every_parsed_post_counts_then_429():
     r = S.post(maria(), headers=h)
     assert r.status == 429, r
     assert set(r.json()) == {"error"}, r.json()
-    assert 3500 <= int(r.headers["retry-after"]) <= 3600, r.headers
+    # The posts of a minute count until 61 minutes after its start: 60 to
+    # 61 minutes after each (the first of the three may be a minute older)
+    assert 3540 < int(r.headers["retry-after"]) <= 3660, r.headers
     assert S.count("appointment_requests") == rows
     r = S.post(maria(), headers=h, json_mode=False)
     assert r.status == 429 and "retry-after" in r.headers, r
@@ -57,18 +64,89 @@ def test_unparseable_posts_do_not_count():
     assert S.post(maria(), headers=h).status == 201
 
 
+def move_a_post(addr, minutes):
+    """one post of the address's last minute moved back by minutes (in
+    the 61 minutes counted), or out of the count (61 and more)"""
+    now = "minute % 61 + 1"
+    then = "(minute - %d) %% 61 + 1" % minutes
+    S.sql("UPDATE rate_limits SET counts[%s] = counts[%s] - 1%s WHERE "
+          "addr = '%s'" % (now, now, (", counts[%s] = counts[%s] + 1" % (
+              then, then)) if minutes < 61 else ", total = total - 1", addr))
+
+
 def test_retry_after_counts_down_to_the_oldest_post():
-    """Retry-After: seconds until the oldest post leaves the hour"""
+    """Retry-After: seconds until the oldest post leaves the count, which
+    keeps each minute's posts 61 minutes from its start"""
     h = xff("198.51.100.3")
     for _ in range(3):
         assert S.post(maria(), headers=h).status == 201
-    S.sql("UPDATE rate_limits SET hits[1] = now() - interval '50 minutes' "
-          "WHERE addr = '198.51.100.3'")
+    move_a_post("198.51.100.3", 50)
     r = S.post(maria(), headers=h)
-    assert r.status == 429 and 500 <= int(r.headers["retry-after"]) <= 600, r
-    S.sql("UPDATE rate_limits SET hits[1] = now() - interval '61 minutes' "
-          "WHERE addr = '198.51.100.3'")
+    # 11 minutes from the start of this minute (or, had one begun since
+    # the move, of the last)
+    assert r.status == 429 and 540 < int(r.headers["retry-after"]) <= 660, r
+    assert S.sql("SELECT total FROM rate_limits WHERE addr = "
+                 "'198.51.100.3'") == [("3",)]
+    move_a_post("198.51.100.3", 61)
     assert S.post(maria(), headers=h).status == 201
+    assert S.post(maria(), headers=h).status == 429
+
+
+def test_the_count_by_minutes_against_an_exact_count():
+    """frontdesk_rate_take over a random two-day timeline of posts from
+    four addresses at limits 1, 3, 20 and 500, against a model of its
+    rule (a post of minute m counts until minute m + 61): every answer and
+    every Retry-After as the rule says; no sliding hour ever holds more
+    accepted posts than the limit (an exact count accepts every post the
+    rule accepts); a Retry-After is never less than an exact count's, and
+    never more than 61 minutes; one second before it a post is refused,
+    at it accepted"""
+    rnd = random.Random(11)
+    t0 = 1800000000.0   # 2027-01-15: p_at is the clock
+    plan = []
+    for addr, limit in (("rt-1", 1), ("rt-3", 3), ("rt-20", 20),
+                        ("rt-500", 500)):
+        t = t0
+        for _ in range(600 if limit < 500 else 1500):
+            # bursts and lulls, up to 3 hours between posts
+            t = round(t + rnd.choice((0.2, 1, 7, 30, 95, 400, 1800, 10800)),
+                      1)
+            plan.append((addr, limit, t))
+    answers = [int(v) for r in cluster.psql("".join(
+        "SELECT frontdesk_rate_take('%s', %d, to_timestamp(%r));\n" % p
+        for p in plan), db=S.db) for v in r[0].split()]
+    assert len(answers) == len(plan)
+    accepted = {}
+    for (addr, limit, t), wait in zip(plan, answers):
+        acc = accepted.setdefault(addr, [])
+        counted = [a for a in acc if (math.floor(a / 60) + 61) * 60 > t]
+        exact = [a for a in acc if a > t - 3600]
+        if len(counted) < limit:
+            assert wait == 0, (addr, t, wait, len(counted))
+            assert len(exact) < limit
+            acc.append(t)
+            continue
+        m = math.floor(counted[len(counted) - limit] / 60)
+        assert wait == max(1, math.ceil((m + 61) * 60 - t)), (addr, t, wait)
+        assert 1 <= wait <= 3660, wait
+        if len(exact) >= limit:
+            assert wait >= exact[len(exact) - limit] + 3600 - t - 1e-6
+    assert sum(1 for w in answers if w) > 500, "the limits were reached"
+    for limit in (1, 3):
+        addr = "rt-edge-%d" % limit
+        t = t0 + 17.5
+        for i in range(limit):
+            assert take(addr, limit, t + i) == 0
+        wait = take(addr, limit, t + limit)
+        assert 3600 - limit < wait <= 3660, wait
+        assert take(addr, limit, t + limit + wait - 1) > 0
+        assert take(addr, limit, t + limit + wait) == 0
+
+
+def take(addr, limit, t):
+    return int(cluster.psql("SELECT frontdesk_rate_take('%s', %d, "
+                            "to_timestamp(%r))" % (addr, limit, t),
+                            db=S.db)[0][0])
 
 
 def test_addresses_apart_and_ipv6_per_64():
@@ -103,6 +181,51 @@ def test_exact_under_concurrency():
         codes = list(ex.map(lambda _: S.post(maria(), headers=h).status,
                             range(20)))
     assert sorted(codes) == [201] * 3 + [429] * 17, codes
+
+
+def test_over_the_limit_found_at_the_commit():
+    """the count comes last in a post's transaction: a post that finds,
+    once stored, that another one took the address's last place while it
+    was on its way (here a transaction that counted and holds the row) is
+    answered 429 with its Retry-After, and nothing of it is kept"""
+    addr = "198.51.100.61"
+    holder = subprocess.Popen(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+         cluster.conninfo(S.db)], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    answer = {}
+    try:
+        # 3 is the limit: two committed, the third counted, not committed
+        for _ in range(2):
+            assert take(addr, 3, time.time()) == 0
+        holder.stdin.write(b"BEGIN; SELECT frontdesk_rate_take('%s', 3, "
+                           b"now());\n" % addr.encode())
+        holder.stdin.flush()
+        fdtest.wait_for(lambda: S.sql(
+            "SELECT total FROM rate_limits WHERE addr = '%s' FOR UPDATE "
+            "SKIP LOCKED" % addr) == [], 10, "the row held")
+        t = threading.Thread(target=lambda: answer.update(r=S.post(
+            maria(first_name="Late"), headers=xff(addr))))
+        t.start()
+        fdtest.wait_for(lambda: S.sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type "
+            "= 'Lock' AND datname = current_database()") != [("0",)], 10,
+            "the post waiting for the row")
+        holder.stdin.write(b"COMMIT;\n")
+        holder.stdin.close()
+        assert holder.wait(10) == 0, holder.stderr.read()
+        t.join(20)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    r = answer["r"]
+    assert r.status == 429, r
+    assert 3540 < int(r.headers["retry-after"]) <= 3660, r.headers
+    assert S.count("appointment_requests", "first_name = 'Late'") == 0
+    assert S.sql("SELECT total FROM rate_limits WHERE addr = '%s'" %
+                 addr) == [("3",)]
+    assert "counted_by=database" in S.log("frontdesk")
 
 
 def test_holds_across_processes():

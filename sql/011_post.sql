@@ -1,0 +1,257 @@
+-- 011_post: a post in one round trip and one transaction (issue 11).
+-- frontdesk_post() counts the post against its address's rate limit,
+-- looks its location and its idempotency key up and, when frontdesk says
+-- the post is to be stored, claims the key and stores the request with
+-- its outbox row: what three statements and two commits did before. And
+-- the rate limit's cost no longer grows with [limits] per_ip_per_hour:
+-- the counts of the last 61 minutes, not the time of every post.
+
+-- The rate limit: per address, posts by minute over 61 minutes.
+--   minute  the minute (Unix time / 60) of the last post counted;
+--   counts  the posts of minute m at counts[m % 61 + 1], for the 61
+--           minutes up to minute (older buckets are zeroed as their
+--           number comes round again);
+--   total   their sum.
+-- The posts of minute m count until the start of minute m + 61: between
+-- 60 and 61 minutes after each post, never less. So no sliding hour ever
+-- holds more than the limit's posts, and an address may wait up to a
+-- minute longer than an exact count of its posts would make it (the
+-- error bound, docs/interface.md). Retry-After is the time until enough
+-- minutes have left the window: what the count will say then, never too
+-- little. One row per address still, whose lock orders the posts of one
+-- address, whichever process or host takes them: the count is exact in
+-- posts. Its work is at most 61 buckets a minute, whatever the limit.
+-- (The process's own count while the database is down, limiter.c, keeps
+-- the same 61 minutes.)
+ALTER TABLE rate_limits ADD COLUMN minute integer,
+    ADD COLUMN total integer, ADD COLUMN counts integer[];
+UPDATE rate_limits r SET minute = n.cur,
+    total = (SELECT count(*) FROM unnest(r.hits) AS h
+        WHERE h > now() - interval '1 hour'),
+    counts = ARRAY(SELECT (SELECT count(*) FROM unnest(r.hits) AS h
+        WHERE h > now() - interval '1 hour' AND
+        floor(extract(epoch FROM h) / 60)::integer % 61 = b)::integer
+        FROM generate_series(0, 60) AS b ORDER BY b)
+FROM (SELECT floor(extract(epoch FROM now()) / 60)::integer AS cur) AS n;
+DELETE FROM rate_limits WHERE total = 0;
+ALTER TABLE rate_limits DROP COLUMN hits,
+    ALTER COLUMN minute SET NOT NULL, ALTER COLUMN total SET NOT NULL,
+    ALTER COLUMN counts SET NOT NULL,
+    ADD CHECK (total >= 0),
+    ADD CHECK (array_ndims(counts) = 1 AND array_lower(counts, 1) = 1 AND
+        cardinality(counts) = 61);
+
+-- Counts a post from p_addr, at p_at, if it is under p_limit: 0. Over it:
+-- nothing is counted, and the answer is the seconds until it is under
+-- again (at least 1). Takes the address's row lock, held to the end of
+-- the transaction: call it last. The usual post, not the first of its
+-- minute, is one UPDATE; the first zeroes the buckets that left the
+-- window since the address's last post (at most 61).
+CREATE FUNCTION public.frontdesk_rate_take(p_addr text, p_limit integer,
+    p_at timestamptz)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+	cur integer := floor(extract(epoch FROM p_at) / 60)::integer;
+	b integer := cur % 61 + 1;
+	last integer;
+	tot bigint;
+	c integer[];
+BEGIN
+	UPDATE public.rate_limits AS l
+	SET counts[b] = l.counts[b] + 1, total = l.total + 1
+	WHERE l.addr = p_addr AND l.minute = cur AND l.total < p_limit;
+	IF FOUND THEN
+		RETURN 0;
+	END IF;
+	INSERT INTO public.rate_limits (addr, minute, total, counts)
+	VALUES (p_addr, cur, 0, array_fill(0, ARRAY[61]))
+	ON CONFLICT (addr) DO NOTHING;
+	SELECT l.minute, l.total, l.counts INTO last, tot, c
+	FROM public.rate_limits l WHERE l.addr = p_addr FOR UPDATE;
+	-- A row newer than cur (a transaction that began before another's
+	-- post was counted) is taken as it is.
+	IF last < cur THEN
+		FOR m IN last + 1 .. least(cur, last + 61) LOOP
+			tot := tot - c[m % 61 + 1];
+			c[m % 61 + 1] := 0;
+		END LOOP;
+	END IF;
+	IF tot < p_limit THEN
+		c[greatest(last, cur) % 61 + 1] :=
+		    c[greatest(last, cur) % 61 + 1] + 1;
+		UPDATE public.rate_limits SET minute = greatest(last, cur),
+		    total = tot + 1, counts = c
+		WHERE addr = p_addr;
+		RETURN 0;
+	END IF;
+	IF last < cur THEN
+		UPDATE public.rate_limits SET minute = cur, total = tot, counts = c
+		WHERE addr = p_addr;
+		last := cur;
+	END IF;
+	-- Under the limit once enough of the oldest minutes have left: the
+	-- posts of minute m count until (m + 61) * 60.
+	FOR m IN last - 60 .. last LOOP
+		tot := tot - c[m % 61 + 1];
+		IF tot < p_limit THEN
+			RETURN greatest(1, ceil((m + 61) * 60.0 -
+			    extract(epoch FROM p_at)))::integer;
+		END IF;
+	END LOOP;
+	RETURN 3660;   -- not reached: tot is 0 by the last minute
+END
+$$;
+
+-- Is p_addr at its limit already, by the counts committed (no lock)? A
+-- post then reads nothing else: frontdesk_rate_take answers it.
+CREATE FUNCTION public.frontdesk_rate_full(p_addr text, p_limit integer,
+    p_at timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+	SELECT coalesce((SELECT l.total >= p_limit AND
+	    l.minute = floor(extract(epoch FROM p_at) / 60)::integer
+	    FROM public.rate_limits l WHERE l.addr = p_addr), false)
+$$;
+
+-- A post, in one call. In:
+--   p_addr, p_limit  the client's address (an IPv4 address or an IPv6
+--                    /64) and [limits] per_ip_per_hour; NULL or 0: not
+--                    counted;
+--   p_store          frontdesk judged the post's fields valid (the
+--                    location's availability is asked here) and no key
+--                    of the spool's stands in the way: store it if the
+--                    location is active and the key is new;
+--   p_spam           a honeypot post: stored as spam (no outbox row);
+--   p_key, p_digest  the idempotency key (NULL: none) and the SHA-256 of
+--                    the fields as stored (src/frontdesk/fingerprint.c),
+--                    of which only the HMAC is kept (009);
+--   the request's fields, its reference and the Message-ID's domain.
+-- Out:
+--   retry_after      0, or over the limit: the seconds to wait (the post
+--                    is answered 429 and nothing of it is stored);
+--   location_active, thank_you_url    the location's, as of now;
+--   key_reference, key_same, key_thank_you_url
+--                    the key's request, if the key was taken in the last
+--                    24 hours: for the same fields (a replay) or not (409),
+--                    and that request's location's page;
+--   stored           the request was stored, its key claimed.
+-- The rate limit is counted last: the lock on an address's row is held
+-- only for the commit, so posts from one address wait for each other
+-- that long and no longer. One that turns out over the limit then, the
+-- request stored already, raises SQLSTATE FD429 with the seconds to wait
+-- as its DETAIL, and its transaction stores nothing. A key held by a twin
+-- post being committed is waited for (the claim's ON CONFLICT), then
+-- answered as the twin's. SECURITY DEFINER with a fixed search_path and
+-- every object named with its schema, as in 006 and 009: the web role
+-- reaches the rate limit and the keys through this function alone.
+CREATE FUNCTION public.frontdesk_post(p_addr text, p_limit integer,
+    p_reference text, p_location text, p_store boolean, p_spam boolean,
+    p_first_name text, p_last_name text, p_email text, p_phone text,
+    p_service text, p_preferred_time text, p_message text,
+    p_consent boolean, p_key text, p_digest bytea, p_msgid_domain text,
+    OUT retry_after integer, OUT location_active boolean,
+    OUT thank_you_url text, OUT key_reference text, OUT key_same boolean,
+    OUT key_thank_you_url text, OUT stored boolean)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	counted boolean := p_addr IS NOT NULL AND coalesce(p_limit, 0) > 0;
+	loc integer;
+	fp bytea;
+	req bigint;
+BEGIN
+	retry_after := 0;
+	stored := false;
+	IF counted AND public.frontdesk_rate_full(p_addr, p_limit, now()) THEN
+		retry_after := public.frontdesk_rate_take(p_addr, p_limit, now());
+		IF retry_after > 0 THEN
+			RETURN;
+		END IF;
+		counted := false;   -- counted now: a minute had come round
+	END IF;
+	SELECT l.id, l.active, l.thank_you_url
+	INTO loc, location_active, thank_you_url
+	FROM public.locations l WHERE l.slug = p_location;
+	location_active := coalesce(location_active, false);
+	IF p_key IS NOT NULL THEN
+		SELECT public.hmac(p_digest, f.secret, 'sha256') INTO fp
+		FROM public.fingerprint_secret f;
+		IF fp IS NULL THEN
+			fp := public.frontdesk_fingerprint(p_digest);
+		END IF;
+		SELECT k.reference, k.fingerprint = fp INTO key_reference, key_same
+		FROM public.idempotency_keys k
+		WHERE k.key = p_key AND k.created_at >= now() - interval '24 hours';
+	END IF;
+	IF p_store AND location_active AND key_reference IS NULL THEN
+		stored := true;
+		IF p_key IS NOT NULL THEN
+			INSERT INTO public.idempotency_keys AS k (key, fingerprint,
+			    reference)
+			VALUES (p_key, fp, p_reference)
+			ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
+			    reference = EXCLUDED.reference, created_at = now()
+			WHERE k.created_at < now() - interval '24 hours';
+			stored := FOUND;
+			IF NOT stored THEN
+				SELECT k.reference, k.fingerprint = fp
+				INTO key_reference, key_same
+				FROM public.idempotency_keys k WHERE k.key = p_key;
+			END IF;
+		END IF;
+		IF stored THEN
+			INSERT INTO public.appointment_requests (reference, location_id,
+			    status, first_name, last_name, email, phone, service,
+			    preferred_time, message, consent, submission_id)
+			VALUES (p_reference, loc, CASE WHEN p_spam THEN 'spam'
+			    ELSE 'received' END, p_first_name, p_last_name, p_email,
+			    p_phone, p_service, p_preferred_time, p_message, p_consent,
+			    p_key)
+			RETURNING id INTO req;
+			IF NOT p_spam THEN
+				INSERT INTO public.outbox (request_id, message_id)
+				VALUES (req, '<' || p_reference || '.' || gen_random_uuid() ||
+				    '@' || p_msgid_domain || '>');
+			END IF;
+		END IF;
+	END IF;
+	IF key_reference IS NOT NULL THEN
+		SELECT l.thank_you_url INTO key_thank_you_url
+		FROM public.appointment_requests r
+		JOIN public.locations l ON l.id = r.location_id
+		WHERE r.reference = key_reference;
+	END IF;
+	IF counted THEN
+		retry_after := public.frontdesk_rate_take(p_addr, p_limit, now());
+		IF retry_after > 0 AND stored THEN
+			RAISE EXCEPTION 'over the rate limit' USING ERRCODE = 'FD429',
+			    DETAIL = retry_after::text;
+		END IF;
+	END IF;
+END
+$$;
+
+-- Functions are executable by PUBLIC unless told otherwise. The helpers
+-- are the owner's, for frontdesk_post.
+REVOKE ALL ON FUNCTION public.frontdesk_rate_take(text, integer,
+    timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.frontdesk_rate_full(text, integer,
+    timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.frontdesk_post(text, integer, text, text,
+    boolean, boolean, text, text, text, text, text, text, text, boolean,
+    text, bytea, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.frontdesk_post(text, integer, text, text,
+    boolean, boolean, text, text, text, text, text, text, text, boolean,
+    text, bytea, text) TO frontdesk_web;
+
+-- What frontdesk_post replaces: the web's three ways in, and its insert
+-- rights on the requests and the outbox that the submit statement used.
+-- The replay of a spooled request still inserts with the web's own
+-- rights (and judges its key with frontdesk_key_replay), so those stay.
+DROP FUNCTION public.frontdesk_rate_limit(text, integer);
+DROP FUNCTION public.frontdesk_key_find(text, bytea);
+DROP FUNCTION public.frontdesk_key_claim(text, bytea, text);
