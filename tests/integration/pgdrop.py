@@ -1,5 +1,5 @@
 """pgdrop: a TCP proxy in front of PostgreSQL's unix socket that, when
-armed, lets one `submit` statement run and commit, then breaks the
+armed, lets one `post` statement run and commit, then breaks the
 client's connection before the answer reaches it: the one failure after
 which a client cannot know whether its insert happened."""
 import os
@@ -35,7 +35,7 @@ class DropProxy:
                     data = c.recv(65536)
                     if not data:
                         break
-                    if self.armed.is_set() and b"\x00submit\x00" in data:
+                    if self.armed.is_set() and b"\x00post\x00" in data:
                         self.armed.clear()
                         state["drop"] = True
                     s.sendall(data)

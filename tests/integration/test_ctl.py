@@ -735,11 +735,11 @@ def test_purge():
     st.sql("INSERT INTO idempotency_keys (key, fingerprint, reference, "
            "created_at) VALUES ('old', 'x', 'FD-0000001A', now() - "
            "interval '25 hours'), ('new', 'x', 'FD-0000001F', now())")
-    st.sql("INSERT INTO rate_limits (addr, hits) VALUES "
-           "('192.0.2.1', ARRAY[now() - interval '2 hours', now() - "
-           "interval '61 minutes']::timestamptz[]), "
-           "('192.0.2.2', ARRAY[now() - interval '2 hours', now() - "
-           "interval '5 minutes']::timestamptz[])")
+    # the last post of .1 was 61 minutes ago, of .2 five
+    st.sql("INSERT INTO rate_limits (addr, minute, total, counts) SELECT "
+           "a, floor(extract(epoch FROM now()) / 60)::integer - ago, 1, "
+           "array_fill(0, ARRAY[61]) FROM (VALUES ('192.0.2.1', 61), "
+           "('192.0.2.2', 5)) AS v (a, ago)")
     out = ctl("purge", "--older-than", "30", conf=conf)
     assert out == ("purged 3 request(s) older than 30 days, with 3 "
                    "message(s); kept 2 whose mail is still pending; "
@@ -871,49 +871,73 @@ def test_web_role_least_privilege():
         assert denied("fd_web", sql), sql
 
 
+WEB_POST = ("SELECT retry_after, location_active, key_reference, key_same,"
+            " stored FROM frontdesk_post(%s, %d, :'p1', 'midtown', true, "
+            "false, 'Ann', 'Lee', 'ann@example.com', NULL, NULL, NULL, NULL,"
+            " true, %s, '\\x%s'::bytea, 'clinic.example')")
+
+
+def web_post(ref, addr="NULL", limit=0, key="NULL", digest="00"):
+    """frontdesk_post as the web calls it, as fd_web"""
+    return cluster.psql(WEB_POST % (addr, limit, key, digest), db=S.db,
+                        user="fd_web", params=(ref,))[0]
+
+
 def test_web_role_rate_limit_only_through_its_function():
     """frontdesk_web cannot read or change rate_limits (recent clients'
     addresses) nor create temporary tables; it counts a post through
-    frontdesk_rate_limit(), which no other role may call (issue 13)"""
-    cluster.psql("INSERT INTO rate_limits (addr, hits) VALUES "
-                 "('192.0.2.77', ARRAY[now()]) ON CONFLICT DO NOTHING",
-                 db=S.db)
+    frontdesk_post(), which no other role may call, as the rate limit's
+    own functions are its owner's alone (issue 13)"""
+    cluster.psql("INSERT INTO rate_limits (addr, minute, total, counts) "
+                 "VALUES ('192.0.2.77', 0, 0, array_fill(0, ARRAY[61])) "
+                 "ON CONFLICT DO NOTHING", db=S.db)
     for sql in ("SELECT * FROM rate_limits",
                 "SELECT addr FROM rate_limits",
                 "SELECT count(*) FROM rate_limits",
-                "UPDATE rate_limits SET hits = '{}'",
-                "INSERT INTO rate_limits (addr, hits) VALUES ('x', '{}')",
+                "UPDATE rate_limits SET total = 0",
+                "INSERT INTO rate_limits (addr, minute, total, counts) "
+                "VALUES ('x', 0, 0, array_fill(0, ARRAY[61]))",
                 "DELETE FROM rate_limits",
                 "CREATE TEMP TABLE t (x int)",
-                "CREATE TEMPORARY TABLE t AS SELECT addr FROM rate_limits"):
+                "CREATE TEMPORARY TABLE t AS SELECT addr FROM rate_limits",
+                "SELECT frontdesk_rate_take('x', 1, now())",
+                "SELECT frontdesk_rate_full('x', 1, now())"):
         assert denied("fd_web", sql), sql
     for who in ("fd_mailer", "fd_admin"):
         assert denied(who, "CREATE TEMP TABLE t (x int)"), who
-        assert denied(who, "SELECT * FROM frontdesk_rate_limit('x', 1)"), who
+        assert denied(who, "SELECT * FROM frontdesk_post(NULL, 0, NULL, "
+                      "NULL, false, false, NULL, NULL, NULL, NULL, NULL, "
+                      "NULL, NULL, false, NULL, NULL, NULL)"), who
+        assert denied(who, "SELECT frontdesk_rate_take('x', 1, now())"), who
     assert cluster.psql("SELECT has_database_privilege('fd_web', "
                         "current_database(), 'TEMP')", db=S.db) == [("f",)]
-    # The web's one way in counts and answers as its statement did: under
-    # the limit (2) twice, then refused with the seconds to wait.
-    got = [cluster.psql("SELECT * FROM frontdesk_rate_limit('192.0.2.78', "
-                        "2)", db=S.db, user="fd_web")[0] for _ in range(3)]
-    assert [g[0] for g in got] == ["t", "t", "f"], got
-    assert all(3590 <= int(g[1]) <= 3600 for g in got), got
-    assert cluster.psql("SELECT cardinality(hits) FROM rate_limits WHERE "
-                        "addr = '192.0.2.78'", db=S.db) == [("2",)]
+    # The web's one way in counts and answers: under the limit (2) twice,
+    # stored; then refused with the seconds to wait, nothing stored.
+    got = [web_post("FD-000000R%d" % i, "'192.0.2.78'", 2)
+           for i in range(1, 4)]
+    assert [(g[0], g[4]) for g in got[:2]] == [("0", "t")] * 2, got
+    assert got[2][4] == "f" and 3540 < int(got[2][0]) <= 3660, got
+    assert cluster.psql("SELECT total FROM rate_limits WHERE addr = "
+                        "'192.0.2.78'", db=S.db) == [("2",)]
+    assert S.count("appointment_requests",
+                   "reference LIKE 'FD-000000R_'") == 2
     # and it cannot be steered: its owner's rights, a fixed search_path
     assert cluster.psql("SELECT prosecdef, proconfig FROM pg_proc WHERE "
-                        "proname = 'frontdesk_rate_limit'", db=S.db) == [
+                        "proname = 'frontdesk_post'", db=S.db) == [
         ("t", "{\"search_path=pg_catalog, pg_temp\"}")]
+    # the functions it replaced are gone
+    assert cluster.psql("SELECT count(*) FROM pg_proc WHERE proname IN "
+                        "('frontdesk_rate_limit', 'frontdesk_key_find', "
+                        "'frontdesk_key_claim')", db=S.db) == [("0",)]
 
 
 def test_web_role_reaches_keys_only_by_key():
     """frontdesk_web cannot list the idempotency keys, read a fingerprint
     or the secret that keys them, nor take or change a key but through
-    its functions, which no other role may call; by them it looks a key
-    up (same fields or other), claims one and replays one. A stored
-    fingerprint is keyed (HMAC-SHA-256 with the secret), not a hash anyone
-    could compute of a guess (issue 12)"""
-    add_request(S, "FD-000000K1")
+    its functions, which no other role may call; by them it claims a key
+    with a post, looks it up (same fields or other) and replays one. A
+    stored fingerprint is keyed (HMAC-SHA-256 with the secret), not a hash
+    anyone could compute of a guess (issue 12)"""
     digest = hashlib.sha256(b"a guess of the fields").hexdigest()
     for sql in ("SELECT * FROM idempotency_keys",
                 "SELECT key, reference FROM idempotency_keys",
@@ -926,21 +950,16 @@ def test_web_role_reaches_keys_only_by_key():
                 "SELECT * FROM fingerprint_secret",
                 "SELECT frontdesk_fingerprint('\\x00')"):
         assert denied("fd_web", sql), sql
-
-    def web(q):
-        return cluster.psql(q, db=S.db, user="fd_web")
-    claim = ("SELECT frontdesk_key_claim('k-role', '\\x%s', :'p1')"
-             % digest)
-    assert cluster.psql(claim, db=S.db, user="fd_web",
-                        params=("FD-000000K1",)) == [("t",)]
-    assert cluster.psql(claim, db=S.db, user="fd_web",
-                        params=("FD-000000K2",)) == [("f",)], "taken twice"
-    assert web("SELECT * FROM frontdesk_key_find('k-role', '\\x%s')"
-               % digest) == [("FD-000000K1", "t")]
-    assert web("SELECT * FROM frontdesk_key_find('k-role', '\\x00')") == \
-        [("FD-000000K1", "f")]
-    assert web("SELECT * FROM frontdesk_key_find('k-none', '\\x00')") == []
-    assert web("SELECT * FROM frontdesk_key_find(NULL, '\\x00')") == []
+    # stored with its key; the same key again: its request, same fields
+    # or not, and nothing stored
+    assert web_post("FD-000000K1", key="'k-role'", digest=digest) == (
+        "0", "t", None, None, "t")
+    assert web_post("FD-000000K2", key="'k-role'", digest=digest) == (
+        "0", "t", "FD-000000K1", "t", "f")
+    assert web_post("FD-000000K3", key="'k-role'") == (
+        "0", "t", "FD-000000K1", "f", "f")
+    assert S.count("appointment_requests",
+                   "reference IN ('FD-000000K2', 'FD-000000K3')") == 0
     # what is kept is keyed with the secret: not the digest's SHA-256
     assert cluster.psql(
         "SELECT k.fingerprint = hmac('\\x%s'::bytea, s.secret, 'sha256'),"
@@ -960,19 +979,17 @@ def test_web_role_reaches_keys_only_by_key():
                  user="fd_admin")
     for who in ("fd_mailer", "fd_admin"):
         assert denied(who, "SELECT * FROM fingerprint_secret"), who
-        for f in ("frontdesk_key_find('k-role', '\\x00')",
-                  "frontdesk_key_claim('k-r2', '\\x00', 'FD-000000K1')",
-                  "frontdesk_key_replay('k-r2', '\\x00', 'FD-000000K1', "
+        for f in ("frontdesk_key_replay('k-r2', '\\x00', 'FD-000000K1', "
                   "now())", "frontdesk_fingerprint('\\x00')"):
             assert denied(who, "SELECT * FROM " + f), (who, f)
     # and none can be steered: their owner's rights, a fixed search_path
     assert cluster.psql(
         "SELECT proname, prosecdef, proconfig FROM pg_proc WHERE proname "
-        "IN ('frontdesk_fingerprint', 'frontdesk_key_find', "
-        "'frontdesk_key_claim', 'frontdesk_key_replay') ORDER BY 1",
+        "IN ('frontdesk_fingerprint', 'frontdesk_post', "
+        "'frontdesk_key_replay') ORDER BY 1",
         db=S.db) == [(n, "t", "{\"search_path=pg_catalog, pg_temp\"}")
-                     for n in ("frontdesk_fingerprint", "frontdesk_key_claim",
-                               "frontdesk_key_find", "frontdesk_key_replay")]
+                     for n in ("frontdesk_fingerprint", "frontdesk_key_replay",
+                               "frontdesk_post")]
 
 
 def test_mailer_role_least_privilege():
