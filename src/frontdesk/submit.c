@@ -127,7 +127,7 @@ answer_spam_dropped(struct fcgi_ctx *c)
 
 	if (reference_new(ref) == -1)
 		snprintf(ref, sizeof(ref), "FD-00000000");
-	log_info("spam_dropped", NULL);
+	fcgi_note(c, "outcome=spam_dropped");
 	metrics_submission(METRICS_SUB_SPAM);
 	answer_accepted(c, ref, NULL);
 }
@@ -143,6 +143,7 @@ spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 	struct spool_entry e = { .spam = spam, .a = *a };
 	struct timespec now;
 	struct tm tm;
+	char loc[80];
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
@@ -164,8 +165,8 @@ spool_accept(struct fcgi_ctx *c, const struct appointment *a, bool spam,
 		answer_unavailable(c);
 		return;
 	}
-	log_info(spam ? "spam_spooled" : "spooled", "reference=%s location=%s",
-	    ref, a->location);
+	fcgi_note(c, "outcome=%s location=%s", spam ? "spam_spooled" :
+	    "spooled", log_value(loc, sizeof(loc), a->location));
 	metrics_submission(spam ? METRICS_SUB_SPAM : METRICS_SUB_ACCEPTED);
 	answer_accepted(c, ref, thank_you);
 }
@@ -187,7 +188,7 @@ answer_verdict(struct fcgi_ctx *c, enum verdict v, const struct judged *j)
 {
 	switch (v) {
 	case VERDICT_REPLAY:
-		log_info("replayed", "reference=%s", j->reference);
+		fcgi_note(c, "outcome=replayed");
 		metrics_submission(METRICS_SUB_REPLAYED);
 		answer_accepted(c, j->reference, j->thank_you);
 		break;
@@ -248,9 +249,10 @@ answer_stored(struct fcgi_ctx *c, const struct judged *j,
     const struct store_posted *p)
 {
 	bool spam = j->facts.honeypot;
+	char loc[80];
 
-	log_info(spam ? "spam_stored" : "accepted", "reference=%s location=%s",
-	    p->reference, j->a.location);
+	fcgi_note(c, "outcome=%s location=%s", spam ? "spam_stored" :
+	    "accepted", log_value(loc, sizeof(loc), j->a.location));
 	metrics_submission(spam ? METRICS_SUB_SPAM : METRICS_SUB_ACCEPTED);
 	answer_accepted(c, p->reference, p->thank_you_url);
 }
@@ -272,7 +274,7 @@ answer_limited(struct fcgi_ctx *c, long retry, const char *counted_by)
 	char secs[24];
 
 	metrics_submission(METRICS_SUB_LIMITED);
-	log_info("rate_limited", "retry_after=%ld counted_by=%s", retry,
+	fcgi_note(c, "outcome=rate_limited retry_after=%ld counted_by=%s", retry,
 	    counted_by);
 	snprintf(secs, sizeof(secs), "%ld", retry);
 	http_header(&c->ans, "Retry-After", secs);

@@ -6,6 +6,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -280,6 +281,25 @@ dispatch(struct fcgi_ctx *c, const struct fcgi_app *app)
 	http_error(&c->ans, 404, "not found");
 }
 
+void
+fcgi_note(struct fcgi_ctx *c, const char *fmt, ...)
+{
+	size_t room = sizeof(c->note) - c->note_len;
+	va_list ap;
+	int n;
+
+	if (room < 2)
+		return;
+	c->note[c->note_len] = ' ';
+	va_start(ap, fmt);
+	n = vsnprintf(c->note + c->note_len + 1, room - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room - 1)
+		c->note[c->note_len] = '\0';   /* does not fit: left out */
+	else
+		c->note_len += (size_t)n + 1;
+}
+
 static double
 elapsed_ms(const struct timespec *t0)
 {
@@ -318,11 +338,11 @@ serve_one(struct worker *w, FCGX_Request *req)
 	ms = elapsed_ms(&t0);
 	if (w->app->answered != NULL)
 		w->app->answered(&c, ms / 1e3);
-	log_info("request", "method=%s path=%s status=%d ms=%.2f%s%s",
+	log_info("request", "method=%s path=%s status=%d ms=%.2f%s%s%s",
 	    log_value(m, sizeof(m), method ? method : "-"),
 	    log_quote(q, sizeof(q), fcgi_param(&c, "REQUEST_URI")),
 	    c.ans.status, ms, c.reference ? " reference=" : "",
-	    c.reference ? c.reference : "");
+	    c.reference ? c.reference : "", c.note);
 	buf_free(&out);
 	http_answer_free(&c.ans);
 }

@@ -26,6 +26,9 @@ struct fcgi_ctx {
 	char argbuf[4][256];
 	const char *reference;   /* for the access log line, if any */
 	char refbuf[16];
+	/* More key=value pairs for the access log line (fcgi_note). */
+	char note[200];
+	size_t note_len;
 };
 
 struct fcgi_route {
@@ -77,6 +80,12 @@ const char *fcgi_param(struct fcgi_ctx *c, const char *name);
  * and dropped, so the web server can deliver the 413 set here: -1. A bad
  * length or a body cut short: 400 set, -2 (500 when out of memory). */
 int fcgi_read_body(struct fcgi_ctx *c, size_t max, char **body, size_t *len);
+/* Adds " key=value ..." to the request's one log line (its access line):
+ * what the handler found out, without a line of its own. The caller
+ * escapes every value (log_value, log_quote); what does not fit is cut
+ * at a pair's end. */
+void fcgi_note(struct fcgi_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Readable once, for good, when shutdown begins (poll it). */
 int fcgi_stop_fd(void);
 bool fcgi_stopping(void);

@@ -588,7 +588,7 @@ def test_lost_ack_retried_on_the_new_primary():
         assert S.count("outbox o JOIN appointment_requests r ON r.id = "
                        "o.request_id", "r.reference = '%s'" % ref) == 1
         log = S.log("frontdesk")
-        assert ("event=replayed reference=" + ref if key else
+        assert ("reference=%s outcome=replayed" % ref if key else
                 "event=submit_recovered reference=" + ref) in log, log
         mailed(S, ref)
         time.sleep(1)
@@ -616,7 +616,7 @@ def test_lost_ack_503_then_the_key_finds_it():
              lambda: repr(answers[-3:]), interval=0.5)
     ref = answers[-1].json()["reference"]
     assert rows(S, "first_name = 'Again'") == [(ref, "fo-again-1")]
-    assert "event=replayed reference=" + ref in S.log("frontdesk")
+    assert "reference=%s outcome=replayed" % ref in S.log("frontdesk")
 
 
 def test_lost_ack_spooled_keeps_its_reference():
@@ -637,7 +637,7 @@ def test_lost_ack_spooled_keeps_its_reference():
                                         submission_id=key), P.kill_primary)
         assert r.status == 201, r
         ref = r.json()["reference"]
-        assert "event=spooled reference=" + ref in S.log("frontdesk")
+        assert "reference=%s outcome=spooled" % ref in S.log("frontdesk")
         P.promote()
         wait_for(lambda: not os.listdir(os.path.join(spool, "new")), 30,
                  "the spool replayed")
@@ -674,7 +674,7 @@ def test_sync_failover_loses_nothing():
 
 
 def spooled_refs(S):
-    return re.findall(r"event=spooled reference=(FD-[0-9A-Z]{8})",
+    return re.findall(r"reference=(FD-[0-9A-Z]{8}) outcome=spooled",
                       S.log("frontdesk"))
 
 

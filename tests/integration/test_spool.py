@@ -886,7 +886,7 @@ def test_file_names_quoted_in_log():
 def test_no_patient_data_in_spool_logs():
     """the log says spooled and replayed, by reference only"""
     log = S.log("frontdesk")
-    assert "event=spooled" in log and "event=spool_replayed" in log
+    assert "outcome=spooled" in log and "event=spool_replayed" in log
     for secret in ("Spooled", "Gonzalez", "Sciatica", "maria.gonzalez"):
         assert secret not in log, secret
 
