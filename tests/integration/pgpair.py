@@ -302,7 +302,7 @@ class Pair(fdtest.Cluster):
 class AckLoss:
     """A unix-socket relay in front of a server, for one program's
     connections (name it as the first host of the program's conninfo).
-    Armed, it lets the next `submit` statement run and commit (its
+    Armed, it lets the next `post` statement run and commit (its
     ReadyForQuery seen: under synchronous replication the standby has the
     row by then), runs hook() (stop the primary, promote the standby...),
     then breaks the program's link before the answer reaches it and stops
@@ -354,7 +354,7 @@ class AckLoss:
                     data = c.recv(65536)
                     if not data:
                         break
-                    if self.armed.is_set() and b"\x00submit\x00" in data:
+                    if self.armed.is_set() and b"\x00post\x00" in data:
                         self.armed.clear()
                         state["drop"] = True
                     s.sendall(data)
