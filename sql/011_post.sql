@@ -44,9 +44,10 @@ ALTER TABLE rate_limits DROP COLUMN hits,
 -- Counts a post from p_addr, at p_at, if it is under p_limit: 0. Over it:
 -- nothing is counted, and the answer is the seconds until it is under
 -- again (at least 1). Takes the address's row lock, held to the end of
--- the transaction: call it last. The usual post, not the first of its
--- minute, is one UPDATE; the first zeroes the buckets that left the
--- window since the address's last post (at most 61).
+-- the transaction: call it last. The usual post (a new address, or not
+-- the first of its minute) is one statement; the first of a minute
+-- zeroes the buckets that left the window since the address's last post
+-- (at most 61).
 CREATE FUNCTION public.frontdesk_rate_take(p_addr text, p_limit integer,
     p_at timestamptz)
 RETURNS integer
@@ -59,15 +60,17 @@ DECLARE
 	tot bigint;
 	c integer[];
 BEGIN
-	UPDATE public.rate_limits AS l
+	-- A new address, or one counted already this minute and under its
+	-- limit: one statement.
+	INSERT INTO public.rate_limits AS l (addr, minute, total, counts)
+	VALUES (p_addr, cur, 1, array_fill(0, ARRAY[b - 1]) || 1 ||
+	    array_fill(0, ARRAY[61 - b]))
+	ON CONFLICT (addr) DO UPDATE
 	SET counts[b] = l.counts[b] + 1, total = l.total + 1
-	WHERE l.addr = p_addr AND l.minute = cur AND l.total < p_limit;
+	WHERE l.minute = cur AND l.total < p_limit;
 	IF FOUND THEN
 		RETURN 0;
 	END IF;
-	INSERT INTO public.rate_limits (addr, minute, total, counts)
-	VALUES (p_addr, cur, 0, array_fill(0, ARRAY[61]))
-	ON CONFLICT (addr) DO NOTHING;
 	SELECT l.minute, l.total, l.counts INTO last, tot, c
 	FROM public.rate_limits l WHERE l.addr = p_addr FOR UPDATE;
 	-- A row newer than cur (a transaction that began before another's
@@ -102,18 +105,6 @@ BEGIN
 	END LOOP;
 	RETURN 3660;   -- not reached: tot is 0 by the last minute
 END
-$$;
-
--- Is p_addr at its limit already, by the counts committed (no lock)? A
--- post then reads nothing else: frontdesk_rate_take answers it.
-CREATE FUNCTION public.frontdesk_rate_full(p_addr text, p_limit integer,
-    p_at timestamptz)
-RETURNS boolean
-LANGUAGE sql STABLE
-AS $$
-	SELECT coalesce((SELECT l.total >= p_limit AND
-	    l.minute = floor(extract(epoch FROM p_at) / 60)::integer
-	    FROM public.rate_limits l WHERE l.addr = p_addr), false)
 $$;
 
 -- A post, in one call. In:
@@ -160,63 +151,79 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	counted boolean := p_addr IS NOT NULL AND coalesce(p_limit, 0) > 0;
+	at_limit boolean;
 	loc integer;
 	fp bytea;
-	req bigint;
 BEGIN
 	retry_after := 0;
 	stored := false;
-	IF counted AND public.frontdesk_rate_full(p_addr, p_limit, now()) THEN
+	-- What the post needs to know, in one statement: whether its address
+	-- is at its limit already by the counts committed (no lock: a post
+	-- then reads and stores nothing, frontdesk_rate_take answers it), its
+	-- location, and its key (taken in the last 24 hours, and whether for
+	-- the same fields: the HMAC of the digest with the secret, 009).
+	SELECT coalesce(rl.total >= p_limit AND rl.minute =
+	    floor(extract(epoch FROM now()) / 60)::integer, false),
+	    l.id, coalesce(l.active, false), l.thank_you_url,
+	    public.hmac(p_digest, f.secret, 'sha256'), k.reference,
+	    k.fingerprint = public.hmac(p_digest, f.secret, 'sha256')
+	INTO at_limit, loc, location_active, thank_you_url, fp, key_reference,
+	    key_same
+	FROM (SELECT 1) AS one
+	LEFT JOIN public.rate_limits rl ON counted AND rl.addr = p_addr
+	LEFT JOIN public.locations l ON l.slug = p_location
+	LEFT JOIN public.fingerprint_secret f ON p_key IS NOT NULL
+	LEFT JOIN public.idempotency_keys k ON k.key = p_key AND
+	    k.created_at >= now() - interval '24 hours';
+	IF at_limit THEN
 		retry_after := public.frontdesk_rate_take(p_addr, p_limit, now());
 		IF retry_after > 0 THEN
 			RETURN;
 		END IF;
 		counted := false;   -- counted now: a minute had come round
 	END IF;
-	SELECT l.id, l.active, l.thank_you_url
-	INTO loc, location_active, thank_you_url
-	FROM public.locations l WHERE l.slug = p_location;
-	location_active := coalesce(location_active, false);
-	IF p_key IS NOT NULL THEN
-		SELECT public.hmac(p_digest, f.secret, 'sha256') INTO fp
-		FROM public.fingerprint_secret f;
-		IF fp IS NULL THEN
-			fp := public.frontdesk_fingerprint(p_digest);
-		END IF;
-		SELECT k.reference, k.fingerprint = fp INTO key_reference, key_same
-		FROM public.idempotency_keys k
-		WHERE k.key = p_key AND k.created_at >= now() - interval '24 hours';
+	IF p_key IS NOT NULL AND fp IS NULL THEN
+		-- a database restored without its secret makes a new one (009)
+		fp := public.frontdesk_fingerprint(p_digest);
+		key_same := key_reference IS NOT NULL AND (SELECT k.fingerprint = fp
+		    FROM public.idempotency_keys k WHERE k.key = p_key);
 	END IF;
 	IF p_store AND location_active AND key_reference IS NULL THEN
-		stored := true;
-		IF p_key IS NOT NULL THEN
+		-- The key claimed (taken, or one that expired), the request and
+		-- its outbox row, in one statement: a key another post holds
+		-- (committed, or being committed: ON CONFLICT waits for it)
+		-- stores nothing.
+		WITH claim AS (
 			INSERT INTO public.idempotency_keys AS k (key, fingerprint,
 			    reference)
-			VALUES (p_key, fp, p_reference)
-			ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
+			SELECT p_key, fp, p_reference WHERE p_key IS NOT NULL
+			ON CONFLICT (key) DO UPDATE SET
+			    fingerprint = EXCLUDED.fingerprint,
 			    reference = EXCLUDED.reference, created_at = now()
-			WHERE k.created_at < now() - interval '24 hours';
-			stored := FOUND;
-			IF NOT stored THEN
-				SELECT k.reference, k.fingerprint = fp
-				INTO key_reference, key_same
-				FROM public.idempotency_keys k WHERE k.key = p_key;
-			END IF;
-		END IF;
-		IF stored THEN
-			INSERT INTO public.appointment_requests (reference, location_id,
-			    status, first_name, last_name, email, phone, service,
-			    preferred_time, message, consent, submission_id)
-			VALUES (p_reference, loc, CASE WHEN p_spam THEN 'spam'
+			WHERE k.created_at < now() - interval '24 hours'
+			RETURNING 1
+		), req AS (
+			INSERT INTO public.appointment_requests (reference,
+			    location_id, status, first_name, last_name, email, phone,
+			    service, preferred_time, message, consent, submission_id)
+			SELECT p_reference, loc, CASE WHEN p_spam THEN 'spam'
 			    ELSE 'received' END, p_first_name, p_last_name, p_email,
-			    p_phone, p_service, p_preferred_time, p_message, p_consent,
-			    p_key)
-			RETURNING id INTO req;
-			IF NOT p_spam THEN
-				INSERT INTO public.outbox (request_id, message_id)
-				VALUES (req, '<' || p_reference || '.' || gen_random_uuid() ||
-				    '@' || p_msgid_domain || '>');
-			END IF;
+			    p_phone, p_service, p_preferred_time, p_message,
+			    p_consent, p_key
+			WHERE p_key IS NULL OR EXISTS (SELECT 1 FROM claim)
+			RETURNING id
+		), ob AS (
+			INSERT INTO public.outbox (request_id, message_id)
+			SELECT req.id, '<' || p_reference || '.' ||
+			    gen_random_uuid() || '@' || p_msgid_domain || '>'
+			FROM req WHERE NOT p_spam
+		)
+		SELECT EXISTS (SELECT 1 FROM req) INTO stored;
+		IF NOT stored THEN
+			-- a twin post committed first: its answer
+			SELECT k.reference, k.fingerprint = fp
+			INTO key_reference, key_same
+			FROM public.idempotency_keys k WHERE k.key = p_key;
 		END IF;
 	END IF;
 	IF key_reference IS NOT NULL THEN
@@ -225,6 +232,8 @@ BEGIN
 		JOIN public.locations l ON l.id = r.location_id
 		WHERE r.reference = key_reference;
 	END IF;
+	-- Counted last, so that the posts of one address wait for each
+	-- other only for the commit.
 	IF counted THEN
 		retry_after := public.frontdesk_rate_take(p_addr, p_limit, now());
 		IF retry_after > 0 AND stored THEN
@@ -238,8 +247,6 @@ $$;
 -- Functions are executable by PUBLIC unless told otherwise. The helpers
 -- are the owner's, for frontdesk_post.
 REVOKE ALL ON FUNCTION public.frontdesk_rate_take(text, integer,
-    timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.frontdesk_rate_full(text, integer,
     timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.frontdesk_post(text, integer, text, text,
     boolean, boolean, text, text, text, text, text, text, text, boolean,

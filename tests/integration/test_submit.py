@@ -484,7 +484,7 @@ def test_no_patient_data_in_logs():
     """the log names references, never a patient's text"""
     log = S.log("frontdesk")
     # one line per request: the access line says what became of a post
-    assert re.search(r"event=request method=POST path=/api/appointments "
+    assert re.search(r"event=request method=POST path=\"/api/appointments\" "
                      r"status=201 ms=[0-9.]+ reference=FD-[0-9A-Z]{8} "
                      r"outcome=accepted location=midtown\n", log), log[-500:]
     assert "event=accepted" not in log
