@@ -151,52 +151,49 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	counted boolean := p_addr IS NOT NULL AND coalesce(p_limit, 0) > 0;
+	cur integer := floor(extract(epoch FROM now()) / 60)::integer;
 	at_limit boolean;
-	loc integer;
+	rate_counted boolean;
 	fp bytea;
 BEGIN
 	retry_after := 0;
-	stored := false;
-	-- What the post needs to know, in one statement: whether its address
-	-- is at its limit already by the counts committed (no lock: a post
-	-- then reads and stores nothing, frontdesk_rate_take answers it), its
-	-- location, and its key (taken in the last 24 hours, and whether for
-	-- the same fields: the HMAC of the digest with the secret, 009).
-	SELECT coalesce(rl.total >= p_limit AND rl.minute =
-	    floor(extract(epoch FROM now()) / 60)::integer, false),
-	    l.id, coalesce(l.active, false), l.thank_you_url,
-	    public.hmac(p_digest, f.secret, 'sha256'), k.reference,
-	    k.fingerprint = public.hmac(p_digest, f.secret, 'sha256')
-	INTO at_limit, loc, location_active, thank_you_url, fp, key_reference,
-	    key_same
-	FROM (SELECT 1) AS one
-	LEFT JOIN public.rate_limits rl ON counted AND rl.addr = p_addr
-	LEFT JOIN public.locations l ON l.slug = p_location
-	LEFT JOIN public.fingerprint_secret f ON p_key IS NOT NULL
-	LEFT JOIN public.idempotency_keys k ON k.key = p_key AND
-	    k.created_at >= now() - interval '24 hours';
-	IF at_limit THEN
-		retry_after := public.frontdesk_rate_take(p_addr, p_limit, now());
-		IF retry_after > 0 THEN
-			RETURN;
-		END IF;
-		counted := false;   -- counted now: a minute had come round
-	END IF;
-	IF p_key IS NOT NULL AND fp IS NULL THEN
-		-- a database restored without its secret makes a new one (009)
-		fp := public.frontdesk_fingerprint(p_digest);
-		key_same := key_reference IS NOT NULL AND (SELECT k.fingerprint = fp
-		    FROM public.idempotency_keys k WHERE k.key = p_key);
-	END IF;
-	IF p_store AND location_active AND key_reference IS NULL THEN
-		-- The key claimed (taken, or one that expired), the request and
-		-- its outbox row, in one statement: a key another post holds
-		-- (committed, or being committed: ON CONFLICT waits for it)
-		-- stores nothing.
-		WITH claim AS (
+	FOR pass IN 1 .. 3 LOOP
+		-- The post in one statement, as a rule. look: whether its address
+		-- is at its limit already by the counts committed (no lock: such
+		-- a post stores nothing, and frontdesk_rate_take answers it), its
+		-- location, and its key (taken in the last 24 hours, and whether
+		-- for the same fields: the HMAC of the digest with the secret,
+		-- 009). go: the post is stored. claim: its key taken, or one that
+		-- expired; a key another post holds (committed, or being
+		-- committed: ON CONFLICT waits for it) stores nothing. req and ob:
+		-- the request and its outbox row. rate: the count, if the address
+		-- is new or was counted this minute already and is under its
+		-- limit (else frontdesk_rate_take, below); run last (the main
+		-- SELECT reads req, ob, then rate), so that the row lock it takes
+		-- is held for the commit and no longer.
+		WITH look AS (
+			SELECT coalesce(rl.total >= p_limit AND rl.minute = cur, false)
+			        AS at_limit,
+			    l.id AS loc, coalesce(l.active, false) AS active,
+			    l.thank_you_url,
+			    public.hmac(p_digest, f.secret, 'sha256') AS fp,
+			    k.reference AS key_reference,
+			    k.fingerprint = public.hmac(p_digest, f.secret, 'sha256')
+			        AS key_same
+			FROM (SELECT 1) AS one
+			LEFT JOIN public.rate_limits rl ON counted AND rl.addr = p_addr
+			LEFT JOIN public.locations l ON l.slug = p_location
+			LEFT JOIN public.fingerprint_secret f ON p_key IS NOT NULL
+			LEFT JOIN public.idempotency_keys k ON k.key = p_key AND
+			    k.created_at >= now() - interval '24 hours'
+		), go AS (
+			SELECT look.loc, look.fp FROM look
+			WHERE p_store AND look.active AND look.key_reference IS NULL
+			    AND NOT look.at_limit AND (p_key IS NULL OR look.fp IS NOT NULL)
+		), claim AS (
 			INSERT INTO public.idempotency_keys AS k (key, fingerprint,
 			    reference)
-			SELECT p_key, fp, p_reference WHERE p_key IS NOT NULL
+			SELECT p_key, go.fp, p_reference FROM go WHERE p_key IS NOT NULL
 			ON CONFLICT (key) DO UPDATE SET
 			    fingerprint = EXCLUDED.fingerprint,
 			    reference = EXCLUDED.reference, created_at = now()
@@ -206,25 +203,56 @@ BEGIN
 			INSERT INTO public.appointment_requests (reference,
 			    location_id, status, first_name, last_name, email, phone,
 			    service, preferred_time, message, consent, submission_id)
-			SELECT p_reference, loc, CASE WHEN p_spam THEN 'spam'
+			SELECT p_reference, go.loc, CASE WHEN p_spam THEN 'spam'
 			    ELSE 'received' END, p_first_name, p_last_name, p_email,
 			    p_phone, p_service, p_preferred_time, p_message,
 			    p_consent, p_key
-			WHERE p_key IS NULL OR EXISTS (SELECT 1 FROM claim)
+			FROM go WHERE p_key IS NULL OR EXISTS (SELECT 1 FROM claim)
 			RETURNING id
 		), ob AS (
 			INSERT INTO public.outbox (request_id, message_id)
 			SELECT req.id, '<' || p_reference || '.' ||
 			    gen_random_uuid() || '@' || p_msgid_domain || '>'
 			FROM req WHERE NOT p_spam
+			RETURNING 1
+		), rate AS (
+			INSERT INTO public.rate_limits AS r (addr, minute, total,
+			    counts)
+			SELECT p_addr, cur, 1, array_fill(0, ARRAY[cur % 61]) || 1 ||
+			    array_fill(0, ARRAY[60 - cur % 61])
+			FROM look WHERE counted AND NOT look.at_limit
+			ON CONFLICT (addr) DO UPDATE
+			SET counts[cur % 61 + 1] = r.counts[cur % 61 + 1] + 1,
+			    total = r.total + 1
+			WHERE r.minute = cur AND r.total < p_limit
+			RETURNING 1
 		)
-		SELECT EXISTS (SELECT 1 FROM req) INTO stored;
-		IF NOT stored THEN
-			-- a twin post committed first: its answer
-			SELECT k.reference, k.fingerprint = fp
-			INTO key_reference, key_same
-			FROM public.idempotency_keys k WHERE k.key = p_key;
+		SELECT look.at_limit, look.active, look.thank_you_url, look.fp,
+		    look.key_reference, look.key_same,
+		    (SELECT count(*) FROM req) > 0, (SELECT count(*) FROM ob) >= 0
+		    AND (SELECT count(*) FROM rate) > 0
+		INTO at_limit, location_active, thank_you_url, fp, key_reference,
+		    key_same, stored, rate_counted
+		FROM look;
+		IF at_limit THEN
+			retry_after := public.frontdesk_rate_take(p_addr, p_limit,
+			    now());
+			IF retry_after > 0 THEN
+				RETURN;
+			END IF;
+			counted := false;   -- counted now: a minute had come round
+		ELSIF p_key IS NOT NULL AND fp IS NULL THEN
+			-- a database restored without its secret makes a new one (009)
+			PERFORM public.frontdesk_fingerprint(p_digest);
+		ELSE
+			EXIT;
 		END IF;
+	END LOOP;
+	IF p_store AND location_active AND key_reference IS NULL AND
+	    NOT stored AND p_key IS NOT NULL THEN
+		-- a twin post committed first with the key: its answer
+		SELECT k.reference, k.fingerprint = fp INTO key_reference, key_same
+		FROM public.idempotency_keys k WHERE k.key = p_key;
 	END IF;
 	IF key_reference IS NOT NULL THEN
 		SELECT l.thank_you_url INTO key_thank_you_url
@@ -232,9 +260,9 @@ BEGIN
 		JOIN public.locations l ON l.id = r.location_id
 		WHERE r.reference = key_reference;
 	END IF;
-	-- Counted last, so that the posts of one address wait for each
-	-- other only for the commit.
-	IF counted THEN
+	-- Not counted by the statement: the first post of a minute (or one
+	-- over the limit since): counted now, under the row's lock.
+	IF counted AND NOT rate_counted THEN
 		retry_after := public.frontdesk_rate_take(p_addr, p_limit, now());
 		IF retry_after > 0 AND stored THEN
 			RAISE EXCEPTION 'over the rate limit' USING ERRCODE = 'FD429',
