@@ -276,6 +276,26 @@ def test_idempotency_key_expires_after_24h():
     assert r2.status == 201 and r2.json() != r1.json(), (r1, r2)
 
 
+def test_keys_after_a_restore_without_the_secret():
+    """a database restored from a dump made without the fingerprint
+    secret makes itself a new one at the first post with a key: that post
+    is stored, its repost is its replay; a key taken before (under the old
+    secret) no longer matches its fields: 409, never stored twice"""
+    before = S.post(maria(submission_id="pre-restore-1"))
+    assert before.status == 201, before
+    S.sql("DELETE FROM fingerprint_secret")
+    r1 = S.post(maria(submission_id="post-restore-1"))
+    assert r1.status == 201, r1
+    assert S.count("fingerprint_secret") == 1
+    r2 = S.post(maria(submission_id="post-restore-1"))
+    assert r2.status == 201 and r2.json() == r1.json(), (r1, r2)
+    assert S.count("appointment_requests",
+                   "submission_id = 'post-restore-1'") == 1
+    assert S.post(maria(submission_id="pre-restore-1")).status == 409
+    assert S.count("appointment_requests",
+                   "submission_id = 'pre-restore-1'") == 1
+
+
 def test_concurrent_same_key_one_row():
     """20 concurrent posts with one key: one row, every answer the same"""
     f = maria(submission_id="race-key-1")
