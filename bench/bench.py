@@ -248,16 +248,31 @@ SELECT (SELECT count(*) FROM ob);
 """
 
 
-def pgbench(stack):
+# What a post with every check on must write besides: its idempotency key
+# and its address's count (a new address each post, as the "every check"
+# load sends), in the same statement, as the owner (the web role may not
+# touch those tables but through frontdesk_post). No lookup, no function:
+# the checks' writes alone, the ceiling of every check on.
+PGBENCH_CHECKS = PGBENCH.replace("""SELECT (SELECT count(*) FROM ob);""",
+                                 """, k AS (INSERT INTO idempotency_keys
+  (key, fingerprint, reference) SELECT 'k' || :r, sha256(:r::text::bytea),
+  reference FROM req RETURNING 1
+), rl AS (INSERT INTO rate_limits (addr, minute, total, counts)
+  VALUES ('10.' || :r, 1, 1, array_fill(0, ARRAY[61])) RETURNING 1)
+SELECT (SELECT count(*) FROM ob), (SELECT count(*) FROM k),
+  (SELECT count(*) FROM rl);""")
+
+
+def pgbench(stack, text=PGBENCH, user="fdt_web"):
     script = os.path.join(stack.dir, "submit.sql")
     with open(script, "w") as f:
-        f.write(PGBENCH)
+        f.write(text)
     prefix = os.path.join(stack.dir, "pgbench-log")
     out = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c",
                           str(args.connections), "-j", "2", "-T",
                           str(args.seconds), "-f", script, "-l",
                           "--log-prefix=" + prefix, "-h", stack.cluster.dir,
-                          "-U", "fdt_web", stack.db],
+                          "-U", user, stack.db],
                          capture_output=True, text=True,
                          timeout=args.seconds + 60, cwd=stack.dir)
     m = re.search(r"tps = ([\d.]+) \(without initial", out.stdout)
@@ -286,6 +301,7 @@ def side_by_side(cluster, bare, extra):
     res["bare"] = wrk(stack, "POST", "/api/appointments", body, mode="each")
     fdtest.stop(b)
     res["pgbench"] = pgbench(stack)
+    res["pgbench_checks"] = pgbench(stack, PGBENCH_CHECKS, "postgres")
 
     restart_frontdesk(stack)
     wrk(stack, "POST", "/api/appointments", body, seconds=1)
@@ -733,6 +749,11 @@ def main():
                      R["pgbench"]["p50"], R["pgbench"]["p99"],
                      R["pgbench"]["rps"] / R["bare"]["rps"], None, 1.0,
                      "ceiling", None))
+        k = R["pgbench_checks"]
+        rows.append(("pgbench, + a key and a count", fs, k["rps"], k["p50"],
+                     k["p99"], k["rps"] / R["bare"]["rps"], None,
+                     k["rps"] / R["pgbench"]["rps"],
+                     "ceiling of every check", None))
         p = R["plain"]
         if fs == "on":
             http_row("frontdesk, rate limit off", fs, p,
@@ -747,8 +768,9 @@ def main():
         xo = o["rps"] / c["rps"]
         if fs == "off":
             http_row("frontdesk, every check on", fs, c,
-                     ">=%.1fx bare, p99<%.0fms" % (TARGETS["checks_x_bare"],
-                                                  TARGETS["checks_p99_ms"]),
+                     ">=%.1fx bare, p99<%.0fms (%.2fx its ceiling)" % (
+                         TARGETS["checks_x_bare"], TARGETS["checks_p99_ms"],
+                         c["rps"] / R["pgbench_checks"]["rps"]),
                      xb >= TARGETS["checks_x_bare"] and
                      c["p99"] < TARGETS["checks_p99_ms"])
             http_row("frontdesk, one address, 10^8/h", fs, o,

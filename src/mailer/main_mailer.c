@@ -285,10 +285,8 @@ mailer_deliver(struct mailer *m, struct outbox_msg *om)
 	struct outbox_result res = { .outcome = OUTBOX_RETRY };
 	struct smtp_result r = { 0 };
 	struct route_rcpts rc;
-	struct pg_result *routes;
 
-	if (outbox_recipients(&m->ob, om, &rc, &routes) == -1)
-		return;  /* the lease runs out; it is tried again then */
+	outbox_recipients(&m->ob, om, &rc);
 	if (rc.skipped > 0)
 		log_warn("routes_skipped", "outbox_id=%lld location_id=%s "
 		    "skipped=%zu hint=\"invalid addresses, or more than %d\"",
@@ -310,7 +308,6 @@ mailer_deliver(struct mailer *m, struct outbox_msg *om)
 	 * it now rather than at the next check. */
 	if (res.outcome == OUTBOX_DEAD)
 		alert_soon(&m->alert);
-	outbox_result_free(routes);
 }
 
 /* Claims and delivers until stopped (or, once, until nothing is due). */

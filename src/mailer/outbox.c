@@ -34,17 +34,19 @@ static const struct db_statement statements[] = {
 	    "  FROM c WHERE o.id = c.id"
 	    "  RETURNING o.id, o.request_id, o.message_id, o.attempts, o.created_at"
 	    ")"
+	    /* With its location's routes, a row each (one with NULLs when
+	     * there are none): read as it is sent, so a route change reaches
+	     * mail still queued, and in the claim's round trip. */
 	    " SELECT u.id, u.message_id, u.attempts,"
 	    "  floor(extract(epoch FROM now() - u.created_at))::bigint,"
 	    "  r.location_id, r.reference, l.name, r.first_name, r.last_name,"
 	    "  r.email, r.phone, r.service, r.preferred_time, r.message,"
-	    "  r.consent, floor(extract(epoch FROM r.created_at))::bigint"
+	    "  r.consent, floor(extract(epoch FROM r.created_at))::bigint,"
+	    "  ro.email, ro.kind"
 	    " FROM u JOIN appointment_requests r ON r.id = u.request_id"
-	    " JOIN locations l ON l.id = r.location_id", 2 },
-	/* Read at send time, so a route change reaches mail still queued. */
-	{ "routes",
-	    "SELECT email, kind FROM routes WHERE location_id = $1 ORDER BY id",
-	    1 },
+	    " JOIN locations l ON l.id = r.location_id"
+	    " LEFT JOIN routes ro ON ro.location_id = r.location_id"
+	    " ORDER BY ro.id", 2 },
 	/* The outcome and its attempt row, in one statement. The row moves on
 	 * only while the claim is still ours. */
 	{ "record",
@@ -67,7 +69,7 @@ static const struct db_statement statements[] = {
 
 enum claim_col { C_ID, C_MSGID, C_ATTEMPTS, C_AGE, C_LOCATION_ID,
     C_REFERENCE, C_LOCATION, C_FIRST, C_LAST, C_EMAIL, C_PHONE, C_SERVICE,
-    C_TIME, C_MESSAGE, C_CONSENT, C_RECEIVED };
+    C_TIME, C_MESSAGE, C_CONSENT, C_RECEIVED, C_ROUTE_EMAIL, C_ROUTE_KIND };
 
 static int
 outbox_prepare(struct outbox *o)
@@ -246,29 +248,21 @@ outbox_claim(struct outbox *o, struct outbox_msg *m)
 	return 1;
 }
 
-int
+void
 outbox_recipients(struct outbox *o, const struct outbox_msg *m,
-    struct route_rcpts *rc, struct pg_result **res)
+    struct route_rcpts *rc)
 {
-	const char *vals[] = { m->location_id };
 	const char *emails[ROUTE_MAX_ROWS], *kinds[ROUTE_MAX_ROWS];
-	PGresult *r;
-	int n;
+	PGresult *r = m->res;
+	int rows = PQgetisnull(r, 0, C_ROUTE_EMAIL) ? 0 : PQntuples(r);
+	int n = rows > ROUTE_MAX_ROWS ? ROUTE_MAX_ROWS : rows;
 
-	*res = NULL;
-	if ((r = outbox_exec(o, "routes", 1, vals)) == NULL)
-		return -1;
-	n = PQntuples(r);
-	if (n > ROUTE_MAX_ROWS)
-		n = ROUTE_MAX_ROWS;
 	for (int i = 0; i < n; i++) {
-		emails[i] = PQgetvalue(r, i, 0);
-		kinds[i] = PQgetvalue(r, i, 1);
+		emails[i] = PQgetvalue(r, i, C_ROUTE_EMAIL);
+		kinds[i] = PQgetvalue(r, i, C_ROUTE_KIND);
 	}
 	route_resolve(rc, emails, kinds, (size_t)n, o->cfg->mail_default_to);
-	rc->skipped += (size_t)(PQntuples(r) - n);
-	*res = r;
-	return 0;
+	rc->skipped += (size_t)(rows - n);
 }
 
 int

@@ -76,9 +76,10 @@ void outbox_close(struct outbox *o);
 /* Claims the next due message (pending and due, or sending with an
  * expired lease): 1 claimed, 0 nothing due, -1 database trouble. */
 int outbox_claim(struct outbox *o, struct outbox_msg *m);
-/* The message's recipients from its location's routes, read now. */
-int outbox_recipients(struct outbox *o, const struct outbox_msg *m,
-    struct route_rcpts *r, struct pg_result **res);
+/* The message's recipients from its location's routes, as its claim
+ * read them (pointing into m, valid while it is). */
+void outbox_recipients(struct outbox *o, const struct outbox_msg *m,
+    struct route_rcpts *r);
 /* Records the attempt and moves the row on. 0 (also when the lease was
  * lost meanwhile, which it logs), -1 database trouble. */
 int outbox_record(struct outbox *o, const struct outbox_msg *m,
