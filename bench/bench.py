@@ -50,6 +50,9 @@ ap.add_argument("--attempts", type=int, default=1000000,
 ap.add_argument("--scrapes", type=int, default=50)
 ap.add_argument("--profile", action="store_true",
                 help="profile frontdesk instead (bench/profile.sh)")
+ap.add_argument("--mail-only", action="store_true",
+                help="only the way to the front desk (post to SMTP, the "
+                "backlogs, the mailer beside smtp-source)")
 ap.add_argument("--posts", type=int, default=400,
                 help="--profile: posts per load under callgrind")
 args = ap.parse_args()
@@ -854,4 +857,15 @@ def main():
     sys.exit(0 if missed == 0 and bad == 0 else 1)
 
 
-profile() if args.profile else main()
+def mail_only():
+    mail = delivery(BenchCluster(fsync=True))
+    print("post to SMTP server: p50 %.2f ms, p99 %.2f ms (%d posts); "
+          "backlog drained %.0f msg/s; mailer -> smtp-sink %.0f msg/s, "
+          "smtp-source -s 1 -d %.0f msg/s (%.3fx); mailer RSS %.1f MiB" % (
+              mail["p50"], mail["p99"], mail["n"], mail["mps"],
+              mail["sink_mps"], mail["source_mps"],
+              mail["sink_mps"] / mail["source_mps"], mail["rss"]))
+    fdtest._cleanup()
+
+
+profile() if args.profile else mail_only() if args.mail_only else main()

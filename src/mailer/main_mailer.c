@@ -279,12 +279,18 @@ mailer_record(struct mailer *m, const struct outbox_msg *om,
 	    om->mail.reference);
 }
 
-static void
-mailer_deliver(struct mailer *m, struct outbox_msg *om)
+/* Sends om and records its outcome. With next, the next due message is
+ * claimed in the record's round trip: 1 (next holds it), 0 (nothing due);
+ * -1 when it was not (the record went alone, retried as mailer_record
+ * does). om is freed. */
+static int
+mailer_deliver(struct mailer *m, struct outbox_msg *om,
+    struct outbox_msg *next)
 {
 	struct outbox_result res = { .outcome = OUTBOX_RETRY };
 	struct smtp_result r = { 0 };
 	struct route_rcpts rc;
+	int claim = -1;
 
 	outbox_recipients(&m->ob, om, &rc);
 	if (rc.skipped > 0)
@@ -302,25 +308,32 @@ mailer_deliver(struct mailer *m, struct outbox_msg *om)
 	if (res.outcome == OUTBOX_RETRY)
 		res.delay = outbox_backoff(om->attempts + 1,
 		    m->cfg->mail_retry_min, m->cfg->mail_retry_max);
-	mailer_record(m, om, &res);
+	if (next != NULL && !stopping && m->ob.conn != NULL)
+		claim = outbox_record_claim(&m->ob, om, &res, next);
+	if (claim == -1)
+		mailer_record(m, om, &res);
 	mailer_log(m, om, &res);
 	/* Recorded dead (the trigger noted the death): alert_to may hear of
 	 * it now rather than at the next check. */
 	if (res.outcome == OUTBOX_DEAD)
 		alert_soon(&m->alert);
+	outbox_msg_free(om);
+	return claim;
 }
 
-/* Claims and delivers until stopped (or, once, until nothing is due). */
+/* Claims and delivers until stopped (or, once, until nothing is due).
+ * Each record claims the next message in its round trip, while there is
+ * one due. */
 static int
 mailer_run(struct mailer *m, bool once)
 {
 	long db_wait = DB_RETRY_MS;
+	struct outbox_msg om, next;
+	int r = 0;   /* 1: om holds a claimed message */
 
 	while (!stopping) {
-		struct outbox_msg om;
-		int r;
-
-		if (m->ob.conn == NULL && outbox_open(&m->ob, m->cfg) == -1) {
+		if (r != 1 && m->ob.conn == NULL &&
+		    outbox_open(&m->ob, m->cfg) == -1) {
 			if (once)
 				return 1;
 			mailer_sleep(db_wait);
@@ -330,7 +343,7 @@ mailer_run(struct mailer *m, bool once)
 		}
 		db_wait = DB_RETRY_MS;
 		alert_tick(&m->alert, &m->ob, &m->smtp, m->zone, false);
-		if ((r = outbox_claim(&m->ob, &om)) == -1) {
+		if (r != 1 && (r = outbox_claim(&m->ob, &om)) == -1) {
 			if (once)
 				return 1;
 			mailer_sleep(DB_RETRY_MS);
@@ -347,7 +360,12 @@ mailer_run(struct mailer *m, bool once)
 			mailer_sleep(POLL_MS);
 			continue;
 		}
-		mailer_deliver(m, &om);
+		if ((r = mailer_deliver(m, &om, &next)) == 1)
+			om = next;
+	}
+	/* Claimed with the last record, as the signal came: not sent. */
+	if (r == 1) {
+		outbox_release(&m->ob, &om);
 		outbox_msg_free(&om);
 	}
 	return 0;

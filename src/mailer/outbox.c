@@ -16,58 +16,75 @@
 #include "alert.h"
 #include "outbox.h"
 
+/* The next due message, claimed: pending and due, or sending under a
+ * lease that ran out (its mailer died). SKIP LOCKED lets several mailers
+ * claim side by side; the lease keeps each message to one of them. LEASE
+ * is the lease's parameter, NOT an id that may not be claimed (the one
+ * being recorded in the same statement). */
+#define CLAIM_CTES(LEASE, NOT) \
+	"c AS (" \
+	"  SELECT id FROM outbox" \
+	"  WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()" \
+	"   AND (status = 'pending' OR lease_until < now())" NOT \
+	"  ORDER BY next_attempt_at LIMIT 1" \
+	"  FOR UPDATE SKIP LOCKED" \
+	"), n AS (" \
+	"  UPDATE outbox o SET status = 'sending', claimed_by = $2," \
+	"   lease_until = now() + make_interval(secs => " LEASE "::integer)" \
+	"  FROM c WHERE o.id = c.id" \
+	"  RETURNING o.id, o.request_id, o.message_id, o.attempts, o.created_at" \
+	")"
+/* The claimed message with its location's routes, a row each (NULLs
+ * when there are none): read as it is sent, so a route change reaches
+ * mail still queued. One row of NULLs when nothing was claimed. */
+#define CLAIM_ROWS \
+	" n.id, n.message_id, n.attempts," \
+	"  floor(extract(epoch FROM now() - n.created_at))::bigint," \
+	"  r.location_id, r.reference, l.name, r.first_name, r.last_name," \
+	"  r.email, r.phone, r.service, r.preferred_time, r.message," \
+	"  r.consent, floor(extract(epoch FROM r.created_at))::bigint," \
+	"  ro.email, ro.kind" \
+	" FROM (n JOIN appointment_requests r ON r.id = n.request_id" \
+	"  JOIN locations l ON l.id = r.location_id" \
+	"  LEFT JOIN routes ro ON ro.location_id = r.location_id)" \
+	" RIGHT JOIN (SELECT 1) AS one ON true ORDER BY ro.id"
+/* The outcome and its attempt row. The row moves on only while the
+ * claim is still ours. */
+#define RECORD_CTES \
+	"u AS (" \
+	"  UPDATE outbox SET status = $3, attempts = attempts + 1," \
+	"   next_attempt_at = CASE WHEN $3 = 'pending'" \
+	"    THEN now() + make_interval(secs => $5::integer)" \
+	"    ELSE next_attempt_at END," \
+	"   lease_until = NULL," \
+	"   last_error = CASE WHEN $3 = 'sent' THEN NULL ELSE $7 END," \
+	"   sent_at = CASE WHEN $3 = 'sent' THEN now() ELSE sent_at END" \
+	"  WHERE id = $1 AND status = 'sending' AND claimed_by = $2" \
+	"  RETURNING id" \
+	"), a AS (" \
+	"  INSERT INTO outbox_attempts (outbox_id, outcome, smtp_code, reply)" \
+	"  VALUES ($1, $4, $6, $7)" \
+	")"
+
 /* One prepared statement per question the mailer asks. */
 static const struct db_statement statements[] = {
-	/* The oldest due message: pending and due, or sending under a lease
-	 * that ran out (its mailer died). SKIP LOCKED lets several mailers
-	 * claim side by side; the lease keeps each message to one of them. */
-	{ "claim",
-	    "WITH c AS ("
-	    "  SELECT id FROM outbox"
-	    "  WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()"
-	    "   AND (status = 'pending' OR lease_until < now())"
-	    "  ORDER BY next_attempt_at LIMIT 1"
-	    "  FOR UPDATE SKIP LOCKED"
-	    "), u AS ("
-	    "  UPDATE outbox o SET status = 'sending', claimed_by = $2,"
-	    "   lease_until = now() + make_interval(secs => $1::integer)"
-	    "  FROM c WHERE o.id = c.id"
-	    "  RETURNING o.id, o.request_id, o.message_id, o.attempts, o.created_at"
-	    ")"
-	    /* With its location's routes, a row each (one with NULLs when
-	     * there are none): read as it is sent, so a route change reaches
-	     * mail still queued, and in the claim's round trip. */
-	    " SELECT u.id, u.message_id, u.attempts,"
-	    "  floor(extract(epoch FROM now() - u.created_at))::bigint,"
-	    "  r.location_id, r.reference, l.name, r.first_name, r.last_name,"
-	    "  r.email, r.phone, r.service, r.preferred_time, r.message,"
-	    "  r.consent, floor(extract(epoch FROM r.created_at))::bigint,"
-	    "  ro.email, ro.kind"
-	    " FROM u JOIN appointment_requests r ON r.id = u.request_id"
-	    " JOIN locations l ON l.id = r.location_id"
-	    " LEFT JOIN routes ro ON ro.location_id = r.location_id"
-	    " ORDER BY ro.id", 2 },
-	/* The outcome and its attempt row, in one statement. The row moves on
-	 * only while the claim is still ours. */
-	{ "record",
-	    "WITH u AS ("
-	    "  UPDATE outbox SET status = $3, attempts = attempts + 1,"
-	    "   next_attempt_at = CASE WHEN $3 = 'pending'"
-	    "    THEN now() + make_interval(secs => $5::integer)"
-	    "    ELSE next_attempt_at END,"
-	    "   lease_until = NULL,"
-	    "   last_error = CASE WHEN $3 = 'sent' THEN NULL ELSE $7 END,"
-	    "   sent_at = CASE WHEN $3 = 'sent' THEN now() ELSE sent_at END"
-	    "  WHERE id = $1 AND status = 'sending' AND claimed_by = $2"
-	    "  RETURNING id"
-	    "), a AS ("
-	    "  INSERT INTO outbox_attempts (outbox_id, outcome, smtp_code, reply)"
-	    "  VALUES ($1, $4, $6, $7)"
-	    ")"
-	    " SELECT count(*) FROM u", 7 },
+	{ "claim", "WITH " CLAIM_CTES("$1", "") " SELECT NULL::bigint,"
+	    CLAIM_ROWS, 2 },
+	{ "record", "WITH " RECORD_CTES " SELECT count(*) FROM u", 7 },
+	/* A message recorded and the next claimed, in one round trip and
+	 * one transaction (the next one's lease starts as it is sent). */
+	{ "record_claim", "WITH " RECORD_CTES ", "
+	    CLAIM_CTES("$8", " AND id <> $1::bigint")
+	    " SELECT (SELECT count(*) FROM u)," CLAIM_ROWS, 8 },
+	/* A claimed message not sent (the mailer is stopping): due again at
+	 * once, for any mailer. */
+	{ "release",
+	    "UPDATE outbox SET status = 'pending', lease_until = NULL"
+	    " WHERE id = $1 AND status = 'sending' AND claimed_by = $2"
+	    " RETURNING id", 2 },
 };
 
-enum claim_col { C_ID, C_MSGID, C_ATTEMPTS, C_AGE, C_LOCATION_ID,
+enum claim_col { C_RECORDED, C_ID, C_MSGID, C_ATTEMPTS, C_AGE, C_LOCATION_ID,
     C_REFERENCE, C_LOCATION, C_FIRST, C_LAST, C_EMAIL, C_PHONE, C_SERVICE,
     C_TIME, C_MESSAGE, C_CONSENT, C_RECEIVED, C_ROUTE_EMAIL, C_ROUTE_KIND };
 
@@ -206,28 +223,27 @@ col(PGresult *r, int c)
 	return PQgetisnull(r, 0, c) ? NULL : PQgetvalue(r, 0, c);
 }
 
-int
-outbox_claim(struct outbox *o, struct outbox_msg *m)
+/* The lease's end as the claim is sent: the lease on the server ends no
+ * earlier than this. */
+static long long
+lease_end_ms(const struct outbox *o)
 {
-	char lease[32];
-	const char *vals[] = { lease, o->claimer };
 	struct timespec now;
-	PGresult *r;
 
-	memset(m, 0, sizeof(*m));
-	snprintf(lease, sizeof(lease), "%ld", o->lease);
-	/* Read before the claim is sent: the lease on the server ends no
-	 * earlier than this. */
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	m->lease_end_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
 	    (long long)o->lease * 1000;
-	if ((r = outbox_exec(o, "claim", 2, vals)) == NULL)
-		return -1;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
+}
+
+/* The claimed message of r (CLAIM_ROWS): 1, and m owns r; 0, none. */
+static int
+claimed(PGresult *r, long long lease_end, struct outbox_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (PQntuples(r) == 0 || PQgetisnull(r, 0, C_ID))
 		return 0;
-	}
 	m->res = r;
+	m->lease_end_ms = lease_end;
 	m->id = strtoll(col(r, C_ID), NULL, 10);
 	m->attempts = atoi(col(r, C_ATTEMPTS));
 	m->age = strtol(col(r, C_AGE), NULL, 10);
@@ -248,6 +264,25 @@ outbox_claim(struct outbox *o, struct outbox_msg *m)
 	return 1;
 }
 
+int
+outbox_claim(struct outbox *o, struct outbox_msg *m)
+{
+	char lease[32];
+	const char *vals[] = { lease, o->claimer };
+	long long end = lease_end_ms(o);
+	PGresult *r;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(lease, sizeof(lease), "%ld", o->lease);
+	if ((r = outbox_exec(o, "claim", 2, vals)) == NULL)
+		return -1;
+	if (claimed(r, end, m) == 0) {
+		PQclear(r);
+		return 0;
+	}
+	return 1;
+}
+
 void
 outbox_recipients(struct outbox *o, const struct outbox_msg *m,
     struct route_rcpts *rc)
@@ -265,29 +300,82 @@ outbox_recipients(struct outbox *o, const struct outbox_msg *m,
 	rc->skipped += (size_t)(rows - n);
 }
 
+static void
+record_params(const struct outbox *o, const struct outbox_msg *m,
+    const struct outbox_result *res, char id[32], char delay[32],
+    char code[16], const char *vals[7])
+{
+	static const char *const status[] = { "sent", "pending", "dead" };
+	static const char *const outcome[] = { "sent", "retry", "dead" };
+
+	snprintf(id, 32, "%lld", m->id);
+	snprintf(delay, 32, "%ld", res->delay);
+	snprintf(code, 16, "%ld", res->smtp_code);
+	vals[0] = id;
+	vals[1] = o->claimer;
+	vals[2] = status[res->outcome];
+	vals[3] = outcome[res->outcome];
+	vals[4] = delay;
+	vals[5] = res->smtp_code ? code : NULL;
+	vals[6] = res->reply;
+}
+
+static void
+check_recorded(const char *count, const struct outbox_msg *m)
+{
+	if (strcmp(count, "1") != 0)
+		log_warn("lease_lost", "outbox_id=%lld reference=%s "
+		    "hint=\"another mailer claimed it: it may arrive twice\"",
+		    m->id, m->mail.reference);
+}
+
 int
 outbox_record(struct outbox *o, const struct outbox_msg *m,
     const struct outbox_result *res)
 {
-	static const char *const status[] = { "sent", "pending", "dead" };
-	static const char *const outcome[] = { "sent", "retry", "dead" };
 	char id[32], delay[32], code[16];
-	const char *vals[7] = { id, o->claimer, status[res->outcome],
-	    outcome[res->outcome], delay, res->smtp_code ? code : NULL,
-	    res->reply };
+	const char *vals[7];
 	PGresult *r;
 
-	snprintf(id, sizeof(id), "%lld", m->id);
-	snprintf(delay, sizeof(delay), "%ld", res->delay);
-	snprintf(code, sizeof(code), "%ld", res->smtp_code);
+	record_params(o, m, res, id, delay, code, vals);
 	if ((r = outbox_exec(o, "record", 7, vals)) == NULL)
 		return -1;
-	if (strcmp(PQgetvalue(r, 0, 0), "1") != 0)
-		log_warn("lease_lost", "outbox_id=%lld reference=%s "
-		    "hint=\"another mailer claimed it: it may arrive twice\"",
-		    m->id, m->mail.reference);
+	check_recorded(PQgetvalue(r, 0, 0), m);
 	PQclear(r);
 	return 0;
+}
+
+int
+outbox_record_claim(struct outbox *o, const struct outbox_msg *m,
+    const struct outbox_result *res, struct outbox_msg *next)
+{
+	char id[32], delay[32], code[16], lease[32];
+	const char *vals[8];
+	long long end = lease_end_ms(o);
+	PGresult *r;
+
+	memset(next, 0, sizeof(*next));
+	record_params(o, m, res, id, delay, code, vals);
+	snprintf(lease, sizeof(lease), "%ld", o->lease);
+	vals[7] = lease;
+	if ((r = outbox_exec(o, "record_claim", 8, vals)) == NULL)
+		return -1;
+	check_recorded(PQgetvalue(r, 0, C_RECORDED), m);
+	if (claimed(r, end, next) == 0) {
+		PQclear(r);
+		return 0;
+	}
+	return 1;
+}
+
+void
+outbox_release(struct outbox *o, const struct outbox_msg *m)
+{
+	char id[32];
+	const char *vals[] = { id, o->claimer };
+
+	snprintf(id, sizeof(id), "%lld", m->id);
+	PQclear(outbox_exec(o, "release", 2, vals));
 }
 
 void

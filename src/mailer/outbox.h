@@ -84,6 +84,14 @@ void outbox_recipients(struct outbox *o, const struct outbox_msg *m,
  * lost meanwhile, which it logs), -1 database trouble. */
 int outbox_record(struct outbox *o, const struct outbox_msg *m,
     const struct outbox_result *res);
+/* outbox_record, and the next due message claimed (as outbox_claim), in
+ * one round trip and one transaction: 1 claimed, 0 recorded and nothing
+ * due, -1 database trouble (nothing recorded nor claimed). */
+int outbox_record_claim(struct outbox *o, const struct outbox_msg *m,
+    const struct outbox_result *res, struct outbox_msg *next);
+/* A claimed message that will not be sent now (the mailer stops): due
+ * again at once, for any mailer (else its lease runs out first). */
+void outbox_release(struct outbox *o, const struct outbox_msg *m);
 /* Runs one of the connection's prepared statements (alert.c's too): its
  * rows, or NULL after one logged error (a broken connection is closed,
  * for the caller to open again). */

@@ -583,6 +583,50 @@ def test_sigterm_finishes_in_flight():
     assert len(mt.raw_messages(S)) == 1
 
 
+def test_sigterm_during_the_record_releases_the_next_claim():
+    """a message's record claims the next due one in its round trip; a
+    SIGTERM that comes while that statement runs (held up here by a lock
+    on the attempts, taken while the first is being sent) leaves the next
+    one due at once for any mailer, not claimed until its lease runs out:
+    exit 0, the first sent, the second pending, never tried"""
+    S = stack("--delay", "1.5")
+    first, second = mt.insert_requests(S, 2)
+    holder = subprocess.Popen(
+        ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
+         cluster.conninfo(S.db)], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        p = S.start_mailer()
+        wait_for(lambda: mt.outbox_row(S, first)[0] == "sending", 5,
+                 what="the first message in flight")
+        holder.stdin.write(b"BEGIN; LOCK TABLE outbox_attempts IN SHARE "
+                           b"MODE; SELECT 'held';\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == b"held"
+        wait_for(lambda: S.sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name "
+            "= 'frontdesk-mailer' AND wait_event_type = 'Lock'") == [("1",)],
+            10, "the record of the first waiting for the lock")
+        assert len(mt.raw_messages(S)) == 1
+        p.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        holder.stdin.write(b"COMMIT;\n")
+        holder.stdin.close()
+        assert holder.wait(10) == 0
+        assert p.wait(10) == 0
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    assert mt.outbox_row(S, first)[0] == "sent"
+    assert S.sql("SELECT o.status, o.lease_until IS NULL, o.attempts FROM "
+                 "outbox o JOIN appointment_requests r ON r.id = "
+                 "o.request_id WHERE r.reference = :'p1'", (second,)) == [
+        ("pending", "t", "0")]
+    assert mt.attempts(S, second) == []
+    assert len(mt.raw_messages(S)) == 1
+
+
 def test_sigterm_idle_exits_promptly():
     """SIGTERM (and SIGINT) when idle: exit 0 at once"""
     S = stack()
