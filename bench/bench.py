@@ -608,12 +608,9 @@ def perf_stop(p, out, top=14):
 
 
 STATEMENTS = (("post (frontdesk_post)", "FROM public.frontdesk_post($1"),
-              ("  its rate limit's count", "UPDATE public.rate_limits AS l"),
-              ("  its location", "FROM public.locations l WHERE l.slug"),
-              ("  its key lookup", "FROM public.idempotency_keys k\n"),
-              ("  its key claim", "INSERT INTO public.idempotency_keys"),
-              ("  its request", "INSERT INTO public.appointment_requests"),
-              ("  its outbox row", "INSERT INTO public.outbox"),
+              ("  its one statement", "WITH look AS ("),
+              ("  the rate limit's slow path", "FROM public.rate_limits l"
+               " WHERE l.addr = p_addr FOR UPDATE"),
               ("the bare responder's insert", "'Maria', 'Gonzalez'"))
 
 
