@@ -1,6 +1,7 @@
 /* Unit tests for web/http.c: answers in both modes, escaping, Accept. */
 #include <string.h>
 
+#include "fcgi.h"
 #include "http.h"
 #include "tap.h"
 #include "../common/serialize.h"
@@ -57,6 +58,26 @@ main(void)
 	    strstr(out.p, "X-Content-Type-Options: nosniff\r\n") &&
 	    strstr(out.p, "Content-Length: 3\r\n"), "every answer: no-store, nosniff, length");
 	http_answer_free(&a);
+
+	/* fcgi_note: pairs for the one access line, each whole or not at
+	 * all. */
+	{
+		static struct fcgi_ctx c;
+		char big[sizeof(c.note)];
+
+		fcgi_note(&c, "outcome=%s location=%s", "accepted", "midtown");
+		fcgi_note(&c, "n=%d", 7);
+		tap_ok(strcmp(c.note, " outcome=accepted location=midtown n=7")
+		    == 0 && c.note_len == strlen(c.note), "notes: %s", c.note);
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		fcgi_note(&c, "big=%s", big);
+		tap_ok(strcmp(c.note, " outcome=accepted location=midtown n=7")
+		    == 0, "a pair that does not fit is left out: %s", c.note);
+		fcgi_note(&c, "after=1");
+		tap_ok(strcmp(c.note, " outcome=accepted location=midtown n=7 "
+		    "after=1") == 0, "and the next still goes in: %s", c.note);
+	}
 
 	tap_ok(strcmp(http_reason(413), "Content Too Large") == 0, "413 reason");
 	tap_ok(strcmp(http_reason(415), "Unsupported Media Type") == 0, "415");
