@@ -8,21 +8,38 @@ import threading
 
 
 class DropProxy:
+    """Listens on 127.0.0.1 (self.port); pgpair.AckLoss listens on a unix
+    socket and does more once the statement has committed."""
+
     def __init__(self, unix_path):
         self.unix_path = unix_path
         self.armed = threading.Event()
         self.dropped = 0
-        self.ls = socket.socket()
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(64)
-        self.port = self.ls.getsockname()[1]
+        self.ls = self._listen()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def _listen(self):
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(64)
+        self.port = ls.getsockname()[1]
+        return ls
+
+    def committed(self):
+        """The armed statement committed; its answer is not passed on."""
 
     def _accept(self):
         while True:
-            c, _ = self.ls.accept()
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
             s = socket.socket(socket.AF_UNIX)
-            s.connect(self.unix_path)
+            try:
+                s.connect(self.unix_path)
+            except OSError:
+                c.close()
+                continue
             threading.Thread(target=self._pipe, args=(c, s), daemon=True
                              ).start()
 
@@ -41,8 +58,10 @@ class DropProxy:
                     s.sendall(data)
             except OSError:
                 pass
-            finally:
-                s.close()
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
         threading.Thread(target=up, daemon=True).start()
         buf = b""
@@ -55,19 +74,19 @@ class DropProxy:
                     buf += data
                     # ReadyForQuery, idle: the statement has committed.
                     if buf.endswith(b"Z\x00\x00\x00\x05I"):
+                        self.committed()
                         self.dropped += 1
                         break
                     continue
                 c.sendall(data)
         except OSError:
             pass
-        finally:
-            for sock in (c, s):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
+        for sock in (c, s):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
 
 
 def socket_path(cluster_dir, port=5432):

@@ -28,6 +28,7 @@ import threading
 import time
 
 import fdtest
+import pgdrop
 
 
 class Node:
@@ -299,7 +300,7 @@ class Pair(fdtest.Cluster):
                         == "f", timeout, "the standby promoted")
 
 
-class AckLoss:
+class AckLoss(pgdrop.DropProxy):
     """A unix-socket relay in front of a server, for one program's
     connections (name it as the first host of the program's conninfo).
     Armed, it lets the next `post` statement run and commit (its
@@ -311,85 +312,29 @@ class AckLoss:
     its insert happened, across a failover."""
 
     def __init__(self, target_path):
-        self.target = target_path
+        self.hook = None
+        self.hook_error = None
+        super().__init__(target_path)
+
+    def _listen(self):
         self.dir = fdtest.tempdir("fdtest-ackloss-")
         os.chmod(self.dir, 0o755)
         self.port = fdtest.free_port()
         self.path = os.path.join(self.dir, ".s.PGSQL.%d" % self.port)
-        self.ls = socket.socket(socket.AF_UNIX)
-        self.ls.bind(self.path)
+        ls = socket.socket(socket.AF_UNIX)
+        ls.bind(self.path)
         os.chmod(self.path, 0o777)
-        self.ls.listen(16)
-        self.armed = threading.Event()
-        self.hook = None
-        self.dropped = 0
-        self.hook_error = None
-        threading.Thread(target=self._accept, daemon=True).start()
+        ls.listen(16)
+        return ls
 
     def arm(self, hook):
         self.hook = hook
         self.armed.set()
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            s = socket.socket(socket.AF_UNIX)
-            try:
-                s.connect(self.target)
-            except OSError:
-                c.close()
-                continue
-            threading.Thread(target=self._pipe, args=(c, s),
-                             daemon=True).start()
-
-    def _pipe(self, c, s):
-        state = {"drop": False}
-
-        def up():  # program -> server
-            try:
-                while True:
-                    data = c.recv(65536)
-                    if not data:
-                        break
-                    if self.armed.is_set() and b"\x00post\x00" in data:
-                        self.armed.clear()
-                        state["drop"] = True
-                    s.sendall(data)
-            except OSError:
-                pass
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-        threading.Thread(target=up, daemon=True).start()
-        buf = b""
+    def committed(self):
         try:
-            while True:
-                data = s.recv(65536)
-                if not data:
-                    break
-                if state["drop"]:
-                    buf += data
-                    if buf.endswith(b"Z\x00\x00\x00\x05I"):  # committed
-                        try:
-                            self.hook()
-                        except Exception as e:  # the test reports it
-                            self.hook_error = e
-                        self.ls.close()
-                        os.unlink(self.path)
-                        self.dropped += 1
-                        break
-                    continue
-                c.sendall(data)
-        except OSError:
-            pass
-        for sock in (c, s):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
+            self.hook()
+        except Exception as e:  # the test reports it
+            self.hook_error = e
+        self.ls.close()
+        os.unlink(self.path)
