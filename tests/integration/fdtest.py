@@ -373,6 +373,10 @@ class Cluster:
                       "LOGIN IN ROLE frontdesk_%s; END IF; END $$"
                       % (role, role, role))
 
+    def session(self, db):
+        """An interactive psql on db (Session)."""
+        return Session(self, db)
+
     def createdb(self, name=None):
         name = name or "fd_" + uuid.uuid4().hex[:12]
         self.psql("CREATE DATABASE %s" % name)
@@ -381,6 +385,44 @@ class Cluster:
 
 # The programs' database roles: each program's tests run under its own.
 ROLES = ("web", "mailer", "admin", "console")
+
+
+class Session:
+    """An interactive psql on one database, for a test that holds a
+    transaction open (a row, a lock) while a program runs into it:
+    send() writes SQL, line() reads one line of its answers (unaligned,
+    tuples only), end() sends the last SQL (COMMIT by default), closes
+    psql's input and returns its exit status. Leaving the with-block
+    kills a psql still running (its transaction rolls back)."""
+
+    def __init__(self, cluster, db):
+        self.p = subprocess.Popen(
+            ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
+             cluster.conninfo(db)], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def send(self, sql):
+        self.p.stdin.write(sql + "\n")
+        self.p.stdin.flush()
+
+    def line(self):
+        return self.p.stdout.readline().strip()
+
+    def end(self, sql="COMMIT;", timeout=10):
+        self.send(sql)
+        self.p.stdin.close()
+        return self.p.wait(timeout)
+
+    def errors(self):
+        return self.p.stderr.read()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
 
 
 class Response:

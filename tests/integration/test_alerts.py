@@ -301,20 +301,13 @@ def test_racing_mailers_send_one_digest():
     assert deaths("NOT d.alerted_at IS NOT NULL") == [(ref, "f", "by hand")]
     pass_the_interval()
     before = len(alerts())
-    holder = subprocess.Popen(
-        ["psql", "-X", "-q", "-A", "-t", "-d", cluster.conninfo(S.db)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        holder.stdin.write("BEGIN;\nSELECT 'locked' FROM mail_alert_state"
-                           " FOR UPDATE;\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline().strip() == "locked"
+    with cluster.session(S.db) as holder:
+        holder.send("BEGIN;\nSELECT 'locked' FROM mail_alert_state"
+                    " FOR UPDATE;")
+        assert holder.line() == "locked"
         procs = once_mailers(6)
         time.sleep(1.5)    # under their statement_timeout (2.5 s)
-    finally:
-        holder.stdin.write("COMMIT;\n")
-        holder.stdin.close()
-        holder.wait(10)
+        holder.end()
     logs = finish(procs)
     assert len(alerts()) == before, (len(alerts()), logs)
     assert not any("event=alert_" in log for log in logs), logs

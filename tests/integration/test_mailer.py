@@ -591,18 +591,13 @@ def test_sigterm_during_the_record_releases_the_next_claim():
     exit 0, the first sent, the second pending, never tried"""
     S = stack("--delay", "1.5")
     first, second = mt.insert_requests(S, 2)
-    holder = subprocess.Popen(
-        ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
-         cluster.conninfo(S.db)], stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
+    with cluster.session(S.db) as holder:
         p = S.start_mailer()
         wait_for(lambda: mt.outbox_row(S, first)[0] == "sending", 5,
                  what="the first message in flight")
-        holder.stdin.write(b"BEGIN; LOCK TABLE outbox_attempts IN SHARE "
-                           b"MODE; SELECT 'held';\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline().strip() == b"held"
+        holder.send("BEGIN; LOCK TABLE outbox_attempts IN SHARE MODE; "
+                    "SELECT 'held';")
+        assert holder.line() == "held"
         wait_for(lambda: S.sql(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name "
             "= 'frontdesk-mailer' AND wait_event_type = 'Lock'") == [("1",)],
@@ -610,14 +605,8 @@ def test_sigterm_during_the_record_releases_the_next_claim():
         assert len(mt.raw_messages(S)) == 1
         p.send_signal(signal.SIGTERM)
         time.sleep(0.3)
-        holder.stdin.write(b"COMMIT;\n")
-        holder.stdin.close()
-        assert holder.wait(10) == 0
+        assert holder.end() == 0
         assert p.wait(10) == 0
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait()
     assert mt.outbox_row(S, first)[0] == "sent"
     assert S.sql("SELECT o.status, o.lease_until IS NULL, o.attempts FROM "
                  "outbox o JOIN appointment_requests r ON r.id = "

@@ -6,7 +6,6 @@ import concurrent.futures
 import math
 import os
 import random
-import subprocess
 import threading
 import time
 
@@ -189,18 +188,13 @@ def test_over_the_limit_found_at_the_commit():
     was on its way (here a transaction that counted and holds the row) is
     answered 429 with its Retry-After, and nothing of it is kept"""
     addr = "198.51.100.61"
-    holder = subprocess.Popen(
-        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
-         cluster.conninfo(S.db)], stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     answer = {}
-    try:
+    with cluster.session(S.db) as holder:
         # 3 is the limit: two committed, the third counted, not committed
         for _ in range(2):
             assert take(addr, 3, time.time()) == 0
-        holder.stdin.write(b"BEGIN; SELECT frontdesk_rate_take('%s', 3, "
-                           b"now());\n" % addr.encode())
-        holder.stdin.flush()
+        holder.send("BEGIN; SELECT frontdesk_rate_take('%s', 3, now());"
+                    % addr)
         fdtest.wait_for(lambda: S.sql(
             "SELECT total FROM rate_limits WHERE addr = '%s' FOR UPDATE "
             "SKIP LOCKED" % addr) == [], 10, "the row held")
@@ -211,14 +205,8 @@ def test_over_the_limit_found_at_the_commit():
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type "
             "= 'Lock' AND datname = current_database()") != [("0",)], 10,
             "the post waiting for the row")
-        holder.stdin.write(b"COMMIT;\n")
-        holder.stdin.close()
-        assert holder.wait(10) == 0, holder.stderr.read()
+        assert holder.end() == 0, holder.errors()
         t.join(20)
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait()
     r = answer["r"]
     assert r.status == 429, r
     assert 3540 < int(r.headers["retry-after"]) <= 3660, r.headers
