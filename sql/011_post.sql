@@ -180,15 +180,13 @@ BEGIN
 			SELECT coalesce(rl.total >= p_limit AND rl.minute = cur, false)
 			        AS at_limit,
 			    l.id AS loc, coalesce(l.active, false) AS active,
-			    l.thank_you_url,
-			    public.hmac(p_digest, f.secret, 'sha256') AS fp,
-			    k.reference AS key_reference,
-			    k.fingerprint = public.hmac(p_digest, f.secret, 'sha256')
-			        AS key_same
+			    l.thank_you_url, h.fp, k.reference AS key_reference,
+			    k.fingerprint = h.fp AS key_same
 			FROM (SELECT 1) AS one
 			LEFT JOIN public.rate_limits rl ON counted AND rl.addr = p_addr
 			LEFT JOIN public.locations l ON l.slug = p_location
-			LEFT JOIN public.fingerprint_secret f ON p_key IS NOT NULL
+			LEFT JOIN (SELECT public.hmac(p_digest, f.secret, 'sha256') AS fp
+			    FROM public.fingerprint_secret f) AS h ON p_key IS NOT NULL
 			LEFT JOIN public.idempotency_keys k ON k.key = p_key AND
 			    k.created_at >= now() - interval '24 hours'
 		), go AS (

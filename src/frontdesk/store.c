@@ -326,7 +326,7 @@ store_post(struct store *s, const struct store_post *in,
 	char lim[24];
 
 	memset(out, 0, sizeof(*out));
-	snprintf(lim, sizeof(lim), "%ld", in->addr != NULL ? in->limit : 0L);
+	snprintf(lim, sizeof(lim), "%ld", in->limit);
 	/* A new reference that collides with an old one is drawn again. */
 	for (int tries = 0; tries < 5; tries++) {
 		const char *vals[17] = { in->addr, lim, out->reference,
